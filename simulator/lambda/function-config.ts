@@ -1,0 +1,135 @@
+import { z } from "zod";
+import { InvalidParameterValueException } from "./errors.ts";
+
+/**
+ * Function configuration as the simulator stores it, validated against
+ * Lambda's documented ranges.
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+
+/** Runtimes the simulator runs. Node.js runtimes run on that Node.js major where installed. */
+export const SUPPORTED_RUNTIMES = [
+  "nodejs20.x",
+  "nodejs22.x",
+  "nodejs24.x",
+  "provided.al2023",
+  "provided.al2",
+] as const;
+export type Runtime = (typeof SUPPORTED_RUNTIMES)[number];
+
+/** Memory: 128 to 10,240 MB in 1-MB steps, default 128. */
+export const MEMORY_MIN_MB = 128;
+export const MEMORY_MAX_MB = 10_240;
+/** Timeout: 1 to 900 seconds, default 3. */
+export const TIMEOUT_MAX_SECONDS = 900;
+/** Ephemeral storage (/tmp): 512 to 10,240 MB, default 512. */
+export const EPHEMERAL_MIN_MB = 512;
+export const EPHEMERAL_MAX_MB = 10_240;
+/** All environment variables together: at most 4 KB. */
+export const ENVIRONMENT_MAX_BYTES = 4 * 1024;
+/** Lambda's execution environments get 1,024 file descriptors and 1,024 processes/threads. */
+export const DEFAULT_NOFILE = 1024;
+export const DEFAULT_NPROC = 1024;
+
+/**
+ * Settings of the simulator itself, per function. AWS publishes none of
+ * these numbers: the defaults are estimates of observed behaviour.
+ */
+export const simulatorSettingsSchema = z.object({
+  /** Seconds an idle environment stays warm before it is reclaimed. */
+  keepAliveSeconds: z.number().int().min(1).max(86_400).default(600),
+  /** Seconds after which an environment is recycled even when busy traffic keeps it warm. */
+  maxLifetimeSeconds: z.number().int().min(1).max(7 * 86_400).default(7_200),
+  /** Freeze the sandbox between invocations, as Lambda does. */
+  freeze: z.boolean().default(true),
+});
+export type SimulatorSettings = z.infer<typeof simulatorSettingsSchema>;
+
+// Lambda's reserved variable names cannot be set by the user.
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+const RESERVED_ENV_KEYS = new Set([
+  "_HANDLER",
+  "_X_AMZN_TRACE_ID",
+  "AWS_DEFAULT_REGION",
+  "AWS_REGION",
+  "AWS_EXECUTION_ENV",
+  "AWS_LAMBDA_FUNCTION_NAME",
+  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+  "AWS_LAMBDA_FUNCTION_VERSION",
+  "AWS_LAMBDA_INITIALIZATION_TYPE",
+  "AWS_LAMBDA_LOG_GROUP_NAME",
+  "AWS_LAMBDA_LOG_STREAM_NAME",
+  "AWS_ACCESS_KEY",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_LAMBDA_RUNTIME_API",
+  "LAMBDA_TASK_ROOT",
+  "LAMBDA_RUNTIME_DIR",
+]);
+
+export const functionConfigSchema = z
+  .object({
+    functionName: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1 to 64 letters, digits, hyphens or underscores"),
+    runtime: z.enum(SUPPORTED_RUNTIMES),
+    /** `file.export` for Node.js; free-form for custom runtimes. */
+    handler: z
+      .string()
+      .max(128)
+      .regex(/^[^\s]+$/, "must not contain whitespace"),
+    /** Absolute path of the unpacked code (what becomes /var/task). */
+    codeDir: z.string().min(1),
+    memorySize: z.number().int().min(MEMORY_MIN_MB).max(MEMORY_MAX_MB).default(128),
+    timeout: z.number().int().min(1).max(TIMEOUT_MAX_SECONDS).default(3),
+    ephemeralStorageSize: z.number().int().min(EPHEMERAL_MIN_MB).max(EPHEMERAL_MAX_MB).default(512),
+    environment: z
+      .record(
+        z.string().regex(/^[a-zA-Z]\w*$/, "must start with a letter and contain only letters, digits and underscores"),
+        z.string(),
+      )
+      .default({})
+      .refine((vars) => Object.keys(vars).every((key) => !RESERVED_ENV_KEYS.has(key)), {
+        message: `must not set a reserved name (${[...RESERVED_ENV_KEYS].join(", ")})`,
+      })
+      .refine((vars) => environmentBytes(vars) <= ENVIRONMENT_MAX_BYTES, {
+        message: `must total at most ${ENVIRONMENT_MAX_BYTES} bytes`,
+      }),
+    description: z.string().max(256).default(""),
+    /** Reserved concurrency; undefined means the function shares the account's unreserved pool. */
+    reservedConcurrency: z.number().int().min(0).optional(),
+    simulator: simulatorSettingsSchema.default({
+      keepAliveSeconds: 600,
+      maxLifetimeSeconds: 7_200,
+      freeze: true,
+    }),
+  })
+  .strict();
+
+/** Input of {@link parseFunctionConfig}; defaults fill what is missing. */
+export type FunctionConfigInput = z.input<typeof functionConfigSchema>;
+/** A validated function configuration. */
+export type FunctionConfig = z.infer<typeof functionConfigSchema>;
+
+/** Size of environment variables as Lambda counts it: keys and values, UTF-8. */
+export function environmentBytes(vars: Record<string, string>): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(vars)) {
+    total += Buffer.byteLength(key) + Buffer.byteLength(value);
+  }
+  return total;
+}
+
+/**
+ * Validates a configuration, throwing InvalidParameterValueException that
+ * names the first invalid field and the allowed range.
+ */
+export function parseFunctionConfig(input: FunctionConfigInput): FunctionConfig {
+  const result = functionConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+
+  const issue = result.error.issues[0];
+  const field = issue.path.join(".") || "configuration";
+  throw new InvalidParameterValueException(`Invalid value for ${field}: ${issue.message}.`);
+}
