@@ -89,3 +89,22 @@ export interface EnvironmentInfo {
 }
 
 export type { FunctionConfig };
+
+/** One line of a function's log, as CloudWatch Logs would store it. */
+export interface LogEvent {
+  functionName: string;
+  /** `YYYY/MM/DD/[VERSION]<environmentId>`. */
+  logStreamName: string;
+  environmentId: string;
+  /** Simulator-clock epoch milliseconds. */
+  timestamp: number;
+  /** The line without its trailing newline. */
+  message: string;
+  /** Request the line belongs to, when it was written during an invocation. */
+  requestId?: string;
+}
+
+/** Where execution environments send every log line they produce. */
+export interface LogSink {
+  append(event: LogEvent): void;
+}
