@@ -1,0 +1,237 @@
+/**
+ * Reads a container's processes, memory and /tmp from the host side: the
+ * container's cgroup files and /proc of its processes. Works when the
+ * simulator runs on the engine's host and sees its /proc and /sys/fs/cgroup
+ * (root, or the same user as the container processes); otherwise the
+ * sandbox falls back to the engine's API.
+ */
+import { readdir, readFile, readlink, stat, statfs, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ResourceSample } from "./backend.ts";
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** Where a container's cgroup lives on the host. */
+export type ContainerCgroup =
+  | { version: 1; memory: string; freezer: string; procs: string }
+  | { version: 2; dir: string };
+
+/**
+ * Finds the cgroup of host process `pid` (the container's init) from
+ * /proc/PID/cgroup, or undefined when the host's /proc or cgroup files are
+ * not visible from here.
+ */
+export async function findContainerCgroup(pid: number): Promise<ContainerCgroup | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/cgroup`, "utf8");
+  } catch {
+    return undefined;
+  }
+
+  const byController = new Map<string, string>();
+  for (const line of text.trim().split("\n")) {
+    const [, controllers, cgroupPath] = line.split(":");
+    for (const controller of controllers.split(",")) byController.set(controller, cgroupPath);
+  }
+
+  const unified = byController.get("");
+  const memory = byController.get("memory");
+  const freezer = byController.get("freezer");
+  const found: ContainerCgroup | undefined =
+    memory !== undefined && freezer !== undefined
+      ? {
+          version: 1,
+          memory: path.join(CGROUP_ROOT, "memory", memory),
+          freezer: path.join(CGROUP_ROOT, "freezer", freezer),
+          procs: path.join(CGROUP_ROOT, "memory", memory, "cgroup.procs"),
+        }
+      : unified !== undefined
+        ? { version: 2, dir: path.join(CGROUP_ROOT, unified) }
+        : undefined;
+  if (!found) return undefined;
+
+  // Inside a container of its own the simulator sees /proc but maybe not this cgroup.
+  try {
+    await stat(found.version === 1 ? found.procs : path.join(found.dir, "cgroup.procs"));
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
+/** Host pids of every process in the cgroup. */
+export async function listCgroupPids(cgroup: ContainerCgroup): Promise<number[]> {
+  const file = cgroup.version === 1 ? cgroup.procs : path.join(cgroup.dir, "cgroup.procs");
+  const text = await readFile(file, "utf8");
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map(Number);
+}
+
+/** Memory charged to the cgroup and its peak, in bytes. */
+export async function readCgroupMemory(
+  cgroup: ContainerCgroup,
+): Promise<{ currentBytes: number; peakBytes: number | undefined }> {
+  const [current, peak] =
+    cgroup.version === 1
+      ? ["memory.usage_in_bytes", "memory.max_usage_in_bytes"].map((file) =>
+          path.join(cgroup.memory, file),
+        )
+      : ["memory.current", "memory.peak"].map((file) => path.join(cgroup.dir, file));
+  const currentBytes = Number((await readFile(current, "utf8")).trim());
+  const peakBytes = await readFile(peak, "utf8").then(
+    (text) => Number(text.trim()),
+    () => undefined,
+  );
+  return { currentBytes, peakBytes };
+}
+
+/**
+ * Freezes or thaws the cgroup through the kernel's freezer and waits until
+ * the kernel reports the new state, so no process runs after this resolves.
+ */
+export async function setCgroupFrozen(cgroup: ContainerCgroup, frozen: boolean): Promise<void> {
+  const [file, value, stateFile, done] =
+    cgroup.version === 1
+      ? [
+          path.join(cgroup.freezer, "freezer.state"),
+          frozen ? "FROZEN" : "THAWED",
+          path.join(cgroup.freezer, "freezer.state"),
+          (text: string) => text.trim() === (frozen ? "FROZEN" : "THAWED"),
+        ]
+      : [
+          path.join(cgroup.dir, "cgroup.freeze"),
+          frozen ? "1" : "0",
+          path.join(cgroup.dir, "cgroup.events"),
+          (text: string) => text.includes(frozen ? "frozen 1" : "frozen 0"),
+        ];
+  await writeFile(file, value);
+
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    if (done(await readFile(stateFile, "utf8"))) return;
+    await sleep(1);
+  }
+  throw new Error(
+    `The cgroup freezer did not reach ${value} in ${stateFile}; thaw or stop the container.`,
+  );
+}
+
+/** What one pass over the sandbox's processes found. */
+export interface ProcessSample {
+  openDescriptors: number;
+  descriptorTargets: string[];
+  /** Bytes of deleted files under /tmp that descriptors still hold. */
+  tmpDeletedOpenBytes: number;
+  residentBytes: number;
+  /** Largest VmHWM (peak resident set) over the processes. */
+  peakResidentBytes: number;
+  /** Processes plus their threads. */
+  processCount: number;
+}
+
+/**
+ * Samples descriptors, resident memory and threads of host pids `pids`. A
+ * process that exits during the pass is skipped.
+ */
+export async function sampleProcesses(pids: number[]): Promise<ProcessSample> {
+  const sample: ProcessSample = {
+    openDescriptors: 0,
+    descriptorTargets: [],
+    tmpDeletedOpenBytes: 0,
+    residentBytes: 0,
+    peakResidentBytes: 0,
+    processCount: 0,
+  };
+  const deletedInodes = new Set<string>();
+
+  for (const pid of pids) {
+    let status: string;
+    let descriptors: string[];
+    try {
+      status = await readFile(`/proc/${pid}/status`, "utf8");
+      descriptors = await readdir(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    sample.processCount += readStatusField(status, "Threads") || 1;
+    sample.residentBytes += readStatusField(status, "VmRSS") * 1024;
+    sample.peakResidentBytes = Math.max(
+      sample.peakResidentBytes,
+      readStatusField(status, "VmHWM") * 1024,
+    );
+
+    for (const fd of descriptors) {
+      const link = `/proc/${pid}/fd/${fd}`;
+      const target = await readlink(link).catch(() => undefined);
+      if (target === undefined) continue;
+      sample.openDescriptors += 1;
+      sample.descriptorTargets.push(target);
+
+      if (target.startsWith("/tmp/") && target.endsWith(" (deleted)")) {
+        const info = await stat(link).catch(() => undefined);
+        const key = info ? `${info.dev}:${info.ino}` : undefined;
+        if (info && key && !deletedInodes.has(key)) {
+          deletedInodes.add(key);
+          sample.tmpDeletedOpenBytes += info.size;
+        }
+      }
+    }
+  }
+  return sample;
+}
+
+function readStatusField(status: string, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Usage of a /tmp folder seen from the host. */
+export interface TmpUsage {
+  /** Bytes used on the file system, deleted-but-open files included. */
+  usedBytes: number;
+  /** Regular files visible under the folder. */
+  files: number;
+}
+
+/**
+ * Measures the /tmp file system mounted at `hostDir`: bytes used from
+ * statfs minus `baselineUsedBytes` (metadata of the fresh file system), and
+ * regular files by walking the tree.
+ */
+export async function measureTmp(hostDir: string, baselineUsedBytes: number): Promise<TmpUsage> {
+  const stats = await statfs(hostDir);
+  const usedBytes = Math.max(0, (stats.blocks - stats.bfree) * stats.bsize - baselineUsedBytes);
+  return { usedBytes, files: await countFiles(hostDir) };
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let count = 0;
+  for (const entry of entries) {
+    if (entry.isFile()) count += 1;
+    else if (entry.isDirectory()) count += await countFiles(path.join(dir, entry.name));
+  }
+  return count;
+}
+
+/** A sample with every count at zero, for a sandbox whose runtime is not running. */
+export function emptySample(): ResourceSample {
+  return {
+    openDescriptors: 0,
+    descriptorTargets: [],
+    tmpBytes: 0,
+    tmpFiles: 0,
+    tmpDeletedOpenBytes: 0,
+    residentBytes: 0,
+    peakResidentBytes: 0,
+    processCount: 0,
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * The sandbox image of the docker backend, built without a registry: a
+ * `FROM scratch` image that holds the host's Node.js binary, the shared
+ * libraries it and sharp's prebuilt libvips need, a shell and `env` for
+ * `#!/usr/bin/env node` bootstraps, and the folders of Lambda's layout.
+ * The tag carries a hash of that content, so a changed Node.js binary or
+ * library builds a new image.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { chmod, copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import type Dockerode from "dockerode";
+import type { Logger } from "../logger.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Repository part of the image tag; the tag itself is the content hash. */
+export const SANDBOX_IMAGE_REPOSITORY = "warmstate/lambda-nodejs";
+
+/** Where Node.js lives in the image, as in Lambda's Node.js runtimes. */
+export const IMAGE_NODE_PATH = "/var/lang/bin/node";
+
+/**
+ * The sandbox user. Lambda runs functions as `sbx_user1051`.
+ * NOTE: AWS does not document its uid and gid; 993 and 990 are the values
+ * commonly reported from inside Lambda, and nothing here depends on them.
+ */
+export const SANDBOX_USER = { name: "sbx_user1051", uid: 993, gid: 990 } as const;
+
+/** PATH of Lambda's Node.js runtimes, with the folders this image has. */
+export const IMAGE_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin";
+
+// Bump when the layout below changes without any input file changing.
+const LAYOUT_VERSION = "1";
+
+/** What goes into the image, resolved on this host. */
+export interface ImageContent {
+  /** Host path of the Node.js binary. */
+  nodeBinary: string;
+  /** Host paths of other programs to copy at the same path (shell, env). */
+  programs: string[];
+  /** Host paths of shared libraries, copied at the same path. */
+  libraries: string[];
+  /** Image tag, `warmstate/lambda-nodejs:<hash>`. */
+  tag: string;
+}
+
+/** Options of {@link resolveImageContent}. */
+export interface ImageContentOptions {
+  /** Repository node_modules; native add-ons found there add their libraries. */
+  nodeModulesDir: string;
+  /** Node.js binary to copy; the running one by default. */
+  nodeBinary?: string;
+}
+
+/**
+ * Collects the files of the image from this host and computes its tag.
+ * Only Linux hosts can supply a Linux Node.js binary and its glibc.
+ */
+export async function resolveImageContent(options: ImageContentOptions): Promise<ImageContent> {
+  if (process.platform !== "linux") {
+    throw new Error(
+      `Building the sandbox image from local files needs a Linux host, not ${process.platform}. ` +
+        "Set the docker backend's image option to a Lambda Node.js base image instead (see docker/README.md).",
+    );
+  }
+
+  const nodeBinary = options.nodeBinary ?? process.execPath;
+  const programs = ["/bin/sh", "/usr/bin/env"];
+  const addons = await findNativeAddons(options.nodeModulesDir);
+  const libraries = new Set<string>();
+  for (const file of [nodeBinary, ...programs, ...addons]) {
+    for (const library of await listSharedLibraries(file)) {
+      // Libraries inside node_modules are mounted with it and found through RPATH.
+      if (!library.startsWith(path.resolve(options.nodeModulesDir))) libraries.add(library);
+    }
+  }
+  const sortedLibraries = [...libraries].sort();
+
+  const hash = createHash("sha256");
+  hash.update(
+    `layout ${LAYOUT_VERSION}\n${renderDockerfile()}\n${renderPasswd()}\n${renderGroup()}\n`,
+  );
+  for (const file of [nodeBinary, ...programs, ...sortedLibraries]) {
+    hash.update(`${file}\n`);
+    hash.update(await hashFile(file));
+  }
+  const tag = `${SANDBOX_IMAGE_REPOSITORY}:${hash.digest("hex").slice(0, 16)}`;
+
+  return { nodeBinary, programs, libraries: sortedLibraries, tag };
+}
+
+/** Returns true when the engine already has the image `tag`. */
+export async function imageExists(docker: Dockerode, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(tag).inspect();
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * Builds the sandbox image from `content` in a context folder under
+ * `workDir`, then removes the folder. Resolves with the tag once the engine
+ * reports success; rejects with the builder's message otherwise.
+ */
+export async function buildSandboxImage(
+  docker: Dockerode,
+  content: ImageContent,
+  workDir: string,
+  logger: Logger,
+): Promise<string> {
+  const contextDir = path.join(workDir, `image-context-${process.pid}-${Date.now()}`);
+  try {
+    await stageContext(contextDir, content);
+    const stream = await docker.buildImage(
+      { context: contextDir, src: ["Dockerfile", "rootfs"] },
+      { t: content.tag, rm: true, forcerm: true, labels: { "warmstate.image": "sandbox" } },
+    );
+    await followBuild(docker, stream, content.tag, logger);
+    return content.tag;
+  } finally {
+    await rm(contextDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Returns the tag of the sandbox image for this host, building it first
+ * when the engine does not have it.
+ */
+export async function ensureSandboxImage(
+  docker: Dockerode,
+  options: ImageContentOptions & { workDir: string; logger: Logger },
+): Promise<string> {
+  const content = await resolveImageContent(options);
+  if (await imageExists(docker, content.tag)) return content.tag;
+
+  options.logger.info(
+    { image: content.tag, libraries: content.libraries.length },
+    "building the docker sandbox image from local files",
+  );
+  const started = Date.now();
+  await buildSandboxImage(docker, content, options.workDir, options.logger);
+  options.logger.info(
+    { image: content.tag, durationMs: Date.now() - started },
+    "docker sandbox image built",
+  );
+  return content.tag;
+}
+
+async function stageContext(contextDir: string, content: ImageContent): Promise<void> {
+  const rootfs = path.join(contextDir, "rootfs");
+  for (const folder of [
+    "var/task",
+    "var/runtime",
+    "var/lang/bin",
+    "opt/nodejs",
+    "etc",
+    "tmp",
+    "usr/local/bin",
+  ]) {
+    await mkdir(path.join(rootfs, folder), { recursive: true });
+  }
+  await chmod(path.join(rootfs, "tmp"), 0o1777);
+
+  await copyInto(rootfs, content.nodeBinary, IMAGE_NODE_PATH);
+  for (const program of content.programs) await copyInto(rootfs, program, program);
+  for (const library of content.libraries) await copyInto(rootfs, library, library);
+
+  await writeFile(path.join(rootfs, "etc/passwd"), renderPasswd());
+  await writeFile(path.join(rootfs, "etc/group"), renderGroup());
+  await writeFile(path.join(contextDir, "Dockerfile"), renderDockerfile());
+}
+
+// Copies the target of `source` (symlinks followed) to `target` inside rootfs, keeping its mode.
+async function copyInto(rootfs: string, source: string, target: string): Promise<void> {
+  const destination = path.join(rootfs, target);
+  await mkdir(path.dirname(destination), { recursive: true });
+  await copyFile(source, destination);
+  await chmod(destination, (await stat(source)).mode & 0o7777);
+}
+
+function renderPasswd(): string {
+  const { name, uid, gid } = SANDBOX_USER;
+  return `root:x:0:0:root:/root:/bin/sh\n${name}:x:${uid}:${gid}::/tmp:/sbin/nologin\n`;
+}
+
+function renderGroup(): string {
+  return `root:x:0:\n${SANDBOX_USER.name}:x:${SANDBOX_USER.gid}:\n`;
+}
+
+function renderDockerfile(): string {
+  return [
+    "FROM scratch",
+    "COPY rootfs/ /",
+    `ENV PATH=${IMAGE_PATH} LANG=en_US.UTF-8 TZ=:UTC LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime`,
+    "WORKDIR /var/task",
+    `USER ${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`,
+    `CMD ["${IMAGE_NODE_PATH}", "--version"]`,
+    "",
+  ].join("\n");
+}
+
+// Native add-ons and their libraries under node_modules/@img (sharp's prebuilt binaries).
+async function findNativeAddons(nodeModulesDir: string): Promise<string[]> {
+  const found: string[] = [];
+  const imgDir = path.join(nodeModulesDir, "@img");
+  let packages: string[];
+  try {
+    packages = await readdir(imgDir);
+  } catch {
+    return found;
+  }
+  for (const name of packages) {
+    const libDir = path.join(imgDir, name, "lib");
+    let files: string[];
+    try {
+      files = await readdir(libDir);
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      if (file.endsWith(".node") || /\.so(\.\d+)*$/.test(file)) found.push(path.join(libDir, file));
+    }
+  }
+  return found;
+}
+
+/** Lists the absolute paths `ldd` resolves for `file`, the dynamic loader included. */
+async function listSharedLibraries(file: string): Promise<string[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync("ldd", [file]));
+  } catch (error) {
+    // ldd exits non-zero for static binaries; those need no libraries.
+    const output = `${(error as { stdout?: string }).stdout ?? ""}${(error as { stderr?: string }).stderr ?? ""}`;
+    if (/not a dynamic executable|statically linked/.test(output)) return [];
+    throw new Error(
+      `Listing the shared libraries of ${file} with ldd failed: ${output || String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  const libraries: string[] = [];
+  for (const line of stdout.split("\n")) {
+    const resolved = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (resolved) libraries.push(resolved[1]);
+    if (/=>\s+not found/.test(line)) {
+      throw new Error(`${file} needs a library that is not installed on this host: ${line.trim()}`);
+    }
+  }
+  return libraries;
+}
+
+function hashFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file)
+      .on("error", reject)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+// Waits for the end of a build stream; the engine reports build errors inside the stream.
+function followBuild(
+  docker: Dockerode,
+  stream: NodeJS.ReadableStream,
+  tag: string,
+  logger: Logger,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (
+        error: Error | null,
+        events: Array<{ error?: string; errorDetail?: { message?: string } }>,
+      ) => {
+        const failed = error?.message ?? events.find((event) => event.error)?.error;
+        if (failed) {
+          reject(new Error(`Building the docker sandbox image ${tag} failed: ${failed}`));
+          return;
+        }
+        resolve();
+      },
+      (event: { stream?: string }) => {
+        if (event.stream?.trim())
+          logger.debug({ image: tag, line: event.stream.trim() }, "image build output");
+      },
+    );
+  });
+}
