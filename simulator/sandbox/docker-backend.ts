@@ -49,6 +49,12 @@ export interface DockerBackendOptions {
   freezeMethod?: DockerFreezeMethod;
   /** Give each container CPU in proportion to its memory, as Lambda does. Default true. */
   proportionalCpu?: boolean;
+  /**
+   * Backing of /tmp: `auto` (default) uses a loop-mounted ext4 image where
+   * this host allows it and a tmpfs otherwise; `tmpfs` forces the tmpfs,
+   * whose pages count against the container's memory.
+   */
+  tmp?: "auto" | "tmpfs";
 }
 
 /** Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion to memory.
@@ -64,6 +70,7 @@ export class DockerBackend implements SandboxBackend {
   #logger: Logger;
   #sandboxes = new Set<DockerSandbox>();
   #prepared: Promise<{ image: string; loop: boolean }> | undefined;
+  #warnedMajors = new Set<number>();
 
   constructor(options: DockerBackendOptions) {
     this.#options = options;
@@ -142,7 +149,10 @@ export class DockerBackend implements SandboxBackend {
       }
 
       const workDir = path.join(this.#options.dataDir, "docker");
-      const probe = await probeLoopSupport(workDir);
+      const probe =
+        this.#options.tmp === "tmpfs"
+          ? { ok: false as const, reason: "the tmp option asks for a tmpfs" }
+          : await probeLoopSupport(workDir);
       if (!probe.ok) {
         this.#logger.warn(
           { reason: probe.reason },
@@ -263,6 +273,18 @@ export class DockerBackend implements SandboxBackend {
       return { Cmd: [spec.env._HANDLER ?? ""] };
     }
     if (spec.entry.kind === "bootstrap") return { Entrypoint: ["/var/task/bootstrap"], Cmd: [] };
+    const imageMajor = Number(process.versions.node.split(".")[0]);
+    if (
+      !this.#options.image &&
+      spec.entry.nodeMajor !== imageMajor &&
+      !this.#warnedMajors.has(spec.entry.nodeMajor)
+    ) {
+      this.#warnedMajors.add(spec.entry.nodeMajor);
+      this.#logger.warn(
+        { functionName: spec.functionName, requestedMajor: spec.entry.nodeMajor, imageMajor },
+        "the sandbox image has another Node.js major than the function's runtime",
+      );
+    }
     const entry = this.#options.runtimeClientEntry ?? "index.js";
     return { Entrypoint: [IMAGE_NODE_PATH, `/var/runtime/${entry}`], Cmd: [] };
   }

@@ -9,11 +9,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { chmod, copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type Dockerode from "dockerode";
 import type { Logger } from "../logger.ts";
+import { type TarEntry, writeTar } from "./docker-image-tar.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -34,7 +35,7 @@ export const SANDBOX_USER = { name: "sbx_user1051", uid: 993, gid: 990 } as cons
 export const IMAGE_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin";
 
 // Bump when the layout below changes without any input file changing.
-const LAYOUT_VERSION = "1";
+const LAYOUT_VERSION = "2";
 
 /** What goes into the image, resolved on this host. */
 export interface ImageContent {
@@ -105,9 +106,9 @@ export async function imageExists(docker: Dockerode, tag: string): Promise<boole
 }
 
 /**
- * Builds the sandbox image from `content` in a context folder under
- * `workDir`, then removes the folder. Resolves with the tag once the engine
- * reports success; rejects with the builder's message otherwise.
+ * Builds the sandbox image from `content` through a context archive under
+ * `workDir`, then deletes the archive. Resolves with the tag once the
+ * engine reports success; rejects with the builder's message otherwise.
  */
 export async function buildSandboxImage(
   docker: Dockerode,
@@ -115,17 +116,20 @@ export async function buildSandboxImage(
   workDir: string,
   logger: Logger,
 ): Promise<string> {
-  const contextDir = path.join(workDir, `image-context-${process.pid}-${Date.now()}`);
+  await mkdir(workDir, { recursive: true });
+  const archive = path.join(workDir, `image-context-${process.pid}-${Date.now()}.tar`);
   try {
-    await stageContext(contextDir, content);
-    const stream = await docker.buildImage(
-      { context: contextDir, src: ["Dockerfile", "rootfs"] },
-      { t: content.tag, rm: true, forcerm: true, labels: { "warmstate.image": "sandbox" } },
-    );
+    await writeTar(archive, await contextEntries(content));
+    const stream = await docker.buildImage(createReadStream(archive), {
+      t: content.tag,
+      rm: true,
+      forcerm: true,
+      labels: { "warmstate.image": "sandbox" },
+    });
     await followBuild(docker, stream, content.tag, logger);
     return content.tag;
   } finally {
-    await rm(contextDir, { recursive: true, force: true });
+    await rm(archive, { force: true });
   }
 }
 
@@ -153,36 +157,51 @@ export async function ensureSandboxImage(
   return content.tag;
 }
 
-async function stageContext(contextDir: string, content: ImageContent): Promise<void> {
-  const rootfs = path.join(contextDir, "rootfs");
-  for (const folder of [
-    "var/task",
-    "var/runtime",
-    "var/lang/bin",
-    "opt/nodejs",
-    "etc",
-    "tmp",
-    "usr/local/bin",
-  ]) {
-    await mkdir(path.join(rootfs, folder), { recursive: true });
+async function contextEntries(content: ImageContent): Promise<TarEntry[]> {
+  const entries: TarEntry[] = [
+    { type: "content", name: "Dockerfile", mode: 0o644, content: Buffer.from(renderDockerfile()) },
+    {
+      type: "content",
+      name: "rootfs/etc/passwd",
+      mode: 0o644,
+      content: Buffer.from(renderPasswd()),
+    },
+    { type: "content", name: "rootfs/etc/group", mode: 0o644, content: Buffer.from(renderGroup()) },
+  ];
+  const folders = new Set(["var/task", "var/runtime", "opt/nodejs", "usr/local/bin"]);
+  const files: Array<[source: string, target: string]> = [
+    [content.nodeBinary, IMAGE_NODE_PATH],
+    ...content.programs.map((program): [string, string] => [program, program]),
+    ...content.libraries.map((library): [string, string] => [library, library]),
+  ];
+  for (const [, target] of files) folders.add(path.posix.dirname(target).slice(1));
+
+  // Parents first, each once; /tmp is world-writable with the sticky bit, as on Linux.
+  const allFolders = new Set<string>(["etc"]);
+  for (const folder of folders) {
+    const parts = folder.split("/");
+    for (let depth = 1; depth <= parts.length; depth++)
+      allFolders.add(parts.slice(0, depth).join("/"));
   }
-  await chmod(path.join(rootfs, "tmp"), 0o1777);
+  const directories: TarEntry[] = [...allFolders].sort().map((folder) => ({
+    type: "directory",
+    name: `rootfs/${folder}`,
+    mode: 0o755,
+  }));
+  directories.push({ type: "directory", name: "rootfs/tmp", mode: 0o1777 });
 
-  await copyInto(rootfs, content.nodeBinary, IMAGE_NODE_PATH);
-  for (const program of content.programs) await copyInto(rootfs, program, program);
-  for (const library of content.libraries) await copyInto(rootfs, library, library);
-
-  await writeFile(path.join(rootfs, "etc/passwd"), renderPasswd());
-  await writeFile(path.join(rootfs, "etc/group"), renderGroup());
-  await writeFile(path.join(contextDir, "Dockerfile"), renderDockerfile());
-}
-
-// Copies the target of `source` (symlinks followed) to `target` inside rootfs, keeping its mode.
-async function copyInto(rootfs: string, source: string, target: string): Promise<void> {
-  const destination = path.join(rootfs, target);
-  await mkdir(path.dirname(destination), { recursive: true });
-  await copyFile(source, destination);
-  await chmod(destination, (await stat(source)).mode & 0o7777);
+  for (const [source, target] of files) {
+    // stat follows symlinks: the image gets the library's content under the name ldd printed.
+    const info = await stat(source);
+    entries.push({
+      type: "file",
+      name: `rootfs${target}`,
+      mode: info.mode & 0o7777,
+      source,
+      size: info.size,
+    });
+  }
+  return [{ type: "directory", name: "rootfs", mode: 0o755 }, ...directories, ...entries];
 }
 
 function renderPasswd(): string {

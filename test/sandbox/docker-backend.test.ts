@@ -188,6 +188,52 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
     });
   });
 
+  describe("tmpfs fallback", () => {
+    let tmpfsBackend: DockerBackend;
+
+    beforeAll(() => {
+      tmpfsBackend = new DockerBackend({
+        dataDir,
+        logger: silentLogger,
+        runtimeClientDir,
+        nodeModulesDir,
+        docker,
+        tmp: "tmpfs",
+      });
+    });
+
+    afterAll(() => tmpfsBackend.close());
+
+    it("measures a tmpfs /tmp through the container", async () => {
+      const sandbox = await tmpfsBackend.start(probeSpec("marker"));
+      const output = new OutputCollector(sandbox);
+      await output.line(/marker created/);
+
+      const sample = await sandbox.measure();
+      await sandbox.stop(500);
+
+      expect(sandbox.tmpKind).toBe("tmpfs");
+      expect(sample.tmpFiles).toBe(1);
+      expect(sample.tmpBytes).toBeGreaterThan(0);
+    });
+
+    it("charges tmpfs writes to memory, unlike the loop image", async () => {
+      const sandbox = await tmpfsBackend.start(
+        probeSpec("fill-tmp", { memoryMb: 64, ephemeralStorageMb: 128 }),
+      );
+      const output = new OutputCollector(sandbox);
+      await output.waitFor(
+        () => output.exits.length > 0 || /fill-tmp/.test(output.stdout),
+        "an OOM kill or ENOSPC",
+        60_000,
+      );
+      await sandbox.stop(500);
+
+      expect(output.stdout).not.toMatch(/fill-tmp/);
+      expect(output.exits[0]?.outOfMemory).toBe(true);
+    });
+  });
+
   describe("descriptor limit", () => {
     it("gives EMFILE at 1024 open descriptors", async () => {
       const [sandbox, output] = await start("open-fds");
