@@ -41,7 +41,11 @@ function readEvent(event) {
   if (typeof key !== "string" || key === "") {
     throw new InvalidEventError(`The event needs a non-empty string "key", got ${JSON.stringify(key)}.`);
   }
-  const outputPrefix = (event.outputPrefix ?? process.env.OUTPUT_PREFIX ?? "pages").replace(/\/+$/, "");
+  const prefix = event.outputPrefix ?? process.env.OUTPUT_PREFIX ?? "pages";
+  if (typeof prefix !== "string" || prefix.replace(/\/+$/, "") === "") {
+    throw new InvalidEventError(`"outputPrefix" must be a non-empty string, got ${JSON.stringify(prefix)}.`);
+  }
+  const outputPrefix = prefix.replace(/\/+$/, "");
   return { bucket, key, outputPrefix, alwaysInline: event.alwaysInline === true };
 }
 

@@ -168,7 +168,7 @@ function reportBatch(event) {
   };
 }
 
-/** Lambda handler: summarises one document, or reports a batch when `action` is "report". */
+/** Lambda handler: summarizes one document, or reports a batch when `action` is "report". */
 export async function handler(event) {
   if (event?.action === "report") return reportBatch(event);
   return summarizeDocument(event ?? {});
