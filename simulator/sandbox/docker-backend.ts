@@ -22,7 +22,7 @@ export interface DockerBackendOptions {
   logger: Logger;
   /** Host folder of the project's runtime client, mounted read-only at /var/runtime. */
   runtimeClientDir: string;
-  /** Runtime client file inside `runtimeClientDir`, run by Node.js for `{ kind: "node" }`. */
+  /** Runtime client file inside `runtimeClientDir`, run by Node.js for `{ kind: "node" }`; default `index.mjs`. */
   runtimeClientEntry?: string;
   /** Repository node_modules, mounted read-only at /opt/nodejs/node_modules like a Lambda layer. */
   nodeModulesDir: string;
@@ -285,7 +285,7 @@ export class DockerBackend implements SandboxBackend {
         "the sandbox image has another Node.js major than the function's runtime",
       );
     }
-    const entry = this.#options.runtimeClientEntry ?? "index.js";
+    const entry = this.#options.runtimeClientEntry ?? "index.mjs";
     return { Entrypoint: [IMAGE_NODE_PATH, `/var/runtime/${entry}`], Cmd: [] };
   }
 }

@@ -17,6 +17,7 @@ import {
   OutputCollector,
   probeSpec,
   runtimeClientDir,
+  runtimeClientEntry,
   silentLogger,
 } from "./docker-harness.ts";
 
@@ -51,6 +52,7 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
       dataDir,
       logger: silentLogger,
       runtimeClientDir,
+      runtimeClientEntry,
       nodeModulesDir,
       docker,
     });
@@ -196,6 +198,7 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
         dataDir,
         logger: silentLogger,
         runtimeClientDir,
+        runtimeClientEntry,
         nodeModulesDir,
         docker,
         tmp: "tmpfs",
@@ -287,6 +290,7 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
           dataDir,
           logger: silentLogger,
           runtimeClientDir,
+          runtimeClientEntry,
           nodeModulesDir,
           docker,
           freezeMethod,
@@ -331,6 +335,7 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
         dataDir,
         logger: silentLogger,
         runtimeClientDir,
+        runtimeClientEntry,
         nodeModulesDir,
         docker,
       });

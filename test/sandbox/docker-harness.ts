@@ -12,6 +12,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repositoryRoot = path.resolve(here, "../..");
 export const probeDir = path.join(repositoryRoot, "test/fixtures/docker/probe");
 export const runtimeClientDir = path.join(repositoryRoot, "test/fixtures/docker/runtime-client");
+/** The fixture stands in for the project's runtime client, whose entry is index.mjs. */
+export const runtimeClientEntry = "index.js";
 export const nodeModulesDir = path.join(repositoryRoot, "node_modules");
 export const silentLogger = pino({ level: process.env.WARMSTATE_TEST_LOG_LEVEL ?? "silent" });
 
