@@ -87,9 +87,9 @@ async function recycleOwnEnvironments(functionName) {
 export async function handler(event, context) {
   const { bucket, key, pageNumber } = readEvent(event);
   const tmpDir = process.env.TMP_DIR ?? "/tmp";
-  const reserveMs = 2000;
+  // Keep a fifth of the remaining time, at most 2 seconds, for the uploads.
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
-  const deadline = Date.now() + Math.max(0, remaining - reserveMs);
+  const deadline = Date.now() + remaining - Math.min(2000, remaining * 0.2);
 
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const pagePath = join(tmpDir, `page-${pageNumber}.pdf`);

@@ -58,12 +58,14 @@ export function checkPdfBytes(bytes) {
 /**
  * Returns an absolute deadline (epoch ms) for the work of one invocation:
  * the Lambda context's remaining time less a reserve for uploads and the
- * response. Without a context (tests) the budget is `fallbackMs`.
+ * response, which is a fifth of the remaining time and at most `reserveMs`,
+ * so Lambda's default 3-second timeout still leaves 2.4 seconds of work.
+ * Without a context (tests) the budget is `fallbackMs`.
  */
 export function deadlineFromContext(context, { reserveMs = 3000, fallbackMs = 60_000 } = {}) {
   const remaining =
     typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : fallbackMs;
-  return Date.now() + Math.max(0, remaining - reserveMs);
+  return Date.now() + remaining - Math.min(reserveMs, remaining * 0.2);
 }
 
 function checkDeadline(deadline, step) {

@@ -247,6 +247,15 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       expect(result.pages).toHaveLength(12);
     });
 
+    it("stops when the invocation has no time left", async () => {
+      await freshTmp();
+      await upload("in/late.pdf", await generatePdf({ pages: 5, seed: 16 }));
+
+      const name = await errorName(split({ bucket: BUCKET, key: "in/late.pdf" }, lambdaContext("pdf-split", 1)));
+
+      expect(name).toBe("TimeBudgetExceededError");
+    });
+
     it("names bad input in the error", async () => {
       await freshTmp();
       await upload("in/zero.pdf", readCorpusFile("zero-pages.pdf"));

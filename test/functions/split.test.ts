@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { PDFiumLibrary } from "@hyzyla/pdfium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
-import { MAX_PAGE_TREE_DEPTH, checkPdfBytes, splitPdf } from "../../functions/pdf-split/split.mjs";
+import { MAX_PAGE_TREE_DEPTH, checkPdfBytes, deadlineFromContext, splitPdf } from "../../functions/pdf-split/split.mjs";
 import { CORPUS_DIR, CORPUS_EXPECTATIONS, readCorpusFile } from "./corpus.ts";
 
 async function splitToBuffers(bytes: Uint8Array, deadline?: number) {
@@ -178,5 +178,23 @@ describe("split of bad input", () => {
     const bytes = await generatePdf({ pages: 20, seed: 9 });
 
     expect(await errorName(splitToBuffers(bytes, Date.now() - 1))).toBe("TimeBudgetExceededError");
+  });
+});
+
+describe("split time budget", () => {
+  it("keeps a fifth of a short timeout in reserve", () => {
+    const before = Date.now();
+    const deadline = deadlineFromContext({ getRemainingTimeInMillis: () => 3000 });
+
+    expect(deadline - before).toBeGreaterThanOrEqual(2400);
+    expect(deadline - Date.now()).toBeLessThanOrEqual(2400);
+  });
+
+  it("keeps at most 3 seconds of a long timeout in reserve", () => {
+    const before = Date.now();
+    const deadline = deadlineFromContext({ getRemainingTimeInMillis: () => 900_000 });
+
+    expect(deadline - before).toBeGreaterThanOrEqual(897_000);
+    expect(deadline - Date.now()).toBeLessThanOrEqual(897_000);
   });
 });
