@@ -20,6 +20,12 @@ export interface InvokeRequest {
   logType?: "None" | "Tail";
   /** Base64 JSON, as the X-Amz-Client-Context header carries it. */
   clientContext?: string;
+  /**
+   * Request id to use instead of a new one. The asynchronous queue sets it so
+   * every retry of an Event invocation keeps the id the caller received, as
+   * on Lambda.
+   */
+  requestId?: string;
 }
 
 /** How an invocation ended, from the simulator's point of view. */

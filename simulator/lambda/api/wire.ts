@@ -1,0 +1,71 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import { InvalidParameterValueException, InvalidRequestContentException, LambdaError } from "../errors.ts";
+
+/**
+ * Payload too large for Invoke. AWS's API reference names this error
+ * RequestTooLargeException, but the service sends RequestEntityTooLargeException
+ * on the wire (status 413), and that is the name SDKs and the CLI print.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
+ */
+export class RequestEntityTooLargeException extends LambdaError {
+  constructor(message: string) {
+    super("RequestEntityTooLargeException", 413, message);
+  }
+}
+
+/** Lambda's answer to a path or method it does not serve. */
+export class UnknownOperationException extends LambdaError {
+  constructor(method: string, url: string) {
+    super("UnknownOperationException", 404, `No Lambda operation matches ${method} ${url}.`);
+  }
+}
+
+/**
+ * Sends an error as Lambda does: the status, an `x-amzn-ErrorType` header that
+ * SDKs read to pick the exception class, and a JSON body with `Type` and
+ * `message`. Throttles add `Retry-After` when a wait is known.
+ */
+export function sendLambdaError(reply: FastifyReply, error: LambdaError): FastifyReply {
+  reply.status(error.statusCode).header("x-amzn-ErrorType", error.name).header("content-type", "application/json");
+  const retryAfter = error.fields.retryAfterSeconds;
+  if (retryAfter !== undefined) reply.header("Retry-After", String(retryAfter));
+  return reply.send(JSON.stringify(error.toBody()));
+}
+
+/**
+ * Parses a JSON request body and validates it. Malformed JSON gives
+ * InvalidRequestContentException; a schema mismatch gives
+ * InvalidParameterValueException naming the field.
+ */
+export function parseJsonBody<Schema extends z.ZodType>(request: FastifyRequest, schema: Schema): z.infer<Schema> {
+  const raw = request.body;
+  let value: unknown = {};
+  if (Buffer.isBuffer(raw) && raw.length > 0) {
+    try {
+      value = JSON.parse(raw.toString("utf8"));
+    } catch (error) {
+      throw new InvalidRequestContentException(
+        `Could not parse request body into json: ${(error as Error).message}. Send a JSON object.`,
+      );
+    }
+  }
+  return validate(schema, value);
+}
+
+/** Validates a value, naming the first invalid field in Lambda's error. */
+export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown, what = ""): z.infer<Schema> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+
+  const issue = result.error.issues[0];
+  const field = [what, ...issue.path.map(String)].filter(Boolean).join(".") || "request body";
+  throw new InvalidParameterValueException(`Invalid value for ${field}: ${issue.message}.`);
+}
+
+/** Reads a query string parameter, treating an empty value as absent. */
+export function queryParameter(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, string | string[] | undefined>)[name];
+  const single = Array.isArray(value) ? value[0] : value;
+  return single === undefined || single === "" ? undefined : single;
+}
