@@ -1,0 +1,230 @@
+/**
+ * Runs executions: starts the engine on a record, applies the state
+ * machine's TimeoutSeconds, records the terminal event and status, and
+ * handles StopExecution and RedriveExecution of running or failed runs.
+ */
+import type { Logger } from "pino";
+import type { Clock, ClockTimer } from "../clock.ts";
+import type { StateMachineDefinition } from "./asl/types.ts";
+import { AbortedError, StatesError } from "./errors.ts";
+import type { ExecutionRecord, ExecutionStore } from "./execution-store.ts";
+import { isClosed, moveStatus } from "./execution-status.ts";
+import { HistoryRecorder, NOT_TRUNCATED } from "./history.ts";
+import { MAX_TIMER_MS } from "./interpreter/cancellation.ts";
+import { Engine } from "./interpreter/engine.ts";
+import type { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
+import type { ObjectStore } from "./interpreter/types.ts";
+import type { LambdaInvoker } from "./lambda-invoker.ts";
+
+/** The services an execution reaches while it runs. */
+export interface RunnerServices {
+  clock: Clock;
+  logger: Logger;
+  invoker: LambdaInvoker;
+  s3?: ObjectStore;
+  tokens: TaskTokenRegistry;
+  region: string;
+  store?: ExecutionStore;
+}
+
+interface LiveExecution {
+  engine: Engine;
+  history: HistoryRecorder;
+  timer?: ClockTimer;
+  stopped: boolean;
+  timedOut: boolean;
+  done: Promise<void>;
+}
+
+/** Starts, stops and redrives executions and keeps their histories. */
+export class ExecutionRunner {
+  readonly #services: RunnerServices;
+  readonly #live = new Map<string, LiveExecution>();
+  // Histories of recently finished executions, so GetExecutionHistory
+  // right after an execution ends does not read the disk.
+  readonly #recent = new Map<string, HistoryRecorder>();
+
+  constructor(services: RunnerServices) {
+    this.#services = services;
+  }
+
+  /** The in-memory history of a running or recently finished execution. */
+  history(executionArn: string): HistoryRecorder | undefined {
+    return this.#live.get(executionArn)?.history ?? this.#recent.get(executionArn);
+  }
+
+  /** Resolves when the execution is no longer running. */
+  async settled(executionArn: string): Promise<void> {
+    await this.#live.get(executionArn)?.done;
+  }
+
+  /**
+   * Starts `record` (new, or redriven when `history` holds its earlier
+   * events). Returns at once; the execution runs in the background.
+   */
+  launch(record: ExecutionRecord, options: { persist: boolean; history?: HistoryRecorder }): void {
+    const { clock, store } = this.#services;
+    const persist = options.persist && store !== undefined;
+    const history =
+      options.history ??
+      new HistoryRecorder({ now: () => clock.now(), onAppend: persist ? (event) => store.appendEvent(record.executionArn, event) : undefined });
+    const definition = JSON.parse(record.definition) as StateMachineDefinition;
+    const redrive = record.redriveCount > 0 && options.history !== undefined;
+    const input = JSON.parse(record.input);
+
+    const engine = this.#engine(record, definition, history);
+    let previousEventId: number;
+    if (redrive) {
+      previousEventId = history.add("ExecutionRedriven", history.lastEventId, "executionRedrivenEventDetails", { redriveCount: record.redriveCount });
+    } else {
+      previousEventId = history.add("ExecutionStarted", 0, "executionStartedEventDetails", {
+        input: record.input,
+        inputDetails: NOT_TRUNCATED,
+        roleArn: record.roleArn,
+      });
+    }
+
+    const frame = engine.topFrame(previousEventId);
+    const restart = redrive ? record.restartPoint : undefined;
+    if (restart?.visit) frame.visits.set(restart.stateName, restart.visit - 1);
+    const live: LiveExecution = { engine, history, stopped: false, timedOut: false, done: Promise.resolve() };
+    if (definition.TimeoutSeconds !== undefined) {
+      live.timer = clock.setTimeout(() => {
+        live.timedOut = true;
+        engine.cancellation.cancel();
+      }, Math.min(definition.TimeoutSeconds * 1000, MAX_TIMER_MS));
+    }
+    this.#live.set(record.executionArn, live);
+
+    const run = restart ? engine.runFrame(frame, restart.input, restart.stateName) : engine.runFrame(frame, input);
+    live.done = run.then(
+      (output) => this.#finish(record, live, persist, { output }),
+      (error) => this.#finish(record, live, persist, { error }),
+    );
+  }
+
+  /** Runs an execution to its end without storing it (Express workflows). */
+  async runToEnd(record: ExecutionRecord): Promise<ExecutionRecord> {
+    this.launch(record, { persist: false });
+    await this.settled(record.executionArn);
+    this.#recent.delete(record.executionArn);
+    return record;
+  }
+
+  /** StopExecution of a running execution: records ExecutionAborted and cancels its work. */
+  stop(record: ExecutionRecord, error: string | undefined, cause: string | undefined, persist: boolean): void {
+    const live = this.#live.get(record.executionArn);
+    if (!live || live.stopped) return;
+    live.stopped = true;
+    const details: Record<string, string> = {};
+    if (error !== undefined) details.error = error;
+    if (cause !== undefined) details.cause = cause;
+    live.history.add("ExecutionAborted", live.history.lastEventId, "executionAbortedEventDetails", details);
+    record.status = moveStatus(record.status, "ABORTED");
+    record.stopDate = this.#services.clock.now();
+    record.error = error;
+    record.cause = cause;
+    this.#keepForRedrive(record, live);
+    live.engine.cancellation.cancel();
+    this.#services.clock.clearTimeout(live.timer);
+    if (persist) void this.#services.store?.saveExecution(record);
+  }
+
+  /** Cancels every running execution without recording anything (service shutdown). */
+  closeAll(): void {
+    for (const live of this.#live.values()) {
+      live.stopped = true;
+      this.#services.clock.clearTimeout(live.timer);
+      live.engine.cancellation.cancel();
+    }
+  }
+
+  #engine(record: ExecutionRecord, definition: StateMachineDefinition, history: HistoryRecorder): Engine {
+    const { clock, logger, invoker, s3, tokens, region } = this.#services;
+    const machineName = record.stateMachineArn.split(":").pop() as string;
+    return new Engine({
+      clock,
+      logger: logger.child({ executionArn: record.executionArn }),
+      invoker,
+      s3,
+      tokens,
+      region,
+      history,
+      definition,
+      memo: new Map(record.memo ?? []),
+      identity: {
+        executionArn: record.executionArn,
+        name: record.name,
+        stateMachineArn: record.stateMachineArn,
+        stateMachineName: machineName,
+        roleArn: record.roleArn,
+        startTime: record.startDate,
+        input: JSON.parse(record.input),
+        redriveCount: record.redriveCount,
+        redriveTime: record.redriveDate,
+      },
+    });
+  }
+
+  async #finish(record: ExecutionRecord, live: LiveExecution, persist: boolean, result: { output?: unknown; error?: unknown }): Promise<void> {
+    const { clock, logger, store } = this.#services;
+    clock.clearTimeout(live.timer);
+    this.#live.delete(record.executionArn);
+    this.#remember(record.executionArn, live.history);
+    if (live.stopped) {
+      if (persist) await store?.flush();
+      return;
+    }
+
+    const previous = live.history.lastEventId;
+    if ("output" in result && result.error === undefined) {
+      const output = JSON.stringify(result.output) ?? "null";
+      live.history.add("ExecutionSucceeded", previous, "executionSucceededEventDetails", { output, outputDetails: NOT_TRUNCATED });
+      record.status = moveStatus(record.status, "SUCCEEDED");
+      record.output = output;
+      record.restartPoint = undefined;
+      record.memo = undefined;
+    } else if (live.timedOut) {
+      live.history.add("ExecutionTimedOut", previous, "executionTimedOutEventDetails", { error: "States.Timeout" });
+      record.status = moveStatus(record.status, "TIMED_OUT");
+      record.error = "States.Timeout";
+      record.cause = undefined;
+      this.#keepForRedrive(record, live);
+    } else {
+      let error = result.error;
+      if (!(error instanceof StatesError)) {
+        if (!(error instanceof AbortedError)) logger.error({ err: error, executionArn: record.executionArn }, "execution failed unexpectedly");
+        error = new StatesError("States.Runtime", `Internal error of the simulator: ${(error as Error)?.message}`);
+      }
+      const failure = error as StatesError;
+      const details: Record<string, string> = {};
+      if (failure.name !== "") details.error = failure.name;
+      if (failure.causeText !== undefined) details.cause = failure.causeText;
+      live.history.add("ExecutionFailed", previous, "executionFailedEventDetails", details);
+      record.status = moveStatus(record.status, "FAILED");
+      record.error = details.error;
+      record.cause = details.cause;
+      this.#keepForRedrive(record, live);
+    }
+    record.stopDate = clock.now();
+    logger.debug({ executionArn: record.executionArn, status: record.status }, "execution ended");
+    if (persist && store) {
+      await store.saveExecution(record);
+      await store.flush();
+    }
+  }
+
+  #keepForRedrive(record: ExecutionRecord, live: LiveExecution): void {
+    const point = live.engine.restartPoint;
+    record.restartPoint = point;
+    record.memo = [...live.engine.memo.entries()];
+    record.notRedrivableReason = live.history.limitReached ? "Execution reached the maximum number of history events" : undefined;
+  }
+
+  #remember(executionArn: string, history: HistoryRecorder): void {
+    this.#recent.set(executionArn, history);
+    while (this.#recent.size > 20) this.#recent.delete(this.#recent.keys().next().value as string);
+  }
+}
+
+export { isClosed };

@@ -1,0 +1,165 @@
+/**
+ * Disk persistence under `<dataDir>/stepfunctions`: state machines in
+ * `state-machines.json`, each execution's record in `executions/<id>.json`
+ * and its history as JSON lines in `executions/<id>.events.ndjson`, appended
+ * in batches as events happen.
+ */
+import { createHash } from "node:crypto";
+import { appendFile, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { ExecutionStatus } from "./execution-status.ts";
+import type { HistoryEvent } from "./history.ts";
+import type { RestartPoint } from "./interpreter/engine.ts";
+
+/** A state machine as stored and described. */
+export interface StateMachineRecord {
+  stateMachineArn: string;
+  name: string;
+  type: "STANDARD" | "EXPRESS";
+  definition: string;
+  roleArn: string;
+  creationDate: number;
+  updateDate?: number;
+  revisionId: string;
+  loggingConfiguration?: unknown;
+  tracingConfiguration?: unknown;
+  tags: { key: string; value: string }[];
+}
+
+/** An execution as stored and described. Dates are epoch milliseconds. */
+export interface ExecutionRecord {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  type: "STANDARD" | "EXPRESS";
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  redriveCount: number;
+  redriveDate?: number;
+  /** The definition the execution runs, kept so a redrive uses the same one. */
+  definition: string;
+  roleArn: string;
+  /** Where a redrive restarts, when the execution failed. */
+  restartPoint?: RestartPoint;
+  /** Outputs of Map iterations and branches that succeeded, reused by a redrive. */
+  memo?: [string, unknown][];
+  /** Why the execution cannot be redriven, when it cannot. */
+  notRedrivableReason?: string;
+}
+
+export class ExecutionStore {
+  readonly #root: string;
+  readonly #executionsDir: string;
+  readonly #logger: Logger;
+  readonly #pendingEvents = new Map<string, string[]>();
+  #flushScheduled = false;
+  #writes: Promise<unknown> = Promise.resolve();
+
+  constructor(dataDir: string, logger: Logger) {
+    this.#root = path.join(dataDir, "stepfunctions");
+    this.#executionsDir = path.join(this.#root, "executions");
+    this.#logger = logger;
+  }
+
+  /** Creates the folders and loads what a previous run stored. */
+  async load(): Promise<{ stateMachines: StateMachineRecord[]; executions: ExecutionRecord[] }> {
+    await mkdir(this.#executionsDir, { recursive: true });
+    let stateMachines: StateMachineRecord[] = [];
+    try {
+      stateMachines = JSON.parse(await readFile(path.join(this.#root, "state-machines.json"), "utf8"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") this.#logger.warn({ err: error }, "state machines file unreadable");
+    }
+    const executions: ExecutionRecord[] = [];
+    for (const file of await readdir(this.#executionsDir)) {
+      if (!file.endsWith(".json")) continue;
+      try {
+        executions.push(JSON.parse(await readFile(path.join(this.#executionsDir, file), "utf8")));
+      } catch (error) {
+        this.#logger.warn({ err: error, file }, "execution record unreadable");
+      }
+    }
+    return { stateMachines, executions };
+  }
+
+  saveStateMachines(records: StateMachineRecord[]): Promise<void> {
+    return this.#serialize(() => atomicWrite(path.join(this.#root, "state-machines.json"), JSON.stringify(records)));
+  }
+
+  saveExecution(record: ExecutionRecord): Promise<void> {
+    const text = JSON.stringify(record);
+    return this.#serialize(() => atomicWrite(this.#recordPath(record.executionArn), text));
+  }
+
+  /** Queues one event; queued events are appended together on the next turn of the event loop. */
+  appendEvent(executionArn: string, event: HistoryEvent): void {
+    let lines = this.#pendingEvents.get(executionArn);
+    if (!lines) {
+      lines = [];
+      this.#pendingEvents.set(executionArn, lines);
+    }
+    lines.push(JSON.stringify(event));
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /** Writes every queued event and waits for all writes so far. */
+  flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const batches = [...this.#pendingEvents.entries()];
+    this.#pendingEvents.clear();
+    for (const [arn, lines] of batches) {
+      void this.#serialize(() => appendFile(this.#historyPath(arn), `${lines.join("\n")}\n`));
+    }
+    return this.#serialize(async () => {});
+  }
+
+  async readHistory(executionArn: string): Promise<HistoryEvent[]> {
+    await this.flush();
+    let text: string;
+    try {
+      text = await readFile(this.#historyPath(executionArn), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    return text
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as HistoryEvent);
+  }
+
+  // Writes run one at a time, so appends land in order and a record is
+  // never written while an older version of it is still being written.
+  #serialize<T>(write: () => Promise<T>): Promise<T> {
+    const next = this.#writes.then(write, write);
+    this.#writes = next.catch((error) => this.#logger.error({ err: error }, "step functions data write failed"));
+    return next;
+  }
+
+  #fileId(executionArn: string): string {
+    return createHash("sha1").update(executionArn).digest("hex");
+  }
+
+  #recordPath(executionArn: string): string {
+    return path.join(this.#executionsDir, `${this.#fileId(executionArn)}.json`);
+  }
+
+  #historyPath(executionArn: string): string {
+    return path.join(this.#executionsDir, `${this.#fileId(executionArn)}.events.ndjson`);
+  }
+}
+
+async function atomicWrite(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, file);
+}

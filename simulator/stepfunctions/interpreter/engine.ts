@@ -1,0 +1,528 @@
+/**
+ * The interpreter: runs frames of states, records their history events and
+ * applies input/output processing, Retry and Catch the way Step Functions does.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-states.html
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../clock.ts";
+import type { LambdaInvoker } from "../lambda-invoker.ts";
+import { evaluateChoiceRule, parseTimestamp } from "../asl/choice.ts";
+import type { Catcher, QueryLanguage, StateDefinition, StateMachineDefinition } from "../asl/types.ts";
+import { AbortedError, StatesError } from "../errors.ts";
+import { type HistoryRecorder, NOT_TRUNCATED } from "../history.ts";
+import { MAX_PAYLOAD_BYTES } from "../limits.ts";
+import { evaluateJsonata, evaluateTemplate, isJsonataExpression } from "../paths/jsonata.ts";
+import { applyResultPath, buildPayload, type DataScope, resolvePath, selectPath } from "../paths/payload.ts";
+import { Cancellation } from "./cancellation.ts";
+import { runMap } from "./map.ts";
+import { runParallel } from "./parallel.ts";
+import { runTask } from "./task.ts";
+import { findCatcher, findRetrier, retryDelayMs } from "./retry.ts";
+import type { TaskTokenRegistry } from "./task-tokens.ts";
+import type { Frame, ObjectStore, StateOutcome, StateRun } from "./types.ts";
+
+/** The execution an engine runs, as `$$.Execution` and `$$.StateMachine` show it. */
+export interface ExecutionIdentity {
+  executionArn: string;
+  name: string;
+  stateMachineArn: string;
+  stateMachineName: string;
+  roleArn: string;
+  startTime: number;
+  input: unknown;
+  redriveCount: number;
+  redriveTime?: number;
+}
+
+/** What an engine is built from. */
+export interface EngineOptions {
+  clock: Clock;
+  logger: Logger;
+  invoker: LambdaInvoker;
+  s3?: ObjectStore;
+  tokens: TaskTokenRegistry;
+  region: string;
+  history: HistoryRecorder;
+  identity: ExecutionIdentity;
+  definition: StateMachineDefinition;
+  /** Outputs of Map iterations and Parallel branches that already succeeded (kept across redrives). */
+  memo: Map<string, unknown>;
+  /** TestState mode: run one state once, report retries instead of waiting for them. */
+  singleStep?: boolean;
+}
+
+/** Where a redrive restarts: the top-level state that failed and its input. */
+export interface RestartPoint {
+  stateName: string;
+  input: unknown;
+  /** How many times the state had been entered, counting this entry. */
+  visit: number;
+}
+
+/** Raised in TestState mode when a Retrier would retry the error. */
+export class RetriableError extends Error {
+  constructor(readonly error: StatesError) {
+    super(error.message);
+    this.name = "RetriableError";
+  }
+}
+
+/** Raised in TestState mode when a Catcher handled the error. */
+export class CaughtError extends Error {
+  constructor(
+    readonly error: StatesError,
+    readonly outcome: StateOutcome,
+  ) {
+    super(error.message);
+    this.name = "CaughtError";
+  }
+}
+
+// Event types that exist for a state being aborted.
+const ABORTED_EVENTS: Record<string, string> = {
+  Task: "TaskStateAborted",
+  Wait: "WaitStateAborted",
+  Map: "MapStateAborted",
+  Parallel: "ParallelStateAborted",
+};
+
+// Transitions run synchronously in a row before the engine yields to the event loop.
+const TRANSITIONS_PER_YIELD = 200;
+
+export class Engine {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly invoker: LambdaInvoker;
+  readonly s3: ObjectStore | undefined;
+  readonly tokens: TaskTokenRegistry;
+  readonly region: string;
+  readonly history: HistoryRecorder;
+  readonly identity: ExecutionIdentity;
+  readonly definition: StateMachineDefinition;
+  readonly memo: Map<string, unknown>;
+  readonly singleStep: boolean;
+  readonly cancellation = new Cancellation();
+  /** The top-level state running now, where a redrive would restart. */
+  restartPoint: RestartPoint | undefined;
+  #executionContext: Record<string, unknown>;
+  #stateMachineContext: Record<string, unknown>;
+  #transitions = 0;
+
+  constructor(options: EngineOptions) {
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.invoker = options.invoker;
+    this.s3 = options.s3;
+    this.tokens = options.tokens;
+    this.region = options.region;
+    this.history = options.history;
+    this.identity = options.identity;
+    this.definition = options.definition;
+    this.memo = options.memo;
+    this.singleStep = options.singleStep ?? false;
+
+    const identity = options.identity;
+    this.#executionContext = {
+      Id: identity.executionArn,
+      Input: identity.input,
+      Name: identity.name,
+      RoleArn: identity.roleArn,
+      StartTime: new Date(identity.startTime).toISOString(),
+      RedriveCount: identity.redriveCount,
+    };
+    if (identity.redriveTime !== undefined) {
+      this.#executionContext.RedriveTime = new Date(identity.redriveTime).toISOString();
+    }
+    this.#stateMachineContext = { Id: identity.stateMachineArn, Name: identity.stateMachineName };
+  }
+
+  /** Creates the execution's own frame. */
+  topFrame(previousEventId: number): Frame {
+    return {
+      states: this.definition.States,
+      startAt: this.definition.StartAt,
+      language: this.definition.QueryLanguage ?? "JSONPath",
+      variables: {},
+      previousEventId,
+      memoKey: "",
+      visits: new Map(),
+      cancellation: this.cancellation,
+      topLevel: true,
+    };
+  }
+
+  /** Creates the frame of a Parallel branch or a Map iteration. */
+  childFrame(
+    parent: Frame,
+    machine: StateMachineDefinition,
+    options: { memoKey: string; cancellation: Cancellation; previousEventId: number; mapItem?: Frame["mapItem"] },
+  ): Frame {
+    return {
+      states: machine.States,
+      startAt: machine.StartAt,
+      language: machine.QueryLanguage ?? parent.language,
+      variables: { ...parent.variables },
+      previousEventId: options.previousEventId,
+      memoKey: options.memoKey,
+      visits: new Map(),
+      cancellation: options.cancellation,
+      mapItem: options.mapItem,
+      topLevel: false,
+    };
+  }
+
+  /** Runs states from `startAt` until one ends the frame; returns the frame's output. */
+  async runFrame(frame: Frame, input: unknown, startAt = frame.startAt): Promise<unknown> {
+    let name: string | undefined = startAt;
+    let value = input;
+    while (name !== undefined) {
+      frame.cancellation.throwIfCancelled();
+      if (frame.topLevel) this.restartPoint = { stateName: name, input: value, visit: (frame.visits.get(name) ?? 0) + 1 };
+      const outcome = await this.runState(frame, name, value);
+      value = outcome.output;
+      name = outcome.next;
+
+      // Let API requests and timers in between long runs of instant states.
+      if (++this.#transitions % TRANSITIONS_PER_YIELD === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return value;
+  }
+
+  /** Records an event in `frame`'s chain and returns its id. */
+  addEvent(frame: Frame, type: string, detailsKey?: string, details?: Record<string, unknown>): number {
+    if (frame.silent) return frame.previousEventId;
+    const id = this.history.add(type, frame.previousEventId, detailsKey, details);
+    frame.previousEventId = id;
+    return id;
+  }
+
+  /** JSON text of `value`, reusing the frame's last encoding of the same value. */
+  encode(frame: Frame, value: unknown): string {
+    if (frame.lastText && frame.lastText.value === value) return frame.lastText.text;
+    const text = JSON.stringify(value) ?? "null";
+    frame.lastText = { value, text };
+    return text;
+  }
+
+  /** The context object (`$$`) for one state. */
+  context(run: StateRun, token?: string): Record<string, unknown> {
+    const context: Record<string, unknown> = {
+      Execution: this.#executionContext,
+      State: { EnteredTime: new Date(run.enteredTime).toISOString(), Name: run.name, RetryCount: run.retryCount },
+      StateMachine: this.#stateMachineContext,
+    };
+    if (token !== undefined) context.Task = { Token: token };
+    if (run.frame.mapItem) context.Map = { Item: run.frame.mapItem };
+    return context;
+  }
+
+  /** Data scope of JSONPath fields of `run`, with `input` as `$`. */
+  scope(run: StateRun, input: unknown, token?: string): DataScope {
+    return { input, context: this.context(run, token), variables: run.frame.variables };
+  }
+
+  async runState(frame: Frame, name: string, input: unknown): Promise<StateOutcome> {
+    const state = frame.states[name];
+    const language: QueryLanguage = state.QueryLanguage ?? frame.language;
+    const inputText = this.encode(frame, input);
+    const enteredEventId = this.addEvent(frame, `${state.Type}StateEntered`, "stateEnteredEventDetails", {
+      name,
+      input: inputText,
+      inputDetails: NOT_TRUNCATED,
+    });
+    frame.visits.set(name, (frame.visits.get(name) ?? 0) + 1);
+    const run: StateRun = { frame, name, state, language, rawInput: input, enteredEventId, enteredTime: this.clock.now(), retryCount: 0 };
+
+    let outcome: StateOutcome & { assigned?: Record<string, unknown> };
+    try {
+      outcome = await this.#dispatch(run);
+    } catch (error) {
+      throw this.#locate(error, run);
+    }
+    if (state.Type === "Fail") return outcome;
+
+    const outputText = this.encode(frame, outcome.output);
+    this.checkSize(name, outputText);
+    const exited: Record<string, unknown> = { name, output: outputText, outputDetails: NOT_TRUNCATED };
+    if (outcome.assigned) {
+      exited.assignedVariables = Object.fromEntries(Object.entries(outcome.assigned).map(([key, value]) => [key, JSON.stringify(value)]));
+      exited.assignedVariablesDetails = NOT_TRUNCATED;
+    }
+    this.addEvent(frame, `${state.Type}StateExited`, "stateExitedEventDetails", exited);
+    return outcome;
+  }
+
+  async #dispatch(run: StateRun): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+    switch (run.state.Type) {
+      case "Pass":
+        return this.#pass(run);
+      case "Choice":
+        return this.#choice(run);
+      case "Wait":
+        return this.#wait(run);
+      case "Succeed":
+        return this.finish(run, run.rawInput, undefined, undefined);
+      case "Fail":
+        return this.#fail(run);
+      case "Task":
+        return this.withErrorHandling(run, () => runTask(this, run));
+      case "Parallel":
+        return this.withErrorHandling(run, () => runParallel(this, run));
+      case "Map":
+        return this.withErrorHandling(run, () => runMap(this, run));
+    }
+  }
+
+  /** Adds AWS's location prefix to runtime errors and records aborted states. */
+  #locate(error: unknown, run: StateRun): unknown {
+    if (error instanceof AbortedError) {
+      const aborted = ABORTED_EVENTS[run.state.Type];
+      if (aborted && !this.history.limitReached) {
+        try {
+          this.addEvent(run.frame, aborted);
+        } catch {
+          // The history cap was reached while aborting: the failure is recorded already.
+        }
+      }
+      return error;
+    }
+    if (!(error instanceof StatesError)) {
+      this.logger.error({ err: error, state: run.name }, "state raised an unexpected error");
+      const wrapped = new StatesError("States.Runtime", `Internal error of the simulator: ${(error as Error)?.message ?? String(error)}`);
+      return this.#locate(wrapped, run);
+    }
+    if (!error.located && (error.name === "States.Runtime" || error.name === "States.QueryEvaluationError")) {
+      error.causeText = `An error occurred while executing the state '${run.name}' (entered at the event id #${run.enteredEventId}). ${error.causeText ?? ""}`.trimEnd();
+      error.located = true;
+    }
+    return error;
+  }
+
+  /** Raises States.DataLimitExceeded when `text` is over 256 KiB of UTF-8. */
+  checkSize(name: string, text: string): void {
+    if (text.length * 3 <= MAX_PAYLOAD_BYTES) return;
+    if (Buffer.byteLength(text, "utf8") <= MAX_PAYLOAD_BYTES) return;
+    const error = new StatesError(
+      "States.DataLimitExceeded",
+      `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+    );
+    error.located = true;
+    throw error;
+  }
+
+  /**
+   * The input a state works on: InputPath then Parameters for JSONPath, or
+   * Arguments for JSONata (both optional).
+   */
+  async effectiveInput(run: StateRun, token?: string): Promise<unknown> {
+    const { state } = run;
+    if (run.language === "JSONata") {
+      if (state.Arguments === undefined) return run.rawInput;
+      return this.evaluate(run, state.Arguments, {}, token);
+    }
+    const selected = selectPath(state.InputPath, run.rawInput, this.scope(run, undefined, token));
+    if (state.Parameters === undefined) return selected;
+    const payload = buildPayload(state.Parameters, this.scope(run, selected, token));
+    this.checkSize(run.name, JSON.stringify(payload) ?? "null");
+    return payload;
+  }
+
+  /** Evaluates a JSONata template of `run` with `$states` bound. */
+  evaluate(run: StateRun, template: unknown, extra: { result?: unknown; errorOutput?: unknown }, token?: string): Promise<unknown> {
+    return evaluateTemplate(template, { input: run.rawInput, context: this.context(run, token), ...extra }, run.frame.variables);
+  }
+
+  /**
+   * Turns a state's result into its output (ResultSelector, ResultPath,
+   * OutputPath, or JSONata Output) and applies Assign.
+   */
+  async finish(
+    run: StateRun,
+    result: unknown,
+    selectorTemplate: unknown,
+    resultPath: string | null | undefined,
+    output?: unknown,
+  ): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+    const { state } = run;
+    const next = state.End ? undefined : state.Next;
+
+    if (run.language === "JSONata") {
+      const assigned = state.Assign ? ((await this.evaluate(run, state.Assign, { result })) as Record<string, unknown>) : undefined;
+      const value = (output ?? state.Output) !== undefined ? await this.evaluate(run, output ?? state.Output, { result }) : result;
+      if (assigned) Object.assign(run.frame.variables, assigned);
+      return { output: value, next, assigned };
+    }
+
+    let selected = result;
+    if (selectorTemplate !== undefined) selected = buildPayload(selectorTemplate, this.scope(run, result));
+    let assigned: Record<string, unknown> | undefined;
+    if (state.Assign) assigned = buildPayload(state.Assign, this.scope(run, selected)) as Record<string, unknown>;
+    const merged = state.Type === "Succeed" || state.Type === "Choice" || state.Type === "Wait" ? selected : applyResultPath(resultPath, run.rawInput, selected);
+    const value = selectPath(state.OutputPath, merged, this.scope(run, undefined));
+    if (assigned) Object.assign(run.frame.variables, assigned);
+    return { output: value, next, assigned };
+  }
+
+  async #pass(run: StateRun): Promise<StateOutcome> {
+    if (run.language === "JSONata") return this.finish(run, run.rawInput, undefined, undefined);
+    const { state } = run;
+    const result = "Result" in state ? state.Result : await this.effectiveInput(run);
+    return this.finish(run, result, undefined, state.ResultPath);
+  }
+
+  async #choice(run: StateRun): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+    const { state } = run;
+    const choices = state.Choices ?? [];
+
+    if (run.language === "JSONata") {
+      for (const rule of choices) {
+        const condition = isJsonataExpression(rule.Condition)
+          ? await evaluateJsonata(rule.Condition, { input: run.rawInput, context: this.context(run) }, run.frame.variables)
+          : rule.Condition;
+        if (typeof condition !== "boolean") {
+          throw new StatesError("States.QueryEvaluationError", `The Condition of a Choice rule returned ${JSON.stringify(condition)}, which is not a boolean`);
+        }
+        if (condition) {
+          const outcome = await this.finish({ ...run, state: { ...state, Assign: rule.Assign ?? state.Assign } }, run.rawInput, undefined, undefined, rule.Output);
+          return { ...outcome, next: rule.Next };
+        }
+      }
+      if (state.Default === undefined) throw noChoiceMatched();
+      const outcome = await this.finish(run, run.rawInput, undefined, undefined);
+      return { ...outcome, next: state.Default };
+    }
+
+    const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
+    const match = choices.find((rule) => evaluateChoiceRule(rule, scope));
+    const next = match?.Next ?? state.Default;
+    if (next === undefined) throw noChoiceMatched();
+    const outcome = await this.finish(run, scope.input, undefined, undefined);
+    return { ...outcome, next };
+  }
+
+  async #wait(run: StateRun): Promise<StateOutcome> {
+    const { state } = run;
+    let until: number;
+    if (run.language === "JSONata") {
+      const seconds = isJsonataExpression(state.Seconds) ? await this.evaluate(run, state.Seconds, {}) : state.Seconds;
+      const timestamp = isJsonataExpression(state.Timestamp) ? await this.evaluate(run, state.Timestamp, {}) : state.Timestamp;
+      until = this.#waitDeadline(seconds, timestamp, run);
+    } else {
+      const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
+      const seconds = state.SecondsPath !== undefined ? readPath(state.SecondsPath, scope) : state.Seconds;
+      const timestamp = state.TimestampPath !== undefined ? readPath(state.TimestampPath, scope) : state.Timestamp;
+      until = this.#waitDeadline(seconds, timestamp, run);
+      const outcome = await this.#sleepUntil(run, until);
+      return outcome ?? this.finish(run, scope.input, undefined, undefined);
+    }
+    await this.#sleepUntil(run, until);
+    return this.finish(run, run.rawInput, undefined, undefined);
+  }
+
+  #waitDeadline(seconds: unknown, timestamp: unknown, run: StateRun): number {
+    if (seconds !== undefined) {
+      if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 0) {
+        throw new StatesError("States.Runtime", `The Wait state's seconds value ${JSON.stringify(seconds)} is not a non-negative integer`);
+      }
+      return run.enteredTime + seconds * 1000;
+    }
+    const time = parseTimestamp(timestamp);
+    if (time === undefined) {
+      throw new StatesError("States.Runtime", `The Wait state's timestamp value ${JSON.stringify(timestamp)} is not an ISO-8601 timestamp`);
+    }
+    return time;
+  }
+
+  async #sleepUntil(run: StateRun, until: number): Promise<undefined> {
+    const delay = until - this.clock.now();
+    if (delay > 0) await run.frame.cancellation.sleep(this.clock, delay);
+    return undefined;
+  }
+
+  async #fail(run: StateRun): Promise<StateOutcome> {
+    const { state } = run;
+    let error = state.Error;
+    let cause = state.Cause;
+    if (run.language === "JSONata") {
+      if (isJsonataExpression(error)) error = (await this.evaluate(run, error, {})) as string;
+      if (isJsonataExpression(cause)) cause = (await this.evaluate(run, cause, {})) as string;
+    } else {
+      const scope = this.scope(run, run.rawInput);
+      if (state.ErrorPath !== undefined) error = readStringPath(state.ErrorPath, scope, "ErrorPath");
+      if (state.CausePath !== undefined) cause = readStringPath(state.CausePath, scope, "CausePath");
+    }
+    const failure = new StatesError(error ?? "", cause);
+    failure.located = true;
+    throw failure;
+  }
+
+  /** Runs `attempt` under the state's Retry and Catch fields. */
+  async withErrorHandling(run: StateRun, attempt: () => Promise<StateOutcome & { assigned?: Record<string, unknown> }>): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+    const { state } = run;
+    const retriers = state.Retry ?? [];
+    const attempts = new Array<number>(retriers.length).fill(0);
+
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (caught) {
+        const error = this.#locate(caught, run);
+        if (!(error instanceof StatesError)) throw error;
+
+        const retrierIndex = findRetrier(retriers, error.name);
+        if (retrierIndex >= 0) {
+          const retrier = retriers[retrierIndex];
+          if (attempts[retrierIndex] < (retrier.MaxAttempts ?? 3)) {
+            if (this.singleStep) throw new RetriableError(error);
+            const delay = retryDelayMs(retrier, attempts[retrierIndex]);
+            attempts[retrierIndex]++;
+            run.retryCount++;
+            this.logger.debug({ state: run.name, error: error.name, delay }, "retrying state");
+            await run.frame.cancellation.sleep(this.clock, delay);
+            continue;
+          }
+        }
+
+        const catcher = findCatcher(state.Catch ?? [], error.name);
+        if (!catcher) throw error;
+        const outcome = await this.#caught(run, catcher, error);
+        if (this.singleStep) throw new CaughtError(error, outcome);
+        return outcome;
+      }
+    }
+  }
+
+  async #caught(run: StateRun, catcher: Catcher, error: StatesError): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+    const errorOutput: Record<string, unknown> = { Error: error.name };
+    if (error.causeText !== undefined) errorOutput.Cause = error.causeText;
+
+    if (run.language === "JSONata") {
+      const assigned = catcher.Assign ? ((await this.evaluate(run, catcher.Assign, { errorOutput })) as Record<string, unknown>) : undefined;
+      const output = catcher.Output !== undefined ? await this.evaluate(run, catcher.Output, { errorOutput }) : errorOutput;
+      if (assigned) Object.assign(run.frame.variables, assigned);
+      return { output, next: catcher.Next, assigned };
+    }
+    return { output: applyResultPath(catcher.ResultPath, run.rawInput, errorOutput), next: catcher.Next };
+  }
+}
+
+function noChoiceMatched(): StatesError {
+  // NOTE: the error name is AWS's; the cause wording is the simulator's.
+  return new StatesError("States.NoChoiceMatched", "No Choice rule matched the input and the Choice state has no Default.");
+}
+
+function readPath(path: string, scope: DataScope): unknown {
+  const resolved = resolvePath(path, scope);
+  if (!resolved.found) throw new StatesError("States.Runtime", `Invalid path '${path}': No results for path: ${path}`);
+  return resolved.value;
+}
+
+function readStringPath(path: string, scope: DataScope, field: string): string {
+  const value = readPath(path, scope);
+  if (typeof value !== "string") {
+    throw new StatesError("States.Runtime", `The ${field} '${path}' must select a string, but selected ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export type { StateDefinition };

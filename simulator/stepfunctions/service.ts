@@ -1,0 +1,561 @@
+/**
+ * The Step Functions service: state machines, executions, histories, task
+ * callbacks and TestState, with the inputs, outputs and errors of AWS's API.
+ * Dates in results are epoch seconds, as AWS JSON 1.0 carries timestamps.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
+import { assertExecutionArn, assertRoleArn, assertStateMachineArn, assertValidName, executionArn, stateMachineArn } from "./arn.ts";
+import type { StateMachineDefinition } from "./asl/types.ts";
+import { parseDefinition } from "./asl/validate.ts";
+import { apiErrors } from "./errors.ts";
+import { ExecutionRunner } from "./execution-runner.ts";
+import { isClosed, moveStatus } from "./execution-status.ts";
+import { type ExecutionRecord, ExecutionStore, type StateMachineRecord } from "./execution-store.ts";
+import { type HistoryEvent, HistoryRecorder, withoutExecutionData } from "./history.ts";
+import { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
+import type { ObjectStore } from "./interpreter/types.ts";
+import type { LambdaInvoker } from "./lambda-invoker.ts";
+import { MAX_PAYLOAD_BYTES, MAX_REDRIVE_COUNT } from "./limits.ts";
+import { runTestState } from "./test-state.ts";
+
+/** What the service is built from. */
+export interface StepFunctionsServiceOptions {
+  /** The simulator's data directory; the service writes under `<dataDir>/stepfunctions`. */
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  invoker: LambdaInvoker;
+  s3?: ObjectStore;
+  region?: string;
+  accountId?: string;
+}
+
+type Input = Record<string, unknown>;
+
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+
+export class StepFunctionsService {
+  readonly region: string;
+  readonly accountId: string;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #store: ExecutionStore;
+  readonly #tokens = new TaskTokenRegistry();
+  readonly #runner: ExecutionRunner;
+  readonly #options: StepFunctionsServiceOptions;
+  readonly #machines = new Map<string, StateMachineRecord>();
+  readonly #executions = new Map<string, ExecutionRecord>();
+  readonly #executionsByMachine = new Map<string, string[]>();
+  readonly ready: Promise<void>;
+
+  constructor(options: StepFunctionsServiceOptions) {
+    this.#options = options;
+    this.region = options.region ?? "us-east-1";
+    this.accountId = options.accountId ?? "123456789012";
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#store = new ExecutionStore(options.dataDir, options.logger);
+    this.#runner = new ExecutionRunner({
+      clock: options.clock,
+      logger: options.logger,
+      invoker: options.invoker,
+      s3: options.s3,
+      tokens: this.#tokens,
+      region: this.region,
+      store: this.#store,
+    });
+    this.ready = this.#load();
+  }
+
+  /** Loads stored state; executions that were running when the simulator stopped are marked ABORTED. */
+  async #load(): Promise<void> {
+    const { stateMachines, executions } = await this.#store.load();
+    for (const machine of stateMachines) this.#machines.set(machine.stateMachineArn, machine);
+    executions.sort((a, b) => a.startDate - b.startDate);
+    for (const record of executions) {
+      this.#addExecution(record);
+      if (isClosed(record.status)) continue;
+
+      // PARITY: AWS keeps running executions through its own restarts; the
+      // simulator cannot, so it ends them as aborted with a cause saying why.
+      const history = await this.#store.readHistory(record.executionArn);
+      const recorder = new HistoryRecorder({ now: () => this.#clock.now(), events: history, onAppend: (event) => this.#store.appendEvent(record.executionArn, event) });
+      const cause = "The simulator stopped while the execution was running.";
+      recorder.add("ExecutionAborted", recorder.lastEventId, "executionAbortedEventDetails", { error: "States.Runtime", cause });
+      record.status = moveStatus(record.status === "PENDING_REDRIVE" ? "RUNNING" : record.status, "ABORTED");
+      record.stopDate = this.#clock.now();
+      record.error = "States.Runtime";
+      record.cause = cause;
+      await this.#store.saveExecution(record);
+    }
+    await this.#store.flush();
+    this.#logger.info({ stateMachines: this.#machines.size, executions: this.#executions.size }, "step functions data loaded");
+  }
+
+  /** Cancels running executions and writes what is pending. */
+  async close(): Promise<void> {
+    this.#runner.closeAll();
+    await this.#store.flush();
+  }
+
+  /** Waits until an execution has ended (for tests and the replay driver). */
+  async waitForExecution(executionArn: string): Promise<void> {
+    await this.#runner.settled(executionArn);
+    await this.#store.flush();
+  }
+
+  // ---- State machines ------------------------------------------------------
+
+  async createStateMachine(input: Input): Promise<Input> {
+    await this.ready;
+    const name = requireString(input, "name");
+    const definition = requireString(input, "definition");
+    const roleArn = requireString(input, "roleArn");
+    const type = (input.type as string | undefined) ?? "STANDARD";
+    assertValidName(name);
+    assertRoleArn(roleArn);
+    if (type !== "STANDARD" && type !== "EXPRESS") throw apiErrors.validation(`Invalid type '${type}': use STANDARD or EXPRESS`);
+    parseDefinition(definition);
+
+    const arn = stateMachineArn(this.region, this.accountId, name);
+    const existing = this.#machines.get(arn);
+    if (existing) {
+      // CreateStateMachine is idempotent for an identical request.
+      if (existing.definition === definition && existing.roleArn === roleArn && existing.type === type) {
+        return { stateMachineArn: arn, creationDate: seconds(existing.creationDate) };
+      }
+      throw apiErrors.stateMachineAlreadyExists(arn);
+    }
+    const record: StateMachineRecord = {
+      stateMachineArn: arn,
+      name,
+      type,
+      definition,
+      roleArn,
+      creationDate: this.#clock.now(),
+      revisionId: revisionOf(definition, roleArn),
+      loggingConfiguration: input.loggingConfiguration,
+      tracingConfiguration: input.tracingConfiguration,
+      tags: (input.tags as StateMachineRecord["tags"]) ?? [],
+    };
+    this.#machines.set(arn, record);
+    await this.#saveMachines();
+    return { stateMachineArn: arn, creationDate: seconds(record.creationDate) };
+  }
+
+  async describeStateMachine(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    return this.#describeMachine(machine);
+  }
+
+  #describeMachine(machine: StateMachineRecord): Input {
+    return {
+      stateMachineArn: machine.stateMachineArn,
+      name: machine.name,
+      status: "ACTIVE",
+      definition: machine.definition,
+      roleArn: machine.roleArn,
+      type: machine.type,
+      creationDate: seconds(machine.creationDate),
+      loggingConfiguration: machine.loggingConfiguration ?? { level: "OFF", includeExecutionData: false },
+      tracingConfiguration: machine.tracingConfiguration ?? { enabled: false },
+      revisionId: machine.revisionId,
+    };
+  }
+
+  async updateStateMachine(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    const definition = input.definition as string | undefined;
+    const roleArn = input.roleArn as string | undefined;
+    if (definition === undefined && roleArn === undefined && input.loggingConfiguration === undefined && input.tracingConfiguration === undefined) {
+      throw apiErrors.validation("Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified");
+    }
+    if (definition !== undefined) parseDefinition(definition);
+    if (roleArn !== undefined) assertRoleArn(roleArn);
+
+    machine.definition = definition ?? machine.definition;
+    machine.roleArn = roleArn ?? machine.roleArn;
+    if (input.loggingConfiguration !== undefined) machine.loggingConfiguration = input.loggingConfiguration;
+    if (input.tracingConfiguration !== undefined) machine.tracingConfiguration = input.tracingConfiguration;
+    machine.updateDate = this.#clock.now();
+    machine.revisionId = revisionOf(machine.definition, machine.roleArn);
+    await this.#saveMachines();
+    return { updateDate: seconds(machine.updateDate), revisionId: machine.revisionId };
+  }
+
+  /** DeleteStateMachine; deleting an unknown state machine succeeds, as on AWS. */
+  async deleteStateMachine(input: Input): Promise<Input> {
+    await this.ready;
+    const arn = requireString(input, "stateMachineArn");
+    assertStateMachineArn(arn);
+    if (this.#machines.delete(arn)) await this.#saveMachines();
+    return {};
+  }
+
+  async listStateMachines(input: Input): Promise<Input> {
+    await this.ready;
+    const machines = [...this.#machines.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const page = paginate(machines, input, 1000, 100);
+    return {
+      stateMachines: page.items.map((machine) => ({
+        stateMachineArn: machine.stateMachineArn,
+        name: machine.name,
+        type: machine.type,
+        creationDate: seconds(machine.creationDate),
+      })),
+      nextToken: page.nextToken,
+    };
+  }
+
+  // ---- Executions ----------------------------------------------------------
+
+  async startExecution(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    const name = (input.name as string | undefined) ?? randomUUID();
+    assertValidName(name);
+    const inputText = this.#executionInput(input.input);
+
+    if (machine.type === "EXPRESS") {
+      const record = this.#newRecord(machine, name, inputText, true);
+      this.#runner.launch(record, { persist: false });
+      return { executionArn: record.executionArn, startDate: seconds(record.startDate) };
+    }
+
+    const arn = executionArn(machine.stateMachineArn, name);
+    const existing = this.#executions.get(arn);
+    if (existing) {
+      // Same name and input as a running execution returns that execution;
+      // anything else with a used name is ExecutionAlreadyExists.
+      // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+      if (existing.status === "RUNNING" && existing.input === inputText) {
+        return { executionArn: arn, startDate: seconds(existing.startDate) };
+      }
+      throw apiErrors.executionAlreadyExists(arn);
+    }
+    const record = this.#newRecord(machine, name, inputText, false);
+    this.#addExecution(record);
+    await this.#store.saveExecution(record);
+    this.#runner.launch(record, { persist: true });
+    return { executionArn: arn, startDate: seconds(record.startDate) };
+  }
+
+  async startSyncExecution(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    if (machine.type !== "EXPRESS") {
+      throw apiErrors.stateMachineTypeNotSupported("This operation is only supported for EXPRESS state machines");
+    }
+    const name = (input.name as string | undefined) ?? randomUUID();
+    assertValidName(name);
+    const record = await this.#runner.runToEnd(this.#newRecord(machine, name, this.#executionInput(input.input), true));
+    const stopDate = record.stopDate ?? this.#clock.now();
+    return {
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      startDate: seconds(record.startDate),
+      stopDate: seconds(stopDate),
+      status: record.status,
+      error: record.error,
+      cause: record.cause,
+      input: record.input,
+      inputDetails: { included: true },
+      output: record.output,
+      outputDetails: record.output === undefined ? undefined : { included: true },
+      billingDetails: { billedMemoryUsedInMB: 64, billedDurationInMilliseconds: Math.max(100, Math.ceil((stopDate - record.startDate) / 100) * 100) },
+    };
+  }
+
+  async describeExecution(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    const redrivable = this.#redriveProblem(record) === undefined;
+    return {
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: seconds(record.startDate),
+      stopDate: record.status === "RUNNING" ? undefined : seconds(record.stopDate),
+      input: record.input,
+      inputDetails: { included: true },
+      output: record.output,
+      outputDetails: record.output === undefined ? undefined : { included: true },
+      error: record.error,
+      cause: record.cause,
+      redriveCount: record.redriveCount,
+      redriveDate: seconds(record.redriveDate),
+      redriveStatus: redrivable ? "REDRIVABLE" : "NOT_REDRIVABLE",
+      redriveStatusReason: redrivable ? undefined : this.#redriveProblem(record),
+    };
+  }
+
+  async describeStateMachineForExecution(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    const machine = this.#machines.get(record.stateMachineArn);
+    return {
+      stateMachineArn: record.stateMachineArn,
+      name: record.stateMachineArn.split(":").pop(),
+      definition: record.definition,
+      roleArn: record.roleArn,
+      updateDate: seconds(machine?.updateDate ?? machine?.creationDate ?? record.startDate),
+      revisionId: revisionOf(record.definition, record.roleArn),
+    };
+  }
+
+  async stopExecution(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    if (record.status === "RUNNING") {
+      this.#runner.stop(record, input.error as string | undefined, input.cause as string | undefined, true);
+      await this.#store.flush();
+    }
+    return { stopDate: seconds(record.stopDate ?? this.#clock.now()) };
+  }
+
+  async listExecutions(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    const status = input.statusFilter as string | undefined;
+    const redriveFilter = input.redriveFilter as string | undefined;
+    const arns = this.#executionsByMachine.get(machine.stateMachineArn) ?? [];
+    const records = arns
+      .map((arn) => this.#executions.get(arn) as ExecutionRecord)
+      .filter((record) => status === undefined || record.status === status)
+      .filter((record) => redriveFilter === undefined || (redriveFilter === "REDRIVEN" ? record.redriveCount > 0 : record.redriveCount === 0))
+      .reverse();
+    const page = paginate(records, input, 1000, 100);
+    return {
+      executions: page.items.map((record) => ({
+        executionArn: record.executionArn,
+        stateMachineArn: record.stateMachineArn,
+        name: record.name,
+        status: record.status,
+        startDate: seconds(record.startDate),
+        stopDate: record.status === "RUNNING" ? undefined : seconds(record.stopDate),
+        redriveCount: record.redriveCount,
+        redriveDate: seconds(record.redriveDate),
+      })),
+      nextToken: page.nextToken,
+    };
+  }
+
+  async getExecutionHistory(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    const events = await this.#events(record.executionArn);
+    const ordered = input.reverseOrder === true ? [...events].reverse() : events;
+    const page = paginate(ordered, input, 1000, 100);
+    const includeData = input.includeExecutionData !== false;
+    return {
+      events: page.items.map((event) => {
+        const shown = includeData ? event : withoutExecutionData(event);
+        return { ...shown, timestamp: shown.timestamp / 1000 };
+      }),
+      nextToken: page.nextToken,
+    };
+  }
+
+  async #events(executionArn: string): Promise<HistoryEvent[]> {
+    const live = this.#runner.history(executionArn);
+    if (live) return live.events;
+    return this.#store.readHistory(executionArn);
+  }
+
+  async redriveExecution(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    const problem = this.#redriveProblem(record);
+    if (problem !== undefined) throw apiErrors.executionNotRedrivable(problem);
+
+    const events = await this.#events(record.executionArn);
+    const history = new HistoryRecorder({
+      now: () => this.#clock.now(),
+      events: [...events],
+      onAppend: (event) => this.#store.appendEvent(record.executionArn, event),
+    });
+    record.status = moveStatus(record.status, "RUNNING");
+    record.redriveCount += 1;
+    record.redriveDate = this.#clock.now();
+    record.stopDate = undefined;
+    record.error = undefined;
+    record.cause = undefined;
+    await this.#store.saveExecution(record);
+    this.#runner.launch(record, { persist: true, history });
+    return { redriveDate: seconds(record.redriveDate) };
+  }
+
+  /** Why `record` cannot be redriven, or undefined when it can. */
+  #redriveProblem(record: ExecutionRecord): string | undefined {
+    // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
+    if (record.type === "EXPRESS") return "Express executions cannot be redriven";
+    if (record.status === "RUNNING" || record.status === "PENDING_REDRIVE") return `Execution is ${record.status} and cannot be redriven`;
+    if (record.status === "SUCCEEDED") return "Execution is SUCCEEDED and cannot be redriven";
+    if (record.redriveCount >= MAX_REDRIVE_COUNT) return `Execution was redriven ${MAX_REDRIVE_COUNT} times, the maximum`;
+    if (record.notRedrivableReason) return record.notRedrivableReason;
+    if (!record.restartPoint) return "Execution ended before any state ran, so there is nothing to redrive";
+    return undefined;
+  }
+
+  // ---- Task tokens ---------------------------------------------------------
+
+  async sendTaskSuccess(input: Input): Promise<Input> {
+    const output = requireString(input, "output");
+    if (Buffer.byteLength(output, "utf8") > MAX_PAYLOAD_BYTES) {
+      throw apiErrors.validation(`1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`);
+    }
+    this.#tokens.succeed(requireString(input, "taskToken"), output);
+    return {};
+  }
+
+  async sendTaskFailure(input: Input): Promise<Input> {
+    this.#tokens.fail(requireString(input, "taskToken"), input.error as string | undefined, input.cause as string | undefined);
+    return {};
+  }
+
+  async sendTaskHeartbeat(input: Input): Promise<Input> {
+    this.#tokens.heartbeat(requireString(input, "taskToken"));
+    return {};
+  }
+
+  // ---- TestState -----------------------------------------------------------
+
+  async testState(input: Input): Promise<Input> {
+    await this.ready;
+    const options = this.#options;
+    return runTestState(input, {
+      clock: options.clock,
+      logger: options.logger,
+      invoker: options.invoker,
+      s3: options.s3,
+      tokens: this.#tokens,
+      region: this.region,
+      accountId: this.accountId,
+    });
+  }
+
+  // ---- Tags ----------------------------------------------------------------
+
+  async tagResource(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "resourceArn"));
+    for (const tag of (input.tags as { key: string; value: string }[]) ?? []) {
+      machine.tags = machine.tags.filter((existing) => existing.key !== tag.key).concat(tag);
+    }
+    await this.#saveMachines();
+    return {};
+  }
+
+  async untagResource(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "resourceArn"));
+    const keys = new Set((input.tagKeys as string[]) ?? []);
+    machine.tags = machine.tags.filter((tag) => !keys.has(tag.key));
+    await this.#saveMachines();
+    return {};
+  }
+
+  async listTagsForResource(input: Input): Promise<Input> {
+    const machine = await this.#machine(requireString(input, "resourceArn"));
+    return { tags: machine.tags };
+  }
+
+  // ---- Helpers -------------------------------------------------------------
+
+  async #machine(arn: string): Promise<StateMachineRecord> {
+    await this.ready;
+    assertStateMachineArn(arn);
+    const machine = this.#machines.get(arn);
+    if (!machine) throw apiErrors.stateMachineDoesNotExist(arn);
+    return machine;
+  }
+
+  async #execution(arn: string): Promise<ExecutionRecord> {
+    await this.ready;
+    assertExecutionArn(arn);
+    const record = this.#executions.get(arn);
+    if (!record) throw apiErrors.executionDoesNotExist(arn);
+    return record;
+  }
+
+  #executionInput(value: unknown): string {
+    const text = value === undefined ? "{}" : String(value);
+    if (Buffer.byteLength(text, "utf8") > MAX_PAYLOAD_BYTES) {
+      throw apiErrors.validation(`1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`);
+    }
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw apiErrors.invalidExecutionInput(`Invalid State Machine Execution Input: '${(error as Error).message}'`);
+    }
+    return text;
+  }
+
+  #newRecord(machine: StateMachineRecord, name: string, inputText: string, express: boolean): ExecutionRecord {
+    const definition = machine.definition;
+    parseDefinitionCached(definition);
+    return {
+      executionArn: executionArn(machine.stateMachineArn, name, express, randomUUID()),
+      stateMachineArn: machine.stateMachineArn,
+      name,
+      type: machine.type,
+      status: "RUNNING",
+      startDate: this.#clock.now(),
+      input: inputText,
+      redriveCount: 0,
+      definition,
+      roleArn: machine.roleArn,
+    };
+  }
+
+  #addExecution(record: ExecutionRecord): void {
+    this.#executions.set(record.executionArn, record);
+    const list = this.#executionsByMachine.get(record.stateMachineArn) ?? [];
+    list.push(record.executionArn);
+    this.#executionsByMachine.set(record.stateMachineArn, list);
+  }
+
+  #saveMachines(): Promise<void> {
+    return this.#store.saveStateMachines([...this.#machines.values()]);
+  }
+}
+
+const parsedDefinitions = new Map<string, StateMachineDefinition>();
+
+function parseDefinitionCached(text: string): StateMachineDefinition {
+  let definition = parsedDefinitions.get(text);
+  if (!definition) {
+    definition = parseDefinition(text);
+    if (parsedDefinitions.size > 200) parsedDefinitions.clear();
+    parsedDefinitions.set(text, definition);
+  }
+  return definition;
+}
+
+function revisionOf(definition: string, roleArn: string): string {
+  return createHash("sha256").update(definition).update(roleArn).digest("hex").slice(0, 32);
+}
+
+function requireString(input: Input, field: string): string {
+  const value = input[field];
+  if (typeof value !== "string" || value.length === 0) {
+    throw apiErrors.validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+  }
+  return value;
+}
+
+/** Pages `items` with a nextToken that encodes the offset. */
+function paginate<T>(items: T[], input: Input, max: number, defaultSize: number): { items: T[]; nextToken?: string } {
+  const requested = input.maxResults as number | undefined;
+  if (requested !== undefined && (!Number.isInteger(requested) || requested < 0 || requested > max)) {
+    throw apiErrors.validation(`1 validation error detected: Value '${requested}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
+  }
+  const size = requested === undefined || requested === 0 ? defaultSize : requested;
+  let offset = 0;
+  if (typeof input.nextToken === "string") {
+    const decoded = Number(Buffer.from(input.nextToken, "base64url").toString("utf8").replace(/^offset:/, ""));
+    if (!Number.isInteger(decoded) || decoded < 0) throw apiErrors.invalidToken(`Invalid Token: '${input.nextToken}'`);
+    offset = decoded;
+  }
+  const pageItems = items.slice(offset, offset + size);
+  const nextOffset = offset + size;
+  return {
+    items: pageItems,
+    nextToken: nextOffset < items.length ? Buffer.from(`offset:${nextOffset}`).toString("base64url") : undefined,
+  };
+}
