@@ -183,7 +183,7 @@ export class AsyncInvocationQueue {
         requestId: event.requestId,
       });
     } catch (error) {
-      this.#handleSystemError(event, error, settings.maxAgeMs);
+      await this.#handleSystemError(event, error, settings.maxAgeMs);
       return;
     }
 
@@ -207,7 +207,7 @@ export class AsyncInvocationQueue {
     this.#retryLater(event, delay);
   }
 
-  #handleSystemError(event: QueuedEvent, error: unknown, maxAgeMs: number): void {
+  async #handleSystemError(event: QueuedEvent, error: unknown, maxAgeMs: number): Promise<void> {
     const retryable = error instanceof LambdaError && (error.statusCode === 429 || error.statusCode >= 500);
     if (!retryable) {
       // The function was deleted or the request can never succeed: Lambda
@@ -221,7 +221,7 @@ export class AsyncInvocationQueue {
     const delay = Math.min(THROTTLE_FIRST_DELAY_MS * 2 ** event.throttles, THROTTLE_MAX_DELAY_MS);
     event.throttles++;
     if (this.#clock.now() + delay - event.enqueuedAt > maxAgeMs) {
-      void this.#finish(event, "EventAgeExceeded", undefined);
+      await this.#finish(event, "EventAgeExceeded", undefined);
       return;
     }
     this.#retryLater(event, delay);
