@@ -73,9 +73,12 @@ function toLoadError(error) {
     );
   }
   if (/security scheme/i.test(message)) {
-    return new EncryptedPDFError(`The PDF uses a security handler PDFium does not support: ${message}`, {
-      cause: error,
-    });
+    return new EncryptedPDFError(
+      `The PDF uses a security handler PDFium does not support: ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return new InvalidPDFError(`PDFium could not open the PDF: ${message}`, { cause: error });
 }
@@ -127,10 +130,14 @@ export async function analyzePdfPage(library, bytes, options = {}) {
   try {
     const pageCount = document.getPageCount();
     if (pageCount === 0) {
-      throw new ZeroPagesError("The PDF has no pages (its page tree is empty): there is nothing to analyze.");
+      throw new ZeroPagesError(
+        "The PDF has no pages (its page tree is empty): there is nothing to analyze.",
+      );
     }
     if (pageIndex < 0 || pageIndex >= pageCount) {
-      throw new InvalidEventError(`Page index ${pageIndex} is out of range: the PDF has ${pageCount} pages.`);
+      throw new InvalidEventError(
+        `Page index ${pageIndex} is out of range: the PDF has ${pageCount} pages.`,
+      );
     }
 
     const page = document.getPage(pageIndex);
@@ -149,7 +156,9 @@ export async function analyzePdfPage(library, bytes, options = {}) {
       );
     }
     if (Date.now() > deadline) {
-      throw new TimeBudgetExceededError("Ran out of time before rendering the page: raise the function timeout.");
+      throw new TimeBudgetExceededError(
+        "Ran out of time before rendering the page: raise the function timeout.",
+      );
     }
 
     // The "bitmap" renderer returns PDFium's buffer as is; the library asks

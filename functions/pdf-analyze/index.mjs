@@ -25,12 +25,12 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PutObjectCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   GetFunctionConfigurationCommand,
   LambdaClient,
   UpdateFunctionConfigurationCommand,
 } from "@aws-sdk/client-lambda";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PDFiumLibrary } from "@hyzyla/pdfium";
 import { ANALYSIS_DEFAULTS, analyzePdfPage } from "./analyze.mjs";
 import { InvalidEventError } from "./errors.mjs";
@@ -46,7 +46,9 @@ function numberFromEnv(name, fallback) {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`Environment variable ${name} must be a non-negative number, got "${raw}".`);
+    throw new RangeError(
+      `Environment variable ${name} must be a non-negative number, got "${raw}".`,
+    );
   }
   return value;
 }
@@ -54,13 +56,21 @@ function numberFromEnv(name, fallback) {
 function readEvent(event) {
   const { bucket, key } = event ?? {};
   if (typeof bucket !== "string" || bucket === "") {
-    throw new InvalidEventError(`The event needs a non-empty string "bucket", got ${JSON.stringify(bucket)}.`);
+    throw new InvalidEventError(
+      `The event needs a non-empty string "bucket", got ${JSON.stringify(bucket)}.`,
+    );
   }
   if (typeof key !== "string" || key === "") {
-    throw new InvalidEventError(`The event needs a non-empty string "key", got ${JSON.stringify(key)}.`);
+    throw new InvalidEventError(
+      `The event needs a non-empty string "key", got ${JSON.stringify(key)}.`,
+    );
   }
   const fromKey = /page-(\d+)\.pdf$/i.exec(key);
-  const pageNumber = Number.isInteger(event.pageNumber) ? event.pageNumber : fromKey ? Number(fromKey[1]) : 1;
+  const pageNumber = Number.isInteger(event.pageNumber)
+    ? event.pageNumber
+    : fromKey
+      ? Number(fromKey[1])
+      : 1;
   return { bucket, key, pageNumber };
 }
 
@@ -73,13 +83,28 @@ function readEvent(event) {
 async function recycleOwnEnvironments(functionName) {
   lambda ??= new LambdaClient({});
   try {
-    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
-    const variables = { ...(current.Environment?.Variables ?? {}), RECYCLE_MARK: String(Date.now()) };
+    const current = await lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+    );
+    const variables = {
+      ...(current.Environment?.Variables ?? {}),
+      RECYCLE_MARK: String(Date.now()),
+    };
     await lambda.send(
-      new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Environment: { Variables: variables } }),
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: functionName,
+        Environment: { Variables: variables },
+      }),
     );
   } catch (error) {
-    console.warn(JSON.stringify({ message: "self-recycle failed", functionName, error: error.name, detail: error.message }));
+    console.warn(
+      JSON.stringify({
+        message: "self-recycle failed",
+        functionName,
+        error: error.name,
+        detail: error.message,
+      }),
+    );
   }
 }
 
@@ -116,7 +141,12 @@ export async function handler(event, context) {
     const result = { bucket, key, pageNumber, ...measures, thumbnailKey, analysisKey };
 
     await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: thumbnailKey, Body: thumbnail, ContentType: "image/jpeg" }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: thumbnailKey,
+        Body: thumbnail,
+        ContentType: "image/jpeg",
+      }),
     );
     await s3.send(
       new PutObjectCommand({

@@ -36,14 +36,20 @@ const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE !== "f
 function readEvent(event) {
   const { bucket, key } = event ?? {};
   if (typeof bucket !== "string" || bucket === "") {
-    throw new InvalidEventError(`The event needs a non-empty string "bucket", got ${JSON.stringify(bucket)}.`);
+    throw new InvalidEventError(
+      `The event needs a non-empty string "bucket", got ${JSON.stringify(bucket)}.`,
+    );
   }
   if (typeof key !== "string" || key === "") {
-    throw new InvalidEventError(`The event needs a non-empty string "key", got ${JSON.stringify(key)}.`);
+    throw new InvalidEventError(
+      `The event needs a non-empty string "key", got ${JSON.stringify(key)}.`,
+    );
   }
   const prefix = event.outputPrefix ?? process.env.OUTPUT_PREFIX ?? "pages";
   if (typeof prefix !== "string" || prefix.replace(/\/+$/, "") === "") {
-    throw new InvalidEventError(`"outputPrefix" must be a non-empty string, got ${JSON.stringify(prefix)}.`);
+    throw new InvalidEventError(
+      `"outputPrefix" must be a non-empty string, got ${JSON.stringify(prefix)}.`,
+    );
   }
   const outputPrefix = prefix.replace(/\/+$/, "");
   return { bucket, key, outputPrefix, alwaysInline: event.alwaysInline === true };
@@ -112,7 +118,14 @@ export async function handler(event, context) {
         await writeFile(pagePath, bytes);
         const pageKey = pagesPrefix + pageFileName(pageNumber);
         await uploads.add(() =>
-          s3.send(new PutObjectCommand({ Bucket: bucket, Key: pageKey, Body: bytes, ContentType: "application/pdf" })),
+          s3.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: pageKey,
+              Body: bytes,
+              ContentType: "application/pdf",
+            }),
+          ),
         );
         pages.push({ bucket, key: pageKey, pageNumber });
       },

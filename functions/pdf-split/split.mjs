@@ -64,7 +64,9 @@ export function checkPdfBytes(bytes) {
  */
 export function deadlineFromContext(context, { reserveMs = 3000, fallbackMs = 60_000 } = {}) {
   const remaining =
-    typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : fallbackMs;
+    typeof context?.getRemainingTimeInMillis === "function"
+      ? context.getRemainingTimeInMillis()
+      : fallbackMs;
   return Date.now() + remaining - Math.min(reserveMs, remaining * 0.2);
 }
 
@@ -88,9 +90,16 @@ export async function loadPdf(bytes, { deadline = Date.now() + 60_000 } = {}) {
 
   let timer;
   const expired = new Promise((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new TimeBudgetExceededError("Parsing the PDF did not finish within the invocation's time budget."));
-    }, Math.max(0, deadline - Date.now()));
+    timer = setTimeout(
+      () => {
+        reject(
+          new TimeBudgetExceededError(
+            "Parsing the PDF did not finish within the invocation's time budget.",
+          ),
+        );
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   });
   const parse = PDFDocument.load(bytes, { updateMetadata: false, objectsPerTick: 200 });
   parse.catch(() => {});
@@ -129,13 +138,19 @@ export function countPageTreeLeaves(doc) {
     const { node, depth, ancestors } = stack.pop();
     visited += 1;
     if (visited > MAX_PAGE_TREE_NODES) {
-      throw new InvalidPDFError(`The page tree has more than ${MAX_PAGE_TREE_NODES} nodes: refusing to walk it.`);
+      throw new InvalidPDFError(
+        `The page tree has more than ${MAX_PAGE_TREE_NODES} nodes: refusing to walk it.`,
+      );
     }
     if (node instanceof PDFRef && ancestors.has(node.tag)) {
-      throw new InvalidPDFError(`The page tree contains a loop: object ${node.tag} is its own ancestor.`);
+      throw new InvalidPDFError(
+        `The page tree contains a loop: object ${node.tag} is its own ancestor.`,
+      );
     }
     if (depth > MAX_PAGE_TREE_DEPTH) {
-      throw new InvalidPDFError(`The page tree is nested deeper than ${MAX_PAGE_TREE_DEPTH} levels.`);
+      throw new InvalidPDFError(
+        `The page tree is nested deeper than ${MAX_PAGE_TREE_DEPTH} levels.`,
+      );
     }
 
     const dict = node instanceof PDFRef ? doc.context.lookup(node) : node;
@@ -165,7 +180,9 @@ export async function splitPdf(bytes, { deadline = Date.now() + 60_000, onPage }
   countPageTreeLeaves(source);
   const pageCount = source.getPageCount();
   if (pageCount === 0) {
-    throw new ZeroPagesError("The PDF has no pages (its page tree is empty): there is nothing to split.");
+    throw new ZeroPagesError(
+      "The PDF has no pages (its page tree is empty): there is nothing to split.",
+    );
   }
 
   for (let index = 0; index < pageCount; index++) {

@@ -18,7 +18,12 @@
  *   SUMMARY_PREFIX       key prefix of summary objects (default "summaries")
  *   S3_FORCE_PATH_STYLE  "false" turns path-style S3 addressing off (default on)
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 
 const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE !== "false" });
 const READ_CONCURRENCY = 16;
@@ -43,7 +48,9 @@ async function listKeys(bucket, prefix) {
   const keys = [];
   let token;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) keys.push(object.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -72,15 +79,21 @@ async function summarizeDocument(event) {
   const { bucket, sourceKey, docId, pagesPrefix, pageCount } = event;
   for (const [name, value] of Object.entries({ bucket, sourceKey, docId, pagesPrefix })) {
     if (typeof value !== "string" || value === "") {
-      throw new InvalidEventError(`The event needs a non-empty string "${name}" (pdf-split's result), got ${JSON.stringify(value)}.`);
+      throw new InvalidEventError(
+        `The event needs a non-empty string "${name}" (pdf-split's result), got ${JSON.stringify(value)}.`,
+      );
     }
   }
   if (!Number.isInteger(pageCount) || pageCount < 1) {
-    throw new InvalidEventError(`The event needs a positive integer "pageCount", got ${JSON.stringify(pageCount)}.`);
+    throw new InvalidEventError(
+      `The event needs a positive integer "pageCount", got ${JSON.stringify(pageCount)}.`,
+    );
   }
 
   const analysisPrefix = `${process.env.ANALYSIS_PREFIX ?? "analysis"}/${pagesPrefix}`;
-  const keys = (await listKeys(bucket, analysisPrefix)).filter((key) => /page-\d+\.json$/.test(key));
+  const keys = (await listKeys(bucket, analysisPrefix)).filter((key) =>
+    /page-\d+\.json$/.test(key),
+  );
   const pages = (await readAll(bucket, keys)).sort((a, b) => a.pageNumber - b.pageNumber);
 
   const seen = new Set(pages.map((page) => page.pageNumber));
@@ -114,7 +127,12 @@ async function summarizeDocument(event) {
     })),
   };
   await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: summaryKey, Body: JSON.stringify(summary), ContentType: "application/json" }),
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: summaryKey,
+      Body: JSON.stringify(summary),
+      ContentType: "application/json",
+    }),
   );
 
   return {
@@ -147,7 +165,9 @@ function shortCause(cause) {
 
 function reportBatch(event) {
   if (!Array.isArray(event.documents)) {
-    throw new InvalidEventError(`The report event needs an array "documents", got ${JSON.stringify(event.documents)}.`);
+    throw new InvalidEventError(
+      `The report event needs an array "documents", got ${JSON.stringify(event.documents)}.`,
+    );
   }
   const failed = [];
   const succeeded = [];
@@ -156,7 +176,11 @@ function reportBatch(event) {
       const { sourceKey, summaryKey, pageCount, blankPageCount } = document;
       succeeded.push({ key: sourceKey, summaryKey, pageCount, blankPageCount });
     } else {
-      failed.push({ key: document?.key, error: document?.error ?? "UnknownResult", cause: shortCause(document?.cause) });
+      failed.push({
+        key: document?.key,
+        error: document?.error ?? "UnknownResult",
+        cause: shortCause(document?.cause),
+      });
     }
   }
   return {

@@ -4,9 +4,12 @@
  * arguments always give the same document. Used by the tests and by the
  * replay driver to make inputs that the corpus does not have.
  */
-import { PDFDocument, PDFName, StandardFonts, rgb } from "pdf-lib";
+import { PDFDocument, PDFName, rgb, StandardFonts } from "pdf-lib";
 
-/** Page sizes in PDF points (1/72 inch). */
+/**
+ * Page sizes in PDF points (1/72 inch), as [width, height].
+ * @type {Readonly<{ letter: [number, number], a4: [number, number], max: [number, number] }>}
+ */
 export const PAGE_SIZES = Object.freeze({
   letter: [612, 792],
   a4: [595.28, 841.89],
@@ -39,10 +42,19 @@ function drawTextPage(page, font, random, pageNumber) {
   for (let line = 0; line < lines; line++) {
     const y = height - 110 - line * 16;
     if (y < 56) break;
-    const words = Array.from({ length: 6 + Math.floor(random() * 6) }, () => WORDS[Math.floor(random() * WORDS.length)]);
+    const words = Array.from(
+      { length: 6 + Math.floor(random() * 6) },
+      () => WORDS[Math.floor(random() * WORDS.length)],
+    );
     page.drawText(words.join(" "), { x: 56, y, size: 11, font, color: rgb(0.1, 0.1, 0.1) });
   }
-  page.drawRectangle({ x: 56, y: 40, width: (width - 112) * random(), height: 6, color: rgb(0.8, 0.1, 0.1) });
+  page.drawRectangle({
+    x: 56,
+    y: 40,
+    width: (width - 112) * random(),
+    height: 6,
+    color: rgb(0.8, 0.1, 0.1),
+  });
 }
 
 // Greyscale pixels that look like a scan: paper noise with dark bands where
@@ -94,7 +106,13 @@ function drawScannedPage(document, page, random, scanDpi) {
  * @param {{ pages: number, scanned?: boolean, seed?: number, pageSize?: [number, number], scanDpi?: number }} options
  * @returns {Promise<Buffer>}
  */
-export async function generatePdf({ pages, scanned = false, seed = 1, pageSize = PAGE_SIZES.letter, scanDpi = 150 }) {
+export async function generatePdf({
+  pages,
+  scanned = false,
+  seed = 1,
+  pageSize = PAGE_SIZES.letter,
+  scanDpi = 150,
+}) {
   if (!Number.isInteger(pages) || pages < 1 || pages > 100_000) {
     throw new RangeError(`pages must be an integer from 1 to 100000, got ${pages}.`);
   }

@@ -8,7 +8,12 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { PDFDocument } from "pdf-lib";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -40,7 +45,8 @@ async function upload(key: string, body: Uint8Array) {
 
 async function download(key: string): Promise<Buffer> {
   const response = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return Buffer.from(await response.Body!.transformToByteArray());
+  if (!response.Body) throw new Error(`GetObject returned no body for ${key}.`);
+  return Buffer.from(await response.Body.transformToByteArray());
 }
 
 async function errorName(promise: Promise<unknown>): Promise<string> {
@@ -154,7 +160,13 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
     await rm(tmpDir, { recursive: true, force: true });
   });
   afterEach(async () => {
-    for (const name of ["CLEAN_TMP", "CLOSE_FDS", "INLINE_RESULT_MAX_BYTES", "MAX_PIXELS", "SELF_RECYCLE"]) {
+    for (const name of [
+      "CLEAN_TMP",
+      "CLOSE_FDS",
+      "INLINE_RESULT_MAX_BYTES",
+      "MAX_PIXELS",
+      "SELF_RECYCLE",
+    ]) {
       delete process.env[name];
     }
     if (caseTmp) {
@@ -175,10 +187,18 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await freshTmp();
       await upload("in/three.pdf", await generatePdf({ pages: 3, seed: 11 }));
 
-      const result = await split({ bucket: BUCKET, key: "in/three.pdf" }, lambdaContext("pdf-split"));
+      const result = await split(
+        { bucket: BUCKET, key: "in/three.pdf" },
+        lambdaContext("pdf-split"),
+      );
 
-      expect(result).toMatchObject({ bucket: BUCKET, sourceKey: "in/three.pdf", docId: "in/three", pageCount: 3 });
-      expect(result.pages.map((page: any) => page.key)).toEqual([
+      expect(result).toMatchObject({
+        bucket: BUCKET,
+        sourceKey: "in/three.pdf",
+        docId: "in/three",
+        pageCount: 3,
+      });
+      expect(result.pages.map((page: { key: string }) => page.key)).toEqual([
         "pages/in/three/page-0001.pdf",
         "pages/in/three/page-0002.pdf",
         "pages/in/three/page-0003.pdf",
@@ -214,9 +234,14 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
     it("removes its /tmp files with CLEAN_TMP=true after a failure", async () => {
       const dir = await freshTmp();
       process.env.CLEAN_TMP = "true";
-      await upload("in/encrypted.pdf", readCorpusFile("encrypted-rc4-128-r3-empty-user-password.pdf"));
+      await upload(
+        "in/encrypted.pdf",
+        readCorpusFile("encrypted-rc4-128-r3-empty-user-password.pdf"),
+      );
 
-      const name = await errorName(split({ bucket: BUCKET, key: "in/encrypted.pdf" }, lambdaContext("pdf-split")));
+      const name = await errorName(
+        split({ bucket: BUCKET, key: "in/encrypted.pdf" }, lambdaContext("pdf-split")),
+      );
 
       expect(name).toBe("EncryptedPDFError");
       expect(await readdir(dir)).toEqual([]);
@@ -233,7 +258,11 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       expect(result.manifestKey).toBe("pages/in/big/manifest.json");
       const manifest = JSON.parse((await download(result.manifestKey)).toString());
       expect(manifest).toHaveLength(12);
-      expect(manifest[11]).toEqual({ bucket: BUCKET, key: "pages/in/big/page-0012.pdf", pageNumber: 12 });
+      expect(manifest[11]).toEqual({
+        bucket: BUCKET,
+        key: "pages/in/big/page-0012.pdf",
+        pageNumber: 12,
+      });
     });
 
     it("returns the page list inline when alwaysInline is set", async () => {
@@ -241,7 +270,10 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       process.env.INLINE_RESULT_MAX_BYTES = "500";
       await upload("in/forced.pdf", await generatePdf({ pages: 12, seed: 15 }));
 
-      const result = await split({ bucket: BUCKET, key: "in/forced.pdf", alwaysInline: true }, lambdaContext("pdf-split"));
+      const result = await split(
+        { bucket: BUCKET, key: "in/forced.pdf", alwaysInline: true },
+        lambdaContext("pdf-split"),
+      );
 
       expect(result.manifestKey).toBeUndefined();
       expect(result.pages).toHaveLength(12);
@@ -251,7 +283,9 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await freshTmp();
       await upload("in/late.pdf", await generatePdf({ pages: 5, seed: 16 }));
 
-      const name = await errorName(split({ bucket: BUCKET, key: "in/late.pdf" }, lambdaContext("pdf-split", 1)));
+      const name = await errorName(
+        split({ bucket: BUCKET, key: "in/late.pdf" }, lambdaContext("pdf-split", 1)),
+      );
 
       expect(name).toBe("TimeBudgetExceededError");
     });
@@ -261,10 +295,20 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await upload("in/zero.pdf", readCorpusFile("zero-pages.pdf"));
       await upload("in/empty.pdf", new Uint8Array(0));
 
-      expect(await errorName(split({ bucket: BUCKET, key: "in/zero.pdf" }, lambdaContext("pdf-split")))).toBe("ZeroPagesError");
-      expect(await errorName(split({ bucket: BUCKET, key: "in/empty.pdf" }, lambdaContext("pdf-split")))).toBe("EmptyPDFError");
-      expect(await errorName(split({ bucket: BUCKET, key: "in/missing.pdf" }, lambdaContext("pdf-split")))).toBe("NoSuchKey");
-      expect(await errorName(split({ key: "in/zero.pdf" }, lambdaContext("pdf-split")))).toBe("InvalidEventError");
+      expect(
+        await errorName(split({ bucket: BUCKET, key: "in/zero.pdf" }, lambdaContext("pdf-split"))),
+      ).toBe("ZeroPagesError");
+      expect(
+        await errorName(split({ bucket: BUCKET, key: "in/empty.pdf" }, lambdaContext("pdf-split"))),
+      ).toBe("EmptyPDFError");
+      expect(
+        await errorName(
+          split({ bucket: BUCKET, key: "in/missing.pdf" }, lambdaContext("pdf-split")),
+        ),
+      ).toBe("NoSuchKey");
+      expect(await errorName(split({ key: "in/zero.pdf" }, lambdaContext("pdf-split")))).toBe(
+        "InvalidEventError",
+      );
     });
   });
 
@@ -279,8 +323,11 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       const source = await generatePdf({ pages: 12, seed: 41 });
       const pageSizes: number[] = [];
       const { splitPdf } = await import("../../functions/pdf-split/split.mjs");
-      await splitPdf(source, { onPage: async (_: number, page: Uint8Array) => void pageSizes.push(page.length) });
-      const footprint = blockBytes(source.length) + pageSizes.reduce((sum, size) => sum + blockBytes(size), 0);
+      await splitPdf(source, {
+        onPage: async (_: number, page: Uint8Array) => void pageSizes.push(page.length),
+      });
+      const footprint =
+        blockBytes(source.length) + pageSizes.reduce((sum, size) => sum + blockBytes(size), 0);
       const capacity = 1024 * 1024;
       const expected = firstFailingInvocation(capacity, footprint);
 
@@ -318,11 +365,16 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await freshTmp();
       await upload("pages/doc/page-0007.pdf", await generatePdf({ pages: 1, seed: 21 }));
 
-      const result = await analyze({ bucket: BUCKET, key: "pages/doc/page-0007.pdf" }, lambdaContext("pdf-analyze"));
+      const result = await analyze(
+        { bucket: BUCKET, key: "pages/doc/page-0007.pdf" },
+        lambdaContext("pdf-analyze"),
+      );
 
       expect(result).toMatchObject({ pageNumber: 7, width: 850, height: 1100, blank: false });
       expect(result.thumbnailKey).toBe("thumbnails/pages/doc/page-0007.jpg");
-      expect((await download(result.thumbnailKey)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+      expect((await download(result.thumbnailKey)).subarray(0, 2)).toEqual(
+        Buffer.from([0xff, 0xd8]),
+      );
       expect(JSON.parse((await download(result.analysisKey)).toString())).toEqual(result);
     });
 
@@ -355,11 +407,20 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await freshTmp();
       process.env.CLOSE_FDS = "true";
       process.env.MAX_PIXELS = "1000";
-      await upload("pages/bad/page-0001.pdf", readCorpusFile("encrypted-aes-256-r6-user-password.pdf"));
+      await upload(
+        "pages/bad/page-0001.pdf",
+        readCorpusFile("encrypted-aes-256-r6-user-password.pdf"),
+      );
       await upload("pages/bad/page-0002.pdf", await generatePdf({ pages: 1, seed: 24 }));
 
-      const encrypted = analyze({ bucket: BUCKET, key: "pages/bad/page-0001.pdf" }, lambdaContext("pdf-analyze"));
-      const tooLarge = analyze({ bucket: BUCKET, key: "pages/bad/page-0002.pdf" }, lambdaContext("pdf-analyze"));
+      const encrypted = analyze(
+        { bucket: BUCKET, key: "pages/bad/page-0001.pdf" },
+        lambdaContext("pdf-analyze"),
+      );
+      const tooLarge = analyze(
+        { bucket: BUCKET, key: "pages/bad/page-0002.pdf" },
+        lambdaContext("pdf-analyze"),
+      );
 
       expect(await errorName(encrypted)).toBe("EncryptedPDFError");
       expect(await errorName(tooLarge)).toBe("PixelLimitExceededError");
@@ -372,7 +433,10 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       process.env.SELF_RECYCLE = "true";
       await upload("pages/doc/page-0003.pdf", await generatePdf({ pages: 1, seed: 25 }));
 
-      const result = await analyze({ bucket: BUCKET, key: "pages/doc/page-0003.pdf" }, lambdaContext("pdf-analyze"));
+      const result = await analyze(
+        { bucket: BUCKET, key: "pages/doc/page-0003.pdf" },
+        lambdaContext("pdf-analyze"),
+      );
 
       expect(result.pageNumber).toBe(3);
     });
@@ -382,8 +446,14 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
     it("summarizes a split and analyzed document", async () => {
       await freshTmp();
       process.env.CLOSE_FDS = "true";
-      await upload("in/summary.pdf", readCorpusFile("blank-page-without-contents-in-3-page-doc.pdf"));
-      const splitResult = await split({ bucket: BUCKET, key: "in/summary.pdf" }, lambdaContext("pdf-split"));
+      await upload(
+        "in/summary.pdf",
+        readCorpusFile("blank-page-without-contents-in-3-page-doc.pdf"),
+      );
+      const splitResult = await split(
+        { bucket: BUCKET, key: "in/summary.pdf" },
+        lambdaContext("pdf-split"),
+      );
       for (const page of splitResult.pages) await analyze(page, lambdaContext("pdf-analyze"));
 
       const result = await summarize(splitResult);
@@ -398,25 +468,40 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
       await freshTmp();
       process.env.CLOSE_FDS = "true";
       await upload("in/partial.pdf", await generatePdf({ pages: 3, seed: 31 }));
-      const splitResult = await split({ bucket: BUCKET, key: "in/partial.pdf" }, lambdaContext("pdf-split"));
+      const splitResult = await split(
+        { bucket: BUCKET, key: "in/partial.pdf" },
+        lambdaContext("pdf-split"),
+      );
       await analyze(splitResult.pages[0], lambdaContext("pdf-analyze"));
 
       expect(await errorName(summarize(splitResult))).toBe("IncompleteAnalysisError");
     });
 
     it("reports failed documents with their error message", async () => {
-      const cause = JSON.stringify({ errorType: "EncryptedPDFError", errorMessage: "The PDF is encrypted", trace: ["at x"] });
+      const cause = JSON.stringify({
+        errorType: "EncryptedPDFError",
+        errorMessage: "The PDF is encrypted",
+        trace: ["at x"],
+      });
 
       const report = await summarize({
         action: "report",
         documents: [
-          { status: "succeeded", sourceKey: "in/a.pdf", summaryKey: "summaries/in/a.json", pageCount: 2, blankPageCount: 0 },
+          {
+            status: "succeeded",
+            sourceKey: "in/a.pdf",
+            summaryKey: "summaries/in/a.json",
+            pageCount: 2,
+            blankPageCount: 0,
+          },
           { status: "failed", key: "in/b.pdf", error: "EncryptedPDFError", cause },
         ],
       });
 
       expect(report).toMatchObject({ documentCount: 2, succeededCount: 1, failedCount: 1 });
-      expect(report.failed).toEqual([{ key: "in/b.pdf", error: "EncryptedPDFError", cause: "The PDF is encrypted" }]);
+      expect(report.failed).toEqual([
+        { key: "in/b.pdf", error: "EncryptedPDFError", cause: "The PDF is encrypted" },
+      ]);
     });
   });
 });

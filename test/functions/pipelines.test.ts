@@ -5,7 +5,11 @@ import { parseDefinition } from "../../simulator/stepfunctions/asl/validate.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const FUNCTION_ARN = /^arn:aws:lambda:us-east-1:000000000000:function:([a-z0-9-]+)$/;
-const TRANSIENT_LAMBDA_ERRORS = ["Lambda.TooManyRequestsException", "Lambda.ServiceException", "Lambda.SdkClientException"];
+const TRANSIENT_LAMBDA_ERRORS = [
+  "Lambda.TooManyRequestsException",
+  "Lambda.ServiceException",
+  "Lambda.SdkClientException",
+];
 
 type State = Record<string, any>;
 
@@ -16,7 +20,10 @@ function readPipeline(name: string): { text: string; definition: State } {
 
 // Every state of a definition, nested Map processors included, with the
 // state names of the scope it belongs to.
-function allStates(machine: State, path = ""): Array<{ path: string; state: State; scope: Set<string> }> {
+function allStates(
+  machine: State,
+  path = "",
+): Array<{ path: string; state: State; scope: Set<string> }> {
   const scope = new Set(Object.keys(machine.States));
   const found: Array<{ path: string; state: State; scope: Set<string> }> = [];
   for (const [name, state] of Object.entries<State>(machine.States)) {
@@ -37,9 +44,14 @@ for (const name of ["pdf-batch.asl.json", "pdf-batch-inline.asl.json"]) {
 
     it("points every transition at a state of its own scope", () => {
       for (const { path, state, scope } of states) {
-        const targets = [state.Next, state.Default, ...(state.Catch ?? []).map((c: State) => c.Next)];
+        const targets = [
+          state.Next,
+          state.Default,
+          ...(state.Catch ?? []).map((c: State) => c.Next),
+        ];
         for (const choice of state.Choices ?? []) targets.push(choice.Next);
-        for (const target of targets.filter(Boolean)) expect(scope.has(target), `${path} -> ${target}`).toBe(true);
+        for (const target of targets.filter(Boolean))
+          expect(scope.has(target), `${path} -> ${target}`).toBe(true);
       }
     });
 
@@ -57,7 +69,9 @@ for (const name of ["pdf-batch.asl.json", "pdf-batch-inline.asl.json"]) {
 
     it("retries transient Lambda errors with back-off on every task", () => {
       for (const { path, state } of states.filter(({ state }) => state.Type === "Task")) {
-        const retry = state.Retry?.find((r: State) => TRANSIENT_LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)));
+        const retry = state.Retry?.find((r: State) =>
+          TRANSIENT_LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)),
+        );
         expect(retry, path).toBeDefined();
         expect(retry.BackoffRate, path).toBeGreaterThan(1);
         expect(retry.MaxAttempts, path).toBeGreaterThan(1);
@@ -71,7 +85,10 @@ for (const name of ["pdf-batch.asl.json", "pdf-batch-inline.asl.json"]) {
         expect(processor[stateName].Catch[0].ErrorEquals, stateName).toEqual(["States.ALL"]);
         expect(processor[stateName].Catch[0].Next, stateName).toBe("RecordFailure");
       }
-      expect(processor.RecordFailure.Parameters).toMatchObject({ status: "failed", "error.$": "$.error.Error" });
+      expect(processor.RecordFailure.Parameters).toMatchObject({
+        status: "failed",
+        "error.$": "$.error.Error",
+      });
     });
 
     it("caps the page Map at 10 concurrent pages", () => {
@@ -83,7 +100,8 @@ for (const name of ["pdf-batch.asl.json", "pdf-batch-inline.asl.json"]) {
 }
 
 describe("pdf-batch.asl.json page lists", () => {
-  const processor = readPipeline("pdf-batch.asl.json").definition.States.ProcessDocuments.ItemProcessor.States;
+  const processor =
+    readPipeline("pdf-batch.asl.json").definition.States.ProcessDocuments.ItemProcessor.States;
 
   it("reads a manifest with an S3 ItemReader in distributed mode", () => {
     const fromManifest = processor.AnalyzePagesFromManifest;
@@ -106,7 +124,8 @@ describe("pdf-batch.asl.json page lists", () => {
 });
 
 describe("pdf-batch-inline.asl.json page lists", () => {
-  const processor = readPipeline("pdf-batch-inline.asl.json").definition.States.ProcessDocuments.ItemProcessor.States;
+  const processor = readPipeline("pdf-batch-inline.asl.json").definition.States.ProcessDocuments
+    .ItemProcessor.States;
 
   it("asks split for an inline page list and keeps every page result", () => {
     expect(processor.Split.Parameters.Payload.alwaysInline).toBe(true);

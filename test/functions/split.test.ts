@@ -1,8 +1,13 @@
 import { readdirSync } from "node:fs";
 import { PDFiumLibrary } from "@hyzyla/pdfium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  checkPdfBytes,
+  deadlineFromContext,
+  MAX_PAGE_TREE_DEPTH,
+  splitPdf,
+} from "../../functions/pdf-split/split.mjs";
 import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
-import { MAX_PAGE_TREE_DEPTH, checkPdfBytes, deadlineFromContext, splitPdf } from "../../functions/pdf-split/split.mjs";
 import { CORPUS_DIR, CORPUS_EXPECTATIONS, readCorpusFile } from "./corpus.ts";
 
 async function splitToBuffers(bytes: Uint8Array, deadline?: number) {
@@ -53,7 +58,9 @@ function deepPageTreePdf(depth: number): Buffer {
 
 describe("split corpus table", () => {
   it("covers every PDF in the corpus folder", () => {
-    const files = readdirSync(CORPUS_DIR).filter((name) => name.endsWith(".pdf")).sort();
+    const files = readdirSync(CORPUS_DIR)
+      .filter((name) => name.endsWith(".pdf"))
+      .sort();
 
     expect(CORPUS_EXPECTATIONS.map((entry) => entry.file).sort()).toEqual(files);
   });
@@ -99,7 +106,9 @@ describe("split page fidelity", () => {
       for (const [index, page] of pages.entries()) {
         const single = await pdfium.loadDocument(page);
         expect(single.getPageCount()).toBe(1);
-        expect(single.getPage(0).getOriginalSize()).toEqual(source.getPage(index).getOriginalSize());
+        expect(single.getPage(0).getOriginalSize()).toEqual(
+          source.getPage(index).getOriginalSize(),
+        );
         single.destroy();
       }
       source.destroy();
