@@ -54,6 +54,8 @@ export interface FunctionVersion {
   lastUpdateStatus?: LastUpdateStatus;
   lastUpdateStatusReason?: string;
   lastUpdateStatusReasonCode?: string;
+  /** RevisionId of `$LATEST` this version was published from; PublishVersion is a no-op while it is unchanged. */
+  publishedFromRevision?: string;
 }
 
 /** An alias: a name that points at one version, or splits traffic between two. */
@@ -404,9 +406,7 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   #publish(entry: FunctionEntry, description: string): FunctionVersion {
     const latest = entry.latest;
     const previous = entry.versions.get(String(entry.nextVersion - 1));
-    if (previous && previous.codeSha256 === latest.codeSha256 && sameConfig(previous.config, latest.config)) {
-      return previous;
-    }
+    if (previous && previous.publishedFromRevision === latest.revisionId) return previous;
 
     const version: FunctionVersion = {
       ...structuredClone(latest),
@@ -420,6 +420,7 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
       lastUpdateStatus: "Successful",
       lastUpdateStatusReason: undefined,
       lastUpdateStatusReasonCode: undefined,
+      publishedFromRevision: latest.revisionId,
     };
     entry.versions.set(version.version, version);
     entry.nextVersion += 1;
@@ -791,10 +792,6 @@ function configurationIdOf(version: FunctionVersion): string {
     .update(JSON.stringify({ version: version.version, codeSha256: version.codeSha256, config }))
     .digest("hex")
     .slice(0, 16);
-}
-
-function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
-  return JSON.stringify({ ...a, description: "" }) === JSON.stringify({ ...b, description: "" });
 }
 
 function pickWeightedVersion(alias: FunctionAlias): string {
