@@ -176,15 +176,15 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
       },
       events: [],
     };
+    if (streams.size >= this.#maxStreams) this.#dropOldestStream(streams);
     streams.set(event.logStreamName, stream);
-    if (streams.size > this.#maxStreams) this.#dropOldestStream(streams);
     return stream;
   }
 
   #dropOldestStream(streams: Map<string, StreamBuffer>): void {
     let oldest: StreamBuffer | undefined;
     for (const stream of streams.values()) {
-      if (!oldest || (stream.info.lastIngestionTime ?? 0) < (oldest.info.lastIngestionTime ?? 0)) oldest = stream;
+      if (!oldest || lastSequenceOf(stream) < lastSequenceOf(oldest)) oldest = stream;
     }
     if (oldest) streams.delete(oldest.info.logStreamName);
   }
@@ -199,4 +199,8 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
     }
     return file;
   }
+}
+
+function lastSequenceOf(stream: StreamBuffer): number {
+  return stream.events.at(-1)?.sequence ?? 0;
 }

@@ -33,9 +33,10 @@ function formatLine(line: LogLineBody): string {
 
 /**
  * `warmstate logs FUNCTION [--follow]`: reads the admin API of a running
- * simulator. With --follow it long-polls for new lines until interrupted.
+ * simulator. With --follow it long-polls for new lines until Ctrl-C or until
+ * `options.signal` aborts.
  */
-export async function logsCommand(argv: string[]): Promise<number> {
+export async function logsCommand(argv: string[], options: { signal?: AbortSignal } = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -60,6 +61,7 @@ export async function logsCommand(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
+  options.signal?.addEventListener("abort", stop, { once: true });
 
   let after = 0;
   let firstPage = true;
