@@ -92,30 +92,35 @@ export async function readCgroupMemory(
 /**
  * Freezes or thaws the cgroup through the kernel's freezer and waits until
  * the kernel reports the new state, so no process runs after this resolves.
+ * A cgroup v1 freeze can stay in FREEZING while a task is in an
+ * uninterruptible wait; like runc, this thaws and tries again.
  */
 export async function setCgroupFrozen(cgroup: ContainerCgroup, frozen: boolean): Promise<void> {
-  const [file, value, stateFile, done] =
+  const control =
     cgroup.version === 1
-      ? [
-          path.join(cgroup.freezer, "freezer.state"),
-          frozen ? "FROZEN" : "THAWED",
-          path.join(cgroup.freezer, "freezer.state"),
-          (text: string) => text.trim() === (frozen ? "FROZEN" : "THAWED"),
-        ]
-      : [
-          path.join(cgroup.dir, "cgroup.freeze"),
-          frozen ? "1" : "0",
-          path.join(cgroup.dir, "cgroup.events"),
-          (text: string) => text.includes(frozen ? "frozen 1" : "frozen 0"),
-        ];
-  await writeFile(file, value);
+      ? {
+          file: path.join(cgroup.freezer, "freezer.state"),
+          value: frozen ? "FROZEN" : "THAWED",
+          stateFile: path.join(cgroup.freezer, "freezer.state"),
+          reached: (text: string) => text.trim() === (frozen ? "FROZEN" : "THAWED"),
+        }
+      : {
+          file: path.join(cgroup.dir, "cgroup.freeze"),
+          value: frozen ? "1" : "0",
+          stateFile: path.join(cgroup.dir, "cgroup.events"),
+          reached: (text: string) => text.includes(frozen ? "frozen 1" : "frozen 0"),
+        };
 
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    if (done(await readFile(stateFile, "utf8"))) return;
-    await sleep(1);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await writeFile(control.file, control.value);
+    for (let poll = 0; poll < 50; poll++) {
+      if (control.reached(await readFile(control.stateFile, "utf8"))) return;
+      await sleep(1);
+    }
+    if (frozen && cgroup.version === 1) await writeFile(control.file, "THAWED");
   }
   throw new Error(
-    `The cgroup freezer did not reach ${value} in ${stateFile}; thaw or stop the container.`,
+    `The cgroup freezer did not reach ${control.value} in ${control.stateFile} after 20 attempts; stop the sandbox.`,
   );
 }
 

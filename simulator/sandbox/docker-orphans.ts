@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import type Dockerode from "dockerode";
 import type { Logger } from "../logger.ts";
+import { findContainerCgroup, setCgroupFrozen } from "./docker-host-probe.ts";
 import { removeLoopTmp } from "./docker-tmp.ts";
 
 /** Labels on every container, so a later simulator can tell its own from orphans. */
@@ -51,19 +52,25 @@ export async function removeDockerOrphans(
     const labels = info.Labels ?? {};
     // A simulator on another host (or in another container) may be alive; its pid means nothing here.
     if (labels[LABELS.simulatorHost] !== thisHost) continue;
-    const pid = Number(labels[LABELS.simulatorPid]);
-    if (pid === process.pid || isAlive(pid)) continue;
+    const simulatorPid = Number(labels[LABELS.simulatorPid]);
+    if (simulatorPid === process.pid || isAlive(simulatorPid)) continue;
 
-    await docker
-      .getContainer(info.Id)
-      .remove({ force: true, v: true })
-      .catch((error: unknown) => {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      });
+    // A container frozen through its cgroup cannot die until thawed.
+    const container = docker.getContainer(info.Id);
+    const pid = await container.inspect().then(
+      (inspected) => inspected.State.Pid,
+      () => 0,
+    );
+    const cgroup = pid > 0 ? await findContainerCgroup(pid) : undefined;
+    if (cgroup) await setCgroupFrozen(cgroup, false).catch(() => undefined);
+
+    await container.remove({ force: true, v: true }).catch((error: unknown) => {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    });
     const folder = labels[LABELS.tmpFolder];
     if (folder) await removeLoopTmp(folder);
     logger.info(
-      { containerId: info.Id, environmentId: labels[LABELS.environmentId], simulatorPid: pid },
+      { containerId: info.Id, environmentId: labels[LABELS.environmentId], simulatorPid },
       "orphan container removed",
     );
   }

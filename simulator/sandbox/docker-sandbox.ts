@@ -6,6 +6,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "../logger.ts";
 import type { ResourceSample, RuntimeExit, Sandbox, SandboxSpec } from "./backend.ts";
@@ -117,7 +118,7 @@ export class DockerSandbox implements Sandbox {
     if (this.#init.freezeMethod === "cgroup" && this.#cgroup) {
       await setCgroupFrozen(this.#cgroup, true);
     } else {
-      await this.#container.pause();
+      await this.#pause();
     }
     this.#frozen = true;
   }
@@ -127,7 +128,7 @@ export class DockerSandbox implements Sandbox {
     if (this.#init.freezeMethod === "cgroup" && this.#cgroup) {
       await setCgroupFrozen(this.#cgroup, false);
     } else {
-      await this.#container.unpause();
+      await this.#unpause();
     }
     this.#frozen = false;
   }
@@ -199,6 +200,45 @@ export class DockerSandbox implements Sandbox {
       await this.#exited;
     }
     await this.#remove();
+  }
+
+  // Pause and unpause through the engine. Two races show up when they alternate quickly
+  // (engine 20.10, runc 1.1, cgroup v1): runc answers "unable to freeze" while a task is busy
+  // in the kernel, and the engine updates its paused flag only when containerd's event
+  // arrives, so it may answer "already paused" or "is not paused" from a stale flag. Both
+  // settle within milliseconds, so retry after checking the engine's view.
+  async #pause(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#container.pause();
+        return;
+      } catch (error) {
+        const message = String((error as Error).message);
+        if (/already paused/.test(message) && (await this.#isPaused())) return;
+        if (!/unable to freeze|already paused/.test(message) || attempt >= 5) throw error;
+        this.#logger.debug({ attempt, message }, "docker pause raced, trying again");
+        await sleep(5 * attempt);
+      }
+    }
+  }
+
+  async #unpause(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#container.unpause();
+        return;
+      } catch (error) {
+        const message = String((error as Error).message);
+        if (!/is not paused/.test(message)) throw error;
+        if (!(await this.#isPaused())) return;
+        if (attempt >= 5) throw error;
+        await sleep(5 * attempt);
+      }
+    }
+  }
+
+  async #isPaused(): Promise<boolean> {
+    return (await this.#container.inspect()).State.Paused === true;
   }
 
   // Attaches to the output, arms the exit watch, then starts the container, so nothing is missed.

@@ -6,6 +6,11 @@ import path from "node:path";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerBackend, LABELS } from "../../simulator/sandbox/docker-backend.ts";
+import {
+  type ContainerCgroup,
+  findContainerCgroup,
+  setCgroupFrozen,
+} from "../../simulator/sandbox/docker-host-probe.ts";
 import { ensureSandboxImage, IMAGE_NODE_PATH } from "../../simulator/sandbox/docker-image.ts";
 import { createLoopTmp, isMountPoint } from "../../simulator/sandbox/docker-tmp.ts";
 import {
@@ -88,6 +93,19 @@ describe.skipIf(engineProblem !== undefined)(`docker orphan removal${skipReason}
 
     await expect(container.inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect(await isMountPoint(path.join(folder, "tmp"))).toBe(false);
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it("removes an orphan left frozen by its cgroup", async () => {
+    const deadPid = spawnSync("true").pid as number;
+    const { container, folder } = await leaveEnvironment(deadPid, "frozen-orphan");
+    const cgroup = await findContainerCgroup((await container.inspect()).State.Pid);
+    expect(cgroup).toBeDefined();
+    await setCgroupFrozen(cgroup as ContainerCgroup, true);
+
+    await backend.removeOrphans();
+
+    await expect(container.inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect(existsSync(folder)).toBe(false);
   });
 
