@@ -1,0 +1,277 @@
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * Cgroup v1 hierarchies (memory, freezer, pids) as the process backend uses
+ * them. Each backend owns one folder `warmstate-<pid>-<n>` per controller,
+ * created under the cgroup the simulator itself runs in, and one child
+ * folder per sandbox inside it.
+ */
+
+/** Controllers the process backend uses. */
+export type Controller = "memory" | "freezer" | "pids";
+
+/** The simulator's own folder per writable controller. */
+export type CgroupRoots = Partial<Record<Controller, string>>;
+
+/** Where a controller's hierarchy is mounted and the cgroup of this process inside it. */
+export interface CgroupBase {
+  mountPoint: string;
+  ownCgroup: string;
+}
+
+/** Prefix of every cgroup and folder the process backend creates. */
+export const OWNER_PREFIX = "warmstate-";
+
+/** Name of one backend's cgroups and folder: `warmstate-<simulator pid>-<backend number>`. */
+export function ownerName(pid: number, backendNumber: number): string {
+  return `${OWNER_PREFIX}${pid}-${backendNumber}`;
+}
+
+/** Pid of the simulator that owns a cgroup or folder name, or null for another name. */
+export function ownerPidOf(name: string): number | null {
+  const match = new RegExp(`^${OWNER_PREFIX}(\\d+)-\\d+$`).exec(name);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * Returns, per controller, the folder of the cgroup v1 hierarchy this
+ * process belongs to, or nothing when the controller is not mounted as v1.
+ */
+export function findCgroupBases(): Partial<Record<Controller, CgroupBase>> {
+  const bases: Partial<Record<Controller, CgroupBase>> = {};
+  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n");
+  const membership = readFileSync("/proc/self/cgroup", "utf8").split("\n");
+
+  for (const controller of ["memory", "freezer", "pids"] as const) {
+    const mount = mounts
+      .map((line) => line.split(" "))
+      .find(([, , type, options]) => type === "cgroup" && options?.split(",").includes(controller));
+    if (!mount) continue;
+
+    // Lines of /proc/self/cgroup read "ID:controller,list:/path".
+    const line = membership.find((entry) => entry.split(":")[1]?.split(",").includes(controller));
+    const ownPath = line ? line.split(":").slice(2).join(":") : "/";
+    bases[controller] = { mountPoint: mount[1], ownCgroup: resolve(mount[1], `.${ownPath}`) };
+  }
+  return bases;
+}
+
+/**
+ * Creates the backend's folder under each base where this process may create
+ * cgroups, trying the process's own cgroup first and the hierarchy root next.
+ */
+export function createCgroupRoots(
+  bases: Partial<Record<Controller, CgroupBase>>,
+  owner: string,
+): CgroupRoots {
+  const roots: CgroupRoots = {};
+  for (const [controller, base] of Object.entries(bases) as [Controller, CgroupBase][]) {
+    for (const parent of new Set([base.ownCgroup, base.mountPoint])) {
+      const folder = join(parent, owner);
+      try {
+        mkdirSync(folder);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") continue;
+      }
+      roots[controller] = folder;
+      break;
+    }
+  }
+  return roots;
+}
+
+/** Removes the simulator's own cgroup folders once every sandbox cgroup inside is gone. */
+export function removeCgroupRoots(roots: CgroupRoots): void {
+  for (const folder of Object.values(roots)) {
+    removeCgroupTree(folder);
+  }
+}
+
+/** Cgroups of one sandbox: one folder per writable controller. */
+export class SandboxCgroups {
+  readonly paths: CgroupRoots;
+
+  constructor(roots: CgroupRoots, name: string) {
+    this.paths = {};
+    for (const [controller, root] of Object.entries(roots) as [Controller, string][]) {
+      this.paths[controller] = join(root, name);
+    }
+  }
+
+  /** Creates the folders and sets the memory limit (memory+swap too where present) and pids.max. */
+  create(options: { memoryBytes: number | null; maxTasks: number }): void {
+    for (const path of Object.values(this.paths)) mkdirSync(path, { recursive: true });
+
+    const memory = this.paths.memory;
+    if (memory && options.memoryBytes !== null) {
+      writeFileSync(join(memory, "memory.limit_in_bytes"), String(options.memoryBytes));
+      const swapLimit = join(memory, "memory.memsw.limit_in_bytes");
+      if (existsSync(swapLimit)) writeFileSync(swapLimit, String(options.memoryBytes));
+    }
+    if (this.paths.pids) writeFileSync(join(this.paths.pids, "pids.max"), String(options.maxTasks));
+  }
+
+  /** Files the launch script writes its own pid into before it execs the runtime. */
+  procsFiles(): string[] {
+    return Object.values(this.paths).map((path) => join(path, "cgroup.procs"));
+  }
+
+  /** Pids of every process in the sandbox, or null when no cgroup tracks them. */
+  listPids(): number[] | null {
+    const path = this.paths.freezer ?? this.paths.pids ?? this.paths.memory;
+    if (!path) return null;
+    return readPids(path);
+  }
+
+  /** Tasks (processes and threads) counted by the pids controller, or null without it. */
+  taskCount(): number | null {
+    if (!this.paths.pids) return null;
+    return Number(readFileSync(join(this.paths.pids, "pids.current"), "utf8"));
+  }
+
+  /** Times the kernel's OOM killer killed a process in this cgroup. */
+  oomKillCount(): number {
+    if (!this.paths.memory) return 0;
+    let text: string;
+    try {
+      text = readFileSync(join(this.paths.memory, "memory.oom_control"), "utf8");
+    } catch {
+      // Removed at stop while an exit was being handled.
+      return 0;
+    }
+    const match = /^oom_kill (\d+)$/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  }
+
+  /** Highest memory charge since the last reset, page cache included, or null without a memory cgroup. */
+  peakMemoryBytes(): number | null {
+    if (!this.paths.memory) return null;
+    return Number(readFileSync(join(this.paths.memory, "memory.max_usage_in_bytes"), "utf8"));
+  }
+
+  /** Starts the peak over, for a new runtime process. */
+  resetPeak(): void {
+    if (this.paths.memory) writeFileSync(join(this.paths.memory, "memory.max_usage_in_bytes"), "0");
+  }
+
+  /** Freezes every task and waits until the freezer reports FROZEN. */
+  async freeze(): Promise<void> {
+    await this.#setFreezerState("FROZEN");
+  }
+
+  async thaw(): Promise<void> {
+    await this.#setFreezerState("THAWED");
+  }
+
+  /** Removes the folders, killing what is left inside first. */
+  async remove(): Promise<void> {
+    await killCgroupMembers(this.paths);
+    for (const path of Object.values(this.paths)) removeCgroupTree(path);
+  }
+
+  async #setFreezerState(state: "FROZEN" | "THAWED"): Promise<void> {
+    const freezer = this.paths.freezer;
+    if (!freezer)
+      throw new Error("Cannot freeze the sandbox: no freezer cgroup; use signals instead.");
+    const stateFile = join(freezer, "freezer.state");
+
+    writeFileSync(stateFile, state);
+    // Freezing is asynchronous: the state reads FREEZING until every task stopped.
+    for (let attempt = 0; readFileSync(stateFile, "utf8").trim() !== state; attempt++) {
+      if (attempt > 2000)
+        throw new Error(`Freezer at ${freezer} did not reach ${state} within 10 seconds.`);
+      if (state === "FROZEN" && attempt % 20 === 19) writeFileSync(stateFile, state);
+      await sleep(attempt < 20 ? 0 : 5);
+    }
+  }
+}
+
+/** Thaws, then SIGKILLs every process in the given cgroups until none is left. */
+export async function killCgroupMembers(paths: CgroupRoots): Promise<void> {
+  // A frozen task only dies once thawed.
+  if (paths.freezer && existsSync(join(paths.freezer, "freezer.state"))) {
+    writeFileSync(join(paths.freezer, "freezer.state"), "THAWED");
+  }
+
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const pids = new Set<number>();
+    for (const path of Object.values(paths)) {
+      if (existsSync(path)) for (const pid of readPids(path)) pids.add(pid);
+    }
+    if (pids.size === 0) return;
+
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    await sleep(10);
+  }
+  throw new Error(
+    `Processes in cgroups ${Object.values(paths).join(", ")} survived SIGKILL for 5 seconds.`,
+  );
+}
+
+/** Lists backend folders under each base and its hierarchy root, with the owning pid. */
+export function listOwnerFolders(
+  bases: Partial<Record<Controller, CgroupBase>>,
+): { path: string; controller: Controller; ownerPid: number }[] {
+  const found: { path: string; controller: Controller; ownerPid: number }[] = [];
+  for (const [controller, base] of Object.entries(bases) as [Controller, CgroupBase][]) {
+    for (const parent of new Set([base.ownCgroup, base.mountPoint])) {
+      let names: string[];
+      try {
+        names = readdirSync(parent);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const ownerPid = ownerPidOf(name);
+        if (ownerPid !== null) found.push({ path: join(parent, name), controller, ownerPid });
+      }
+    }
+  }
+  return found;
+}
+
+/** Kills what is inside a cgroup folder and its children, then removes them, deepest first. */
+export async function removeOwnerFolder(path: string, controller: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const children = readdirSync(path, { withFileTypes: true }).filter((entry) =>
+    entry.isDirectory(),
+  );
+  for (const child of children) {
+    const childPath = join(path, child.name);
+    await killCgroupMembers({ [controller]: childPath });
+  }
+  await killCgroupMembers({ [controller]: path });
+  removeCgroupTree(path);
+}
+
+function readPids(path: string): number[] {
+  try {
+    return readFileSync(join(path, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+// Cgroup folders hold only kernel files, so rmdir (not recursive rm) removes them.
+function removeCgroupTree(path: string): void {
+  if (!existsSync(path)) return;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeCgroupTree(join(path, entry.name));
+  }
+  rmdirSync(path);
+}

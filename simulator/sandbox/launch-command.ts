@@ -1,0 +1,162 @@
+import type { ProcessMechanisms } from "./process-mechanisms.ts";
+
+/**
+ * The command lines that start a runtime inside its sandbox. `unshare`
+ * gives it a new mount namespace (or `nsenter` joins the namespace of a
+ * holder process); a short sh script, still in the same process, joins the
+ * cgroups, mounts /tmp and the read-only code folder, then execs prlimit and
+ * setpriv, which exec the runtime. The runtime therefore keeps the pid that
+ * the simulator spawned, and every limit applies before its first
+ * instruction.
+ */
+
+/** What /tmp is made of inside the sandbox. */
+export type TmpMount = { kind: "loop"; device: string } | { kind: "tmpfs"; sizeMb: number };
+
+/** Inputs of {@link buildLaunchCommand}. */
+export interface LaunchOptions {
+  mechanisms: ProcessMechanisms;
+  /** cgroup.procs files to join before anything else runs. */
+  procsFiles: string[];
+  tmp: TmpMount;
+  codeDir: string;
+  /** Uid and gid of the runtime, or null to stay the namespace's root. */
+  uid: number | null;
+  nofile: number;
+  nproc: number;
+  /** Runtime program and its arguments, as absolute paths. */
+  command: string[];
+  /** Process whose namespaces (with /tmp already mounted) the runtime joins, or null for new ones. */
+  holderPid: number | null;
+  /**
+   * Uid that creates the user namespace, or null for the simulator's own.
+   * Root uses one to get the limits a non-root user gets, because RLIMIT_NPROC
+   * never applies to processes of the host's root user.
+   */
+  namespaceOwnerUid: number | null;
+}
+
+/** Program and arguments for child_process.spawn. */
+export function buildLaunchCommand(options: LaunchOptions): { file: string; args: string[] } {
+  const { tools } = options.mechanisms;
+  const lines = ["set -e"];
+
+  for (const procsFile of options.procsFiles) lines.push(`echo $$ > ${quote(procsFile)}`);
+  if (options.holderPid === null)
+    lines.push(...mountLines(options.mechanisms, options.tmp, options.codeDir));
+  lines.push(`cd ${quote(options.codeDir)}`);
+
+  const limits = [
+    `--nofile=${options.nofile}:${options.nofile}`,
+    `--nproc=${options.nproc}:${options.nproc}`,
+  ];
+  const user =
+    options.uid === null
+      ? []
+      : [`--reuid=${options.uid}`, `--regid=${options.uid}`, "--clear-groups"];
+  // The parent-death signal makes the runtime die with the simulator, so a
+  // killed simulator leaves no running function behind.
+  const exec = [
+    tools.prlimit,
+    ...limits,
+    "--",
+    tools.setpriv,
+    ...user,
+    "--pdeathsig",
+    "KILL",
+    "--",
+  ];
+  lines.push(`exec ${exec.map(quote).join(" ")} "$@"`);
+
+  const script = [tools.sh, "-c", lines.join("\n"), "sandbox", ...options.command];
+  if (options.holderPid !== null) {
+    const inUserNamespace = options.mechanisms.isolation === "user and mount namespace";
+    const join = [
+      "--target",
+      String(options.holderPid),
+      ...(inUserNamespace ? ["--user", "--mount"] : ["--mount"]),
+    ];
+    return { file: tools.nsenter, args: [...join, "--", ...script] };
+  }
+  const unshare = [
+    tools.unshare,
+    ...namespaceFlags(options.mechanisms),
+    "--propagation",
+    "private",
+    "--",
+    ...script,
+  ];
+  return asUser(options.mechanisms, options.namespaceOwnerUid, unshare);
+}
+
+/**
+ * Command of a process that creates the namespaces, mounts /tmp and the code
+ * folder, prints `ready` and then sleeps until killed.
+ */
+export function buildHolderCommand(
+  mechanisms: ProcessMechanisms,
+  tmp: TmpMount,
+  codeDir: string,
+  namespaceOwnerUid: number | null,
+): { file: string; args: string[] } {
+  const { tools } = mechanisms;
+  const lines = ["set -e", ...mountLines(mechanisms, tmp, codeDir), "echo ready"];
+  lines.push(
+    `exec ${[tools.setpriv, "--pdeathsig", "KILL", "--", tools.sleep, "infinity"].map(quote).join(" ")}`,
+  );
+
+  const unshare = [
+    tools.unshare,
+    ...namespaceFlags(mechanisms),
+    "--propagation",
+    "private",
+    "--",
+    tools.sh,
+    "-c",
+    lines.join("\n"),
+  ];
+  return asUser(mechanisms, namespaceOwnerUid, unshare);
+}
+
+function asUser(
+  mechanisms: ProcessMechanisms,
+  uid: number | null,
+  command: string[],
+): { file: string; args: string[] } {
+  if (uid === null) return { file: command[0], args: command.slice(1) };
+  const user = [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups"];
+  return { file: mechanisms.tools.setpriv, args: [...user, "--", ...command] };
+}
+
+function namespaceFlags(mechanisms: ProcessMechanisms): string[] {
+  return mechanisms.isolation === "user and mount namespace"
+    ? ["--user", "--map-root-user", "--mount"]
+    : ["--mount"];
+}
+
+function mountLines(mechanisms: ProcessMechanisms, tmp: TmpMount, codeDir: string): string[] {
+  const { tools } = mechanisms;
+  const lines: string[] = [];
+
+  if (tmp.kind === "loop") {
+    lines.push(`${quote(tools.mount)} -n -o nosuid,nodev ${quote(tmp.device)} /tmp`);
+    // Only the first mount of a new image needs this; the sticky bit marks it done.
+    lines.push(
+      `if [ ! -k /tmp ]; then ${quote(tools.chmod)} 1777 /tmp; rmdir /tmp/lost+found 2>/dev/null || true; fi`,
+    );
+  } else {
+    const size = `size=${tmp.sizeMb}m,mode=1777,nosuid,nodev`;
+    lines.push(`${quote(tools.mount)} -n -t tmpfs -o ${size} tmpfs /tmp`);
+  }
+
+  // A read-only bind of the code folder onto itself. In a user namespace the
+  // kernel may refuse the read-only remount, and the code stays writable.
+  const bindCode = `${quote(tools.mount)} -n --bind -o ro ${quote(codeDir)} ${quote(codeDir)}`;
+  const inUserNamespace = mechanisms.isolation === "user and mount namespace";
+  lines.push(inUserNamespace ? `${bindCode} 2>/dev/null || true` : bindCode);
+  return lines;
+}
+
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}

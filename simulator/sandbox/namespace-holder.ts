@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { buildHolderCommand } from "./launch-command.ts";
+import type { ProcessMechanisms } from "./process-mechanisms.ts";
+
+/**
+ * A sleeping process that owns a sandbox's namespaces when /tmp is a tmpfs.
+ * A tmpfs disappears with the last process of its mount namespace, so
+ * without a holder a runtime reset would lose /tmp.
+ */
+export interface NamespaceHolder {
+  readonly pid: number;
+  /** Kills the holder, which unmounts its tmpfs. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+/** Spawns a holder and waits until its /tmp is mounted. */
+export async function startNamespaceHolder(options: {
+  mechanisms: ProcessMechanisms;
+  sizeMb: number;
+  codeDir: string;
+  namespaceOwnerUid: number | null;
+}): Promise<NamespaceHolder> {
+  const tmp = { kind: "tmpfs", sizeMb: options.sizeMb } as const;
+  const command = buildHolderCommand(
+    options.mechanisms,
+    tmp,
+    options.codeDir,
+    options.namespaceOwnerUid,
+  );
+  const holder = spawn(command.file, command.args, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = once(holder, "exit");
+
+  let stderr = "";
+  holder.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = new Promise<void>((resolve) => {
+    holder.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("ready")) resolve();
+    });
+  });
+
+  const timeout = AbortSignal.timeout(READY_TIMEOUT_MS);
+  const outcome = await Promise.race([
+    ready.then(() => "ready" as const),
+    exited.then(() => "exited" as const),
+    once(timeout, "abort").then(() => "timeout" as const),
+  ]);
+  if (outcome !== "ready") {
+    holder.kill("SIGKILL");
+    throw new Error(
+      `Failed to set up the sandbox namespace (${outcome}): ${stderr.trim() || "no error output"}`,
+    );
+  }
+
+  return {
+    pid: holder.pid as number,
+    stop: () => stopHolder(holder, exited),
+  };
+}
+
+async function stopHolder(holder: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (holder.exitCode === null && holder.signalCode === null) holder.kill("SIGKILL");
+  await exited;
+}

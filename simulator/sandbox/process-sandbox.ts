@@ -1,0 +1,361 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../logger.ts";
+import type { ResourceSample, RuntimeExit, Sandbox, SandboxSpec } from "./backend.ts";
+import { killCgroupMembers, SandboxCgroups } from "./cgroup-v1.ts";
+import { buildLaunchCommand, type TmpMount } from "./launch-command.ts";
+import { MemoryWatchdog } from "./memory-watchdog.ts";
+import { type NamespaceHolder, startNamespaceHolder } from "./namespace-holder.ts";
+import { sampleDescriptorsAndTmp } from "./probes.ts";
+import type { ProcessMechanisms } from "./process-mechanisms.ts";
+import { listProcessTree, residentBytesOf, signalProcesses, taskCountOf } from "./process-tree.ts";
+import { attachLoopDevice, createTmpImage, detachLoopDevice } from "./tmp-image.ts";
+
+/** Everything a process sandbox needs besides the spec. */
+export interface ProcessSandboxOptions {
+  spec: SandboxSpec;
+  mechanisms: ProcessMechanisms;
+  logger: Logger;
+  /** Folder of this sandbox, removed at stop. */
+  folder: string;
+  /** Name of this sandbox's cgroups (`env-<environmentId>`). */
+  cgroupName: string;
+  /** Uid and gid of the runtime when running as root. */
+  uid: number;
+  /** Runtime program and arguments, absolute paths. */
+  command: string[];
+  env: Record<string, string>;
+  /** Called once the sandbox released everything at stop. */
+  onStopped: () => void;
+}
+
+// Output produced before anyone listens is kept up to this many bytes.
+const EARLY_OUTPUT_MAX_BYTES = 1024 * 1024;
+// How long a runtime's exit waits for the last output still in its pipes.
+const OUTPUT_DRAIN_MS = 100;
+
+/**
+ * One execution environment's sandbox on the process backend: a mount
+ * namespace with a private /tmp, cgroups or a watchdog for memory, and one
+ * runtime process at a time.
+ */
+export class ProcessSandbox implements Sandbox {
+  readonly backend = "process" as const;
+  readonly environmentId: string;
+  readonly tmpKind: string;
+
+  readonly #options: ProcessSandboxOptions;
+  readonly #log: Logger;
+  readonly #cgroups: SandboxCgroups | null;
+  readonly #watchdog: MemoryWatchdog | null;
+  #tmp: TmpMount | null = null;
+  #holder: NamespaceHolder | null = null;
+  #runtime: ChildProcess | null = null;
+  #runtimeExited: Promise<void> = Promise.resolve();
+  #oomKillsAtStart = 0;
+  #killedByWatchdog = false;
+  #frozen = false;
+  #stopped = false;
+  #exitCallbacks: ((exit: RuntimeExit) => void)[] = [];
+  #undeliveredExits: RuntimeExit[] = [];
+  #outputCallbacks: ((chunk: Buffer, stream: "stdout" | "stderr") => void)[] = [];
+  #earlyOutput: { chunk: Buffer; stream: "stdout" | "stderr" }[] = [];
+  #earlyOutputBytes = 0;
+
+  private constructor(options: ProcessSandboxOptions) {
+    this.#options = options;
+    this.environmentId = options.spec.environmentId;
+    this.tmpKind = options.mechanisms.tmpKind;
+    this.#log = options.logger.child({ environmentId: options.spec.environmentId });
+
+    const { cgroupRoots } = options.mechanisms;
+    this.#cgroups =
+      Object.keys(cgroupRoots).length > 0
+        ? new SandboxCgroups(cgroupRoots, options.cgroupName)
+        : null;
+    this.#watchdog =
+      options.mechanisms.memoryEnforcement === "watchdog"
+        ? new MemoryWatchdog({
+            limitBytes: options.spec.memoryMb * 1024 * 1024,
+            listPids: () => this.#listPids(),
+            onExceeded: (residentBytes) => this.#killForMemory(residentBytes),
+          })
+        : null;
+  }
+
+  /** Sets up /tmp and cgroups, then spawns the first runtime process. */
+  static async start(options: ProcessSandboxOptions): Promise<ProcessSandbox> {
+    const sandbox = new ProcessSandbox(options);
+    try {
+      await sandbox.#prepare();
+      sandbox.#launch();
+    } catch (error) {
+      await sandbox.#release();
+      throw error;
+    }
+    return sandbox;
+  }
+
+  onRuntimeExit(callback: (exit: RuntimeExit) => void): void {
+    this.#exitCallbacks.push(callback);
+    for (const exit of this.#undeliveredExits.splice(0)) callback(exit);
+  }
+
+  onOutput(callback: (chunk: Buffer, stream: "stdout" | "stderr") => void): void {
+    this.#outputCallbacks.push(callback);
+    for (const { chunk, stream } of this.#earlyOutput.splice(0)) callback(chunk, stream);
+    this.#earlyOutputBytes = 0;
+  }
+
+  /** Pid of the current runtime process, or null while none runs. */
+  get runtimePid(): number | null {
+    return this.#runtime?.pid ?? null;
+  }
+
+  /** Pids of every process of the runtime. */
+  listPids(): number[] {
+    return this.#listPids();
+  }
+
+  async freeze(): Promise<void> {
+    if (this.#frozen || this.#stopped) return;
+    this.#watchdog?.stop();
+
+    if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
+      await this.#cgroups.freeze();
+    } else {
+      await stopProcessTree(() => this.#listPids());
+    }
+    this.#frozen = true;
+  }
+
+  async thaw(): Promise<void> {
+    if (!this.#frozen) return;
+
+    if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
+      await this.#cgroups.thaw();
+    } else {
+      signalProcesses(this.#listPids(), "SIGCONT");
+    }
+    this.#frozen = false;
+    if (this.#runtime) this.#watchdog?.start({ resetPeak: false });
+  }
+
+  async measure(): Promise<ResourceSample> {
+    const pids = this.#listPids();
+    const sample = sampleDescriptorsAndTmp(pids);
+    const residentBytes = residentBytesOf(pids);
+    this.#watchdog?.observe(residentBytes);
+    // The cgroup's peak is the charge the limit compares against, so it
+    // includes the page cache of /tmp files.
+    const peakBytes =
+      this.#cgroups?.peakMemoryBytes() ?? this.#watchdog?.peakBytes ?? residentBytes;
+    return {
+      ...sample,
+      residentBytes,
+      peakResidentBytes: Math.max(peakBytes, residentBytes),
+      processCount: this.#cgroups?.taskCount() ?? taskCountOf(pids),
+    };
+  }
+
+  async resetRuntime(): Promise<void> {
+    if (this.#stopped)
+      throw new Error(`Cannot reset sandbox ${this.environmentId}: it was stopped.`);
+
+    await this.#killAll();
+    this.#frozen = false;
+    this.#launch();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#watchdog?.stop();
+
+    await this.thaw();
+    signalProcesses(this.#listPids(), "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (this.#listPids().length > 0 && Date.now() < deadline) await sleep(10);
+
+    try {
+      await this.#killAll();
+      await this.#release();
+    } finally {
+      this.#options.onStopped();
+    }
+    this.#log.debug({ graceMs }, "sandbox stopped");
+  }
+
+  async #prepare(): Promise<void> {
+    const { spec, mechanisms, folder } = this.#options;
+    this.#cgroups?.create({ memoryBytes: spec.memoryMb * 1024 * 1024, maxTasks: spec.nproc });
+
+    if (mechanisms.tmpKind === "ext4 loop image") {
+      const image = `${folder}/tmp.img`;
+      await createTmpImage(image, spec.ephemeralStorageMb, mechanisms.tools);
+      this.#tmp = { kind: "loop", device: await attachLoopDevice(image, mechanisms.tools) };
+      return;
+    }
+
+    // A tmpfs lives as long as its mount namespace, so a holder process keeps
+    // the namespace (and /tmp) across runtime resets.
+    this.#tmp = { kind: "tmpfs", sizeMb: spec.ephemeralStorageMb };
+    this.#holder = await startNamespaceHolder({
+      mechanisms,
+      sizeMb: spec.ephemeralStorageMb,
+      codeDir: spec.codeDir,
+      namespaceOwnerUid: this.#namespaceOwnerUid(),
+    });
+  }
+
+  #launch(): void {
+    const { spec, mechanisms, command, env, uid } = this.#options;
+    const launch = buildLaunchCommand({
+      mechanisms,
+      procsFiles: this.#cgroups?.procsFiles() ?? [],
+      tmp: this.#tmp as TmpMount,
+      codeDir: spec.codeDir,
+      uid: mechanisms.sandboxUser === "uid per sandbox" ? uid : null,
+      nofile: spec.nofile,
+      nproc: spec.nproc,
+      command,
+      holderPid: this.#holder?.pid ?? null,
+      namespaceOwnerUid: this.#namespaceOwnerUid(),
+    });
+
+    this.#oomKillsAtStart = this.#cgroups?.oomKillCount() ?? 0;
+    this.#killedByWatchdog = false;
+    this.#cgroups?.resetPeak();
+
+    const runtime = spawn(launch.file, launch.args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    this.#runtime = runtime;
+    runtime.stdout?.on("data", (chunk: Buffer) => this.#emitOutput(chunk, "stdout"));
+    runtime.stderr?.on("data", (chunk: Buffer) => this.#emitOutput(chunk, "stderr"));
+
+    this.#runtimeExited = new Promise((resolve) => {
+      // Without a spawned process there is no exit event to wait for.
+      runtime.once("error", (error) => {
+        this.#log.error({ err: error, file: launch.file }, "runtime process failed to spawn");
+        if (runtime.pid === undefined) resolve();
+      });
+      runtime.once("exit", (exitCode, signal) => {
+        void this.#handleExit(runtime, exitCode, signal).finally(resolve);
+      });
+    });
+    this.#watchdog?.start({ resetPeak: true });
+    this.#log.debug({ pid: runtime.pid }, "runtime process spawned");
+  }
+
+  async #handleExit(
+    runtime: ChildProcess,
+    exitCode: number | null,
+    signal: NodeJS.Signals | null,
+  ): Promise<void> {
+    const oomKills = this.#cgroups?.oomKillCount() ?? 0;
+    const outOfMemory =
+      signal === "SIGKILL" && (this.#killedByWatchdog || oomKills > this.#oomKillsAtStart);
+    if (this.#runtime === runtime) {
+      this.#runtime = null;
+      this.#watchdog?.stop();
+    }
+
+    // Let the last lines the runtime wrote reach the output callbacks first.
+    if (runtime.stdout && !runtime.stdout.readableEnded) {
+      await Promise.race([once(runtime.stdout, "close"), sleep(OUTPUT_DRAIN_MS)]);
+    }
+
+    const exit: RuntimeExit = { exitCode, signal, outOfMemory };
+    this.#log.debug({ ...exit }, "runtime process exited");
+    if (this.#exitCallbacks.length === 0) this.#undeliveredExits.push(exit);
+    for (const callback of this.#exitCallbacks) callback(exit);
+  }
+
+  #emitOutput(chunk: Buffer, stream: "stdout" | "stderr"): void {
+    if (this.#outputCallbacks.length > 0) {
+      for (const callback of this.#outputCallbacks) callback(chunk, stream);
+      return;
+    }
+    if (this.#earlyOutputBytes + chunk.length > EARLY_OUTPUT_MAX_BYTES) return;
+    this.#earlyOutput.push({ chunk, stream });
+    this.#earlyOutputBytes += chunk.length;
+  }
+
+  #killForMemory(residentBytes: number): void {
+    this.#log.debug(
+      { residentBytes, memoryMb: this.#options.spec.memoryMb },
+      "memory limit exceeded",
+    );
+    this.#killedByWatchdog = true;
+    signalProcesses(this.#listPids(), "SIGKILL");
+  }
+
+  // Root running with a user namespace (the fallback forced for tests) hands
+  // the namespace to the sandbox's uid, as a non-root simulator would own it.
+  #namespaceOwnerUid(): number | null {
+    const inUserNamespace = this.#options.mechanisms.isolation === "user and mount namespace";
+    return inUserNamespace && process.getuid?.() === 0 ? this.#options.uid : null;
+  }
+
+  // Every process of the runtime, holder excluded.
+  #listPids(): number[] {
+    const tracked = this.#cgroups?.listPids();
+    if (tracked) return tracked;
+    return this.#runtime?.pid ? listProcessTree(this.#runtime.pid) : [];
+  }
+
+  // SIGKILLs every process of the runtime and waits for the runtime's exit.
+  async #killAll(): Promise<void> {
+    if (this.#cgroups) {
+      await killCgroupMembers(this.#cgroups.paths);
+    } else {
+      // Stop the tree first so no process forks a child that escapes the kill.
+      if (!this.#frozen) await stopProcessTree(() => this.#listPids());
+      for (let pids = this.#listPids(); pids.length > 0; pids = this.#listPids()) {
+        signalProcesses(pids, "SIGKILL");
+        await sleep(5);
+      }
+    }
+    await this.#runtimeExited;
+  }
+
+  // Releases mounts, loop device, cgroups and the folder; safe to call twice.
+  async #release(): Promise<void> {
+    const { mechanisms, folder } = this.#options;
+    if (this.#holder) await this.#holder.stop();
+    this.#holder = null;
+
+    if (this.#tmp?.kind === "loop") await detachLoopDevice(this.#tmp.device, mechanisms.tools);
+    this.#tmp = null;
+
+    await this.#cgroups?.remove();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** SIGSTOPs a process tree, repeating until no new process appears, and waits until each is stopped. */
+async function stopProcessTree(listPids: () => number[]): Promise<void> {
+  const signalled = new Set<number>();
+  for (let pids = listPids(); pids.some((pid) => !signalled.has(pid)); pids = listPids()) {
+    const fresh = pids.filter((pid) => !signalled.has(pid));
+    signalProcesses(fresh, "SIGSTOP");
+    for (const pid of fresh) signalled.add(pid);
+  }
+
+  for (const pid of signalled) {
+    for (let attempt = 0; attempt < 1000 && isRunning(pid); attempt++)
+      await sleep(attempt < 5 ? 0 : 2);
+  }
+}
+
+// State letters of /proc/PID/stat: T stopped, t traced, Z zombie, X dead.
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return !"TtZX".includes(state);
+  } catch {
+    return false;
+  }
+}

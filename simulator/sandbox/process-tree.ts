@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * A process and its descendants read from /proc, for when no cgroup tracks
+ * the sandbox's processes. A process that detaches by a double fork is
+ * reparented outside the tree and escapes this view.
+ */
+
+/** Pids of `rootPid` and all its descendants, parents before children. */
+export function listProcessTree(rootPid: number): number[] {
+  const pids: number[] = [];
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    const pid = queue.shift() as number;
+    let threads: string[];
+    try {
+      threads = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    pids.push(pid);
+
+    // Children are listed per thread that forked them.
+    for (const tid of threads) {
+      try {
+        const children = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+        if (children) queue.push(...children.split(" ").map(Number));
+      } catch {
+        // The thread exited meanwhile.
+      }
+    }
+  }
+  return pids;
+}
+
+/** Sends a signal to each pid, ignoring those already gone. */
+export function signalProcesses(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Proportional set size summed over the pids: a page shared by n processes
+ * counts 1/n in each, so a fork does not double the total as a sum of
+ * VmRSS would.
+ */
+export function residentBytesOf(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      kib += Number(/^Pss:\s+(\d+) kB$/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      // Exited meanwhile, or a kernel without smaps_rollup (before 4.14).
+    }
+  }
+  return kib * 1024;
+}
+
+/** Processes plus threads over the pids. */
+export function taskCountOf(pids: number[]): number {
+  let tasks = 0;
+  for (const pid of pids) {
+    try {
+      tasks += readdirSync(`/proc/${pid}/task`).length;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return tasks;
+}

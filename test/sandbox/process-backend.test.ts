@@ -1,0 +1,262 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { Sandbox } from "../../simulator/sandbox/backend.ts";
+import { ProcessBackend } from "../../simulator/sandbox/process-backend.ts";
+import type { ProcessSandbox } from "../../simulator/sandbox/process-sandbox.ts";
+import {
+  describeBackendContract,
+  PROBE_FUNCTION_DIR,
+  probeSpec,
+  startWatched,
+} from "../fixtures/sandbox/backend-contract.ts";
+
+const dataDirs: string[] = [];
+const backends: ProcessBackend[] = [];
+const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+function newBackend(
+  overrides: ConstructorParameters<typeof ProcessBackend>[0]["overrides"] = {},
+  dataDir = mkdtempSync(join(tmpdir(), "warmstate-process-test-")),
+): ProcessBackend {
+  dataDirs.push(dataDir);
+  const backend = new ProcessBackend({
+    dataDir,
+    logger: silent,
+    runtimeClientPath: fileURLToPath(
+      new URL("../fixtures/sandbox/fake-runtime-client.mjs", import.meta.url),
+    ),
+    overrides,
+  });
+  backends.push(backend);
+  return backend;
+}
+
+afterAll(async () => {
+  await Promise.all(backends.map((backend) => backend.close()));
+  for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describeBackendContract("process backend", () => newBackend());
+describeBackendContract("process backend without root mechanisms", () =>
+  newBackend({ unprivileged: true }),
+);
+describe.skipIf(!isRoot)("process backend with signal freezing", () => {
+  it("freezes with SIGSTOP when told to", async () => {
+    const backend = newBackend({ freezing: "signals" });
+    const watched = await startWatched(
+      backend,
+      probeSpec("signal-freeze", { env: { FIXTURE_ACTION: "tick" } }),
+    );
+    await watched.waitForLine((line) => Number(line.tick) >= 2);
+
+    await watched.sandbox.freeze();
+    const state = readProcessState(runtimePidOf(watched.sandbox));
+    await watched.sandbox.thaw();
+    await watched.sandbox.stop(500);
+
+    expect((await backend.mechanisms()).freezing).toBe("signals");
+    expect(state).toBe("T");
+  });
+});
+
+describe("process backend mechanisms", () => {
+  it.skipIf(!isRoot)("uses loop images, cgroups and the freezer as root", async () => {
+    const mechanisms = await newBackend().mechanisms();
+
+    expect(mechanisms.tmpKind).toBe("ext4 loop image");
+    expect(mechanisms.memoryEnforcement).toBe("memory cgroup");
+    expect(mechanisms.freezing).toBe("cgroup freezer");
+    expect(mechanisms.sandboxUser).toBe("uid per sandbox");
+  });
+
+  it("uses a user namespace, tmpfs and a watchdog without root", async () => {
+    const mechanisms = await newBackend({ unprivileged: true }).mechanisms();
+
+    expect(mechanisms.isolation).toBe("user and mount namespace");
+    expect(mechanisms.tmpKind).toBe("tmpfs");
+    expect(mechanisms.memoryEnforcement).toBe("watchdog");
+    expect(mechanisms.freezing).toBe("signals");
+  });
+});
+
+describe("process backend runtime entry", () => {
+  afterEach(async () => {
+    await Promise.all(backends.map((backend) => backend.close()));
+  });
+
+  it("runs the runtime client on a matching Node.js", async () => {
+    const backend = newBackend();
+    const spec = probeSpec("node-entry", {
+      entry: { kind: "node", nodeMajor: Number(process.versions.node.split(".")[0]) },
+    });
+
+    const watched = await startWatched(backend, spec);
+    const line = await watched.waitForLine((entry) => entry.client === "fake");
+
+    expect(line.nodeVersion).toBe(process.version);
+    expect(line.runtimeApi).toBe("127.0.0.1:9001");
+    expect(line.taskRoot).toBe(PROBE_FUNCTION_DIR);
+  });
+
+  it("runs the runtime as a non-root uid", async () => {
+    const backend = newBackend();
+    const watched = await startWatched(
+      backend,
+      probeSpec("uid-check", { entry: { kind: "node", nodeMajor: 20 } }),
+    );
+
+    const line = await watched.waitForLine((entry) => entry.client === "fake");
+
+    if (isRoot) expect(line.uid).not.toBe(0);
+    expect(line.codeWritable).toBe(false);
+  });
+});
+
+describe("process backend cleanup", () => {
+  it("leaves nothing behind after stop", async () => {
+    const backend = newBackend();
+    const watched = await startWatched(
+      backend,
+      probeSpec("cleanup-stop", { env: { FIXTURE_ACTION: "spawn-processes" } }),
+    );
+    await waitUntil(() => watched.sandbox.measure().then((sample) => sample.processCount > 30));
+    const pids = sandboxPids(watched.sandbox);
+    const mechanisms = await backend.mechanisms();
+
+    await watched.sandbox.stop(200);
+
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(loopDevicesUnder(dataDirs.at(-1) as string)).toEqual([]);
+    for (const root of Object.values(mechanisms.cgroupRoots)) {
+      expect(readdirSync(root).filter((name) => name.startsWith("env-"))).toEqual([]);
+    }
+    const sandboxesFolder = join(dataDirs.at(-1) as string, "sandboxes");
+    const leftFolders = readdirSync(sandboxesFolder).filter((owner) =>
+      existsSync(join(sandboxesFolder, owner, "cleanup-stop")),
+    );
+    expect(leftFolders).toEqual([]);
+  });
+
+  it("leaves nothing behind after close", async () => {
+    const backend = newBackend();
+    const dataDir = dataDirs.at(-1) as string;
+    const first = await startWatched(
+      backend,
+      probeSpec("close-1", { env: { FIXTURE_ACTION: "tick" } }),
+    );
+    const second = await startWatched(
+      backend,
+      probeSpec("close-2", {
+        env: {
+          FIXTURE_ACTION: "hold-files",
+          FIXTURE_FILES: "2",
+          FIXTURE_FILE_BYTES: "100",
+          FIXTURE_DELETED: "0",
+        },
+      }),
+    );
+    await first.waitForLine((line) => Number(line.tick) >= 1);
+    await second.waitForLine((line) => line.ready === true);
+    const pids = [...sandboxPids(first.sandbox), ...sandboxPids(second.sandbox)];
+    const mechanisms = await backend.mechanisms();
+
+    await backend.close();
+
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(loopDevicesUnder(dataDir)).toEqual([]);
+    for (const root of Object.values(mechanisms.cgroupRoots)) expect(existsSync(root)).toBe(false);
+    expect(readdirSync(join(dataDir, "sandboxes"))).toEqual([]);
+  });
+
+  it.skipIf(!isRoot)("removes the sandboxes of a killed simulator", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "warmstate-orphans-test-"));
+    dataDirs.push(dataDir);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("../fixtures/sandbox/orphan-maker.ts", import.meta.url)),
+        dataDir,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const report = JSON.parse(await firstLine(child.stdout)) as {
+      runtimePid: number;
+      cgroups: string[];
+      folders: string[];
+    };
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    expect(report.cgroups.length).toBeGreaterThan(0);
+    expect(report.cgroups.every((path) => existsSync(path))).toBe(true);
+    expect(report.folders.length).toBe(1);
+
+    await newBackend({}, dataDir).removeOrphans();
+
+    expect(report.cgroups.filter((path) => existsSync(path))).toEqual([]);
+    expect(report.folders.filter((path) => existsSync(path))).toEqual([]);
+    expect(loopDevicesUnder(dataDir)).toEqual([]);
+    expect(isAlive(report.runtimePid)).toBe(false);
+  });
+});
+
+function runtimePidOf(sandbox: Sandbox): number {
+  return (sandbox as ProcessSandbox).runtimePid as number;
+}
+
+function sandboxPids(sandbox: Sandbox): number[] {
+  return (sandbox as ProcessSandbox).listPids();
+}
+
+function readProcessState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function loopDevicesUnder(folder: string): string[] {
+  return readdirSync("/sys/block")
+    .filter((name) => name.startsWith("loop"))
+    .filter((name) => {
+      try {
+        return readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").startsWith(folder);
+      } catch {
+        return false;
+      }
+    });
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms.`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function firstLine(stream: NodeJS.ReadableStream | null): Promise<string> {
+  let text = "";
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    text += chunk.toString();
+    if (text.includes("\n")) return text.split("\n")[0];
+  }
+  throw new Error(`Stream ended before a full line: ${JSON.stringify(text)}`);
+}
