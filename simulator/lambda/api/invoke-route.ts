@@ -16,6 +16,8 @@ export const ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024;
 // Lambda's 413 error with the size in it.
 const INVOKE_BODY_LIMIT = 32 * 1024 * 1024;
 
+const EMPTY_EVENT = Buffer.from("{}");
+
 const INVOCATION_TYPES: readonly InvocationType[] = ["RequestResponse", "Event", "DryRun"];
 
 type InvokeHttpRequest = FastifyRequest<{ Params: { FunctionName: string } }>;
@@ -44,7 +46,9 @@ export function registerInvokeRoute(app: FastifyInstance, service: LambdaService
       if (logType !== "None" && logType !== "Tail") {
         throw new InvalidParameterValueException(`Invalid value for X-Amz-Log-Type: ${JSON.stringify(logType)} must be None or Tail.`);
       }
-      const payload = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      // An Invoke without a payload reaches the handler as an empty JSON object, as on Lambda.
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const payload = body.length > 0 ? body : EMPTY_EVENT;
       checkPayloadSize(payload, invocationType);
       checkJson(payload);
 
