@@ -364,6 +364,7 @@ function validateChoiceRule(
 function validatePaths(state: Record<string, unknown>, pointer: string, issues: Issues): void {
   for (const field of ["InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath"]) {
     const value = state[field];
+    if ((field === "ErrorPath" || field === "CausePath") && typeof value === "string" && isIntrinsic(value)) continue;
     if (value !== undefined && value !== null) checkPath(value, `${pointer}/${field}`, issues, false);
   }
   if (state.ResultPath !== undefined && state.ResultPath !== null) checkPath(state.ResultPath, `${pointer}/ResultPath`, issues, true);

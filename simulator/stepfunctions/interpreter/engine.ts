@@ -12,6 +12,7 @@ import { AbortedError, StatesError } from "../errors.ts";
 import { type HistoryRecorder, NOT_TRUNCATED } from "../history.ts";
 import { MAX_PAYLOAD_BYTES } from "../limits.ts";
 import { evaluateJsonata, evaluateTemplate, isJsonataExpression } from "../paths/jsonata.ts";
+import { evaluateIntrinsic, isIntrinsic } from "../paths/intrinsics.ts";
 import { applyResultPath, buildPayload, type DataScope, resolvePath, selectPath } from "../paths/payload.ts";
 import { Cancellation } from "./cancellation.ts";
 import { runMap } from "./map.ts";
@@ -260,8 +261,10 @@ export class Engine {
         return this.#choice(run);
       case "Wait":
         return this.#wait(run);
-      case "Succeed":
-        return this.finish(run, run.rawInput, undefined, undefined);
+      case "Succeed": {
+        const input = run.language === "JSONPath" ? selectPath(run.state.InputPath, run.rawInput, this.scope(run, undefined)) : run.rawInput;
+        return this.finish(run, input, undefined, undefined);
+      }
       case "Fail":
         return this.#fail(run);
       case "Task":
@@ -518,7 +521,11 @@ function readPath(path: string, scope: DataScope): unknown {
 }
 
 function readStringPath(path: string, scope: DataScope, field: string): string {
-  const value = readPath(path, scope);
+  // ErrorPath and CausePath accept an intrinsic function as well as a path.
+  // https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
+  const value = isIntrinsic(path)
+    ? evaluateIntrinsic(path, (argument) => readPath(argument, scope))
+    : readPath(path, scope);
   if (typeof value !== "string") {
     throw new StatesError("States.Runtime", `The ${field} '${path}' must select a string, but selected ${JSON.stringify(value)}`);
   }

@@ -22,6 +22,14 @@ export type PathResolver = (path: string) => unknown;
 
 const cache = new Map<string, IntrinsicCall>();
 
+// Private-use characters standing for `\{` and `\}` inside parsed string literals.
+const ESCAPED_OPEN = "\uE000";
+const ESCAPED_CLOSE = "\uE001";
+
+function unmarkBraces(text: string): string {
+  return text.replaceAll(ESCAPED_OPEN, "{").replaceAll(ESCAPED_CLOSE, "}");
+}
+
 /** True when `text` is an intrinsic function call. */
 export function isIntrinsic(text: string): boolean {
   return /^States\.[A-Za-z0-9]+\s*\(/.test(text);
@@ -120,8 +128,8 @@ class IntrinsicParser {
         if (escaped === undefined || !"'{}\\".includes(escaped)) {
           throw runtimeError(`invalid escape '\\${escaped ?? ""}' in '${this.text}'`);
         }
-        // Keep \{ and \} escaped so States.Format can tell them from placeholders.
-        value += escaped === "{" || escaped === "}" ? `\\${escaped}` : escaped;
+        // Mark escaped braces so States.Format can tell them from placeholders.
+        value += escaped === "{" ? ESCAPED_OPEN : escaped === "}" ? ESCAPED_CLOSE : escaped;
         continue;
       }
       value += char;
@@ -132,7 +140,7 @@ class IntrinsicParser {
 
 function resolveArgument(argument: IntrinsicArgument, resolve: PathResolver): unknown {
   if (argument.kind === "literal") {
-    return typeof argument.value === "string" ? argument.value.replace(/\\([{}])/g, "$1") : argument.value;
+    return typeof argument.value === "string" ? unmarkBraces(argument.value) : argument.value;
   }
   if (argument.kind === "path") return resolve(argument.path);
   return invoke(argument.call, resolve);
@@ -209,9 +217,9 @@ function format(call: IntrinsicCall, resolve: PathResolver): string {
   let used = 0;
   for (let i = 0; i < template.length; i++) {
     const char = template[i];
-    if (char === "\\" && (template[i + 1] === "{" || template[i + 1] === "}")) {
-      result += template[++i];
-    } else if (char === "{" && template[i + 1] === "}") {
+    if (char === ESCAPED_OPEN) result += "{";
+    else if (char === ESCAPED_CLOSE) result += "}";
+    else if (char === "{" && template[i + 1] === "}") {
       if (used >= values.length) {
         throw runtimeError(`States.Format has more '{}' placeholders than arguments (${values.length})`);
       }
