@@ -1,0 +1,106 @@
+import { parseArgs } from "node:util";
+import path from "node:path";
+import { ScenarioError, loadScenario, shippedScenarioNames } from "../replay/scenario-loader.ts";
+import { ProgressLine } from "../replay/progress-line.ts";
+import { runReplay } from "../replay/replay-run.ts";
+import { renderTerminalSummary } from "../report/terminal-summary.ts";
+import { UsageError, parseBackendName, parsePort } from "./options.ts";
+
+const HELP = `Usage: warmstate replay [--scenario NAME|FILE] [--backend process|docker] [--speed N|max]
+                        [--seed N] [--out DIR] [--port N] [--endpoint URL] [--keep-data]
+
+Replays a production-like load of the PDF pipeline and reports where, when and why
+execution environments fail. \`npm run sim\` runs it with the defaults.
+
+  --scenario NAME|FILE  shipped scenario name or a YAML file (default seed-workday)
+  --backend NAME        sandbox backend: process or docker (default process)
+  --speed N|max         simulated seconds per real second, or max to jump over idle gaps (default max)
+  --seed N              seed of arrivals and documents (default: the scenario's seed)
+  --out DIR             run folder for report.json, report.html and simulator.log
+                        (default .warmstate/runs/<timestamp>)
+  --port N              edge port of the simulator the replay starts (default: a free port)
+  --endpoint URL        replay against a running simulator instead (real time, no probes in the report)
+  --keep-data           keep the simulator's objects and functions under <out>/data`;
+
+/** `warmstate replay` (and `npm run sim`): replays a scenario and writes its report. */
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: "string", default: "seed-workday" },
+      backend: { type: "string", default: "process" },
+      speed: { type: "string", default: "max" },
+      seed: { type: "string" },
+      out: { type: "string" },
+      port: { type: "string" },
+      endpoint: { type: "string" },
+      "keep-data": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`${HELP}\n\nShipped scenarios: ${shippedScenarioNames().join(", ")}`);
+    return 0;
+  }
+
+  const speed = parseSpeed(values.speed);
+  let loaded;
+  try {
+    loaded = loadScenario(values.scenario);
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
+    throw error;
+  }
+  const scenario = values.seed === undefined ? loaded.scenario : { ...loaded.scenario, seed: parseSeed(values.seed) };
+  const outDir = path.resolve(values.out ?? path.join(".warmstate", "runs", new Date().toISOString().replace(/[:.]/g, "-")));
+
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      console.error(`\nReceived ${signal} again: exiting without cleanup.`);
+      process.exit(130);
+    }
+    console.error(`\nReceived ${signal}: stopping the replay, shutting down every environment and writing a partial report...`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const progress = new ProgressLine();
+  console.error(`Replaying ${scenario.name} (seed ${scenario.seed}) on the ${parseBackendName(values.backend)} backend; run folder ${outDir}`);
+  try {
+    const result = await runReplay({
+      scenario,
+      scenarioFile: loaded.file,
+      backend: parseBackendName(values.backend),
+      speed,
+      outDir,
+      port: values.port === undefined ? undefined : parsePort(values.port),
+      endpoint: values.endpoint,
+      signal: controller.signal,
+      keepData: values["keep-data"],
+      onProgress: (update) => progress.update(update),
+    });
+    progress.finish();
+    console.log(renderTerminalSummary(result.report));
+    console.log(`\nReport: ${result.reportHtmlPath}\nData:   ${result.reportJsonPath}\nLogs:   ${path.join(outDir, "simulator.log")}`);
+    return result.run.interrupted ? 130 : 0;
+  } finally {
+    progress.finish();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function parseSpeed(value: string): "max" | number {
+  if (value === "max") return "max";
+  const speed = Number(value);
+  if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`Invalid --speed "${value}": expected a positive number of simulated seconds per real second, or "max".`);
+  return speed;
+}
+
+function parseSeed(value: string): number {
+  const seed = Number(value);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UsageError(`Invalid --seed "${value}": expected an integer from 0 to 4294967295.`);
+  return seed;
+}

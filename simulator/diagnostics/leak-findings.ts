@@ -1,0 +1,216 @@
+/**
+ * Leak diagnostics for one execution environment: how much each resource
+ * grows per invocation (a robust fit over the probe series), at which
+ * invocation it will reach its limit, and what grows (descriptor targets and
+ * /tmp names, grouped by pattern).
+ */
+import type { ResourceSample } from "../sandbox/backend.ts";
+import { theilSenFit } from "./robust-fit.ts";
+
+/** Resources the diagnostics follow. */
+export type TrackedResource = "descriptors" | "tmpBytes" | "memoryBytes";
+
+/** Limits of one environment, in descriptors and bytes. */
+export interface EnvironmentLimits {
+  /** RLIMIT_NOFILE, 1,024 on Lambda. */
+  descriptors: number;
+  /** Ephemeral storage size in bytes. */
+  tmpBytes: number;
+  /** Memory size in bytes. */
+  memoryBytes: number;
+}
+
+/** One probe: the resources right after invocation `invocationNumber` of the environment. */
+export interface ProbePoint {
+  invocationNumber: number;
+  /** Simulated epoch milliseconds of the invocation start. */
+  at: number;
+  sample: ResourceSample;
+}
+
+/** The probe series of one environment. */
+export interface EnvironmentSeries {
+  environmentId: string;
+  functionName: string;
+  limits: EnvironmentLimits;
+  points: ProbePoint[];
+}
+
+/** How one resource evolves over an environment's invocations. */
+export interface ResourceTrend {
+  resource: TrackedResource;
+  /** Robust growth per invocation, in descriptors or bytes. */
+  perInvocation: number;
+  first: number;
+  last: number;
+  limit: number;
+  /** Invocation number at which the fitted line crosses the limit, when it grows. */
+  forecastInvocation?: number;
+  /** True when the growth is steady and large enough to call a leak. */
+  leaking: boolean;
+}
+
+/** Things that grew between the first and the last probe, grouped by name pattern. */
+export interface GrowthGroup {
+  /** Name with numbers replaced by `*`, such as `/tmp/page-*.pdf` or `socket:[*]`. */
+  pattern: string;
+  added: number;
+  perInvocation: number;
+}
+
+/** Findings for one environment. */
+export interface EnvironmentFindings {
+  environmentId: string;
+  functionName: string;
+  /** Invocation number of the last probe. */
+  invocations: number;
+  trends: Record<TrackedResource, ResourceTrend>;
+  descriptorGrowth: GrowthGroup[];
+  tmpGrowth: GrowthGroup[];
+  /** Bytes of /tmp held by deleted files that are still open, at the last probe. */
+  tmpDeletedOpenBytes: number;
+  /** One sentence per finding, for terminals and reports. */
+  messages: string[];
+}
+
+/**
+ * A resource leaks when it grows by at least this much per invocation. The
+ * thresholds sit above the noise of a healthy Node.js runtime (a socket that
+ * comes and goes, the heap breathing between collections).
+ */
+const LEAK_THRESHOLDS: Record<TrackedResource, number> = {
+  descriptors: 0.2,
+  tmpBytes: 16 * 1024,
+  memoryBytes: 512 * 1024,
+};
+/** Fewer probes than this give no verdict. */
+const MIN_POINTS = 5;
+
+/**
+ * Optional sample field with /tmp paths. ResourceSample does not carry file
+ * names yet, so /tmp growth is grouped from descriptor targets under /tmp
+ * unless a backend adds this list.
+ */
+type SampleWithTmpPaths = ResourceSample & { tmpPaths?: string[] };
+
+/** Computes the findings of one environment. */
+export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
+  const points = [...series.points].sort((a, b) => a.invocationNumber - b.invocationNumber);
+  const xs = points.map((point) => point.invocationNumber);
+  const readings: Record<TrackedResource, number[]> = {
+    descriptors: points.map((point) => point.sample.openDescriptors),
+    tmpBytes: points.map((point) => point.sample.tmpBytes),
+    memoryBytes: points.map((point) => point.sample.residentBytes),
+  };
+
+  const trends = {} as Record<TrackedResource, ResourceTrend>;
+  for (const resource of Object.keys(readings) as TrackedResource[]) {
+    trends[resource] = trendOf(resource, xs, readings[resource], series.limits[limitKey(resource)]);
+  }
+
+  const first = points[0]?.sample as SampleWithTmpPaths | undefined;
+  const last = points[points.length - 1]?.sample as SampleWithTmpPaths | undefined;
+  const span = points.length > 1 ? xs[xs.length - 1] - xs[0] : 0;
+  const descriptorGrowth = first && last ? growthGroups(first.descriptorTargets, last.descriptorTargets, span) : [];
+  const tmpGrowth =
+    first && last
+      ? growthGroups(first.tmpPaths ?? first.descriptorTargets.filter(isTmpPath), last.tmpPaths ?? last.descriptorTargets.filter(isTmpPath), span)
+      : [];
+
+  const findings: EnvironmentFindings = {
+    environmentId: series.environmentId,
+    functionName: series.functionName,
+    invocations: xs[xs.length - 1] ?? 0,
+    trends,
+    descriptorGrowth,
+    tmpGrowth,
+    tmpDeletedOpenBytes: last?.tmpDeletedOpenBytes ?? 0,
+    messages: [],
+  };
+  findings.messages = describeFindings(findings);
+  return findings;
+}
+
+function limitKey(resource: TrackedResource): keyof EnvironmentLimits {
+  return resource === "descriptors" ? "descriptors" : resource === "tmpBytes" ? "tmpBytes" : "memoryBytes";
+}
+
+function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: number): ResourceTrend {
+  const trend: ResourceTrend = {
+    resource,
+    perInvocation: 0,
+    first: ys[0] ?? 0,
+    last: ys[ys.length - 1] ?? 0,
+    limit,
+    leaking: false,
+  };
+  const fit = theilSenFit(xs, ys);
+  if (!fit) return trend;
+
+  trend.perInvocation = fit.slope;
+  trend.leaking = xs.length >= MIN_POINTS && fit.slope >= LEAK_THRESHOLDS[resource] && trend.last > trend.first;
+  if (fit.slope > 0) {
+    // The first invocation whose probe would pass the limit on the fitted line.
+    trend.forecastInvocation = Math.max(xs[xs.length - 1], Math.floor((limit - fit.intercept) / fit.slope) + 1);
+  }
+  return trend;
+}
+
+/** Replaces runs of digits with `*`, so `/tmp/page-12.pdf` and `/tmp/page-13.pdf` group together. */
+export function namePattern(name: string): string {
+  return name.replace(/ \(deleted\)$/, "").replace(/\d+/g, "*");
+}
+
+function isTmpPath(target: string): boolean {
+  return target.startsWith("/tmp/");
+}
+
+function growthGroups(before: string[], after: string[], span: number): GrowthGroup[] {
+  const counts = new Map<string, number>();
+  for (const name of after) counts.set(namePattern(name), (counts.get(namePattern(name)) ?? 0) + 1);
+  for (const name of before) counts.set(namePattern(name), (counts.get(namePattern(name)) ?? 0) - 1);
+  return [...counts.entries()]
+    .filter(([, added]) => added > 0)
+    .map(([pattern, added]) => ({ pattern, added, perInvocation: span > 0 ? added / span : 0 }))
+    .sort((a, b) => b.added - a.added);
+}
+
+const MB = 1024 * 1024;
+
+function describeFindings(findings: EnvironmentFindings): string[] {
+  const messages: string[] = [];
+  const { descriptors, tmpBytes, memoryBytes } = findings.trends;
+
+  if (descriptors.leaking) {
+    const top = findings.descriptorGrowth[0];
+    const share =
+      top && findings.descriptorGrowth.length === 1
+        ? `, all to ${top.pattern}`
+        : top
+          ? `, mostly to ${top.pattern} (${top.added} of ${findings.descriptorGrowth.reduce((sum, group) => sum + group.added, 0)})`
+          : "";
+    messages.push(
+      `+${descriptors.perInvocation.toFixed(2)} descriptor per invocation${share}; ${descriptors.last} of ${descriptors.limit} open, ` +
+        `EMFILE expected at invocation ${descriptors.forecastInvocation}.`,
+    );
+  }
+  if (tmpBytes.leaking) {
+    const top = findings.tmpGrowth[0];
+    messages.push(
+      `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation${top ? `, growing files such as ${top.pattern}` : ""}; ` +
+        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ENOSPC expected at invocation ${tmpBytes.forecastInvocation}.`,
+    );
+  }
+  if (findings.tmpDeletedOpenBytes > 0) {
+    messages.push(
+      `${(findings.tmpDeletedOpenBytes / MB).toFixed(1)} MB of /tmp is held by deleted files that are still open: it counts as used space until the descriptors close.`,
+    );
+  }
+  if (memoryBytes.leaking) {
+    messages.push(
+      `+${(memoryBytes.perInvocation / MB).toFixed(2)} MB of resident memory per invocation; ${(memoryBytes.last / MB).toFixed(0)} of ` +
+        `${(memoryBytes.limit / MB).toFixed(0)} MB, out of memory expected at invocation ${memoryBytes.forecastInvocation}.`,
+    );
+  }
+  return messages;
+}

@@ -1,0 +1,148 @@
+/**
+ * Collects the probe series of every execution environment from the Lambda
+ * service's events: one compact point per invocation, the descriptor
+ * targets of the first and the latest probe, and a summary of each
+ * invocation. The replay report and the live diagnostics routes read it.
+ */
+import { DEFAULT_NOFILE } from "../lambda/function-config.ts";
+import type { EnvironmentInfo, InvocationRecord } from "../lambda/types.ts";
+import type { EnvironmentRecord, InvocationSummary } from "../report/run-data.ts";
+import type { ResourceSample } from "../sandbox/backend.ts";
+import type { EnvironmentLimits } from "./leak-findings.ts";
+
+/** What the store needs from the Lambda service. */
+export interface ObservedLambda {
+  events: {
+    on(event: "invocation", listener: (record: InvocationRecord) => void): unknown;
+    on(event: "environment", listener: (info: EnvironmentInfo) => void): unknown;
+    off(event: "invocation", listener: (record: InvocationRecord) => void): unknown;
+    off(event: "environment", listener: (info: EnvironmentInfo) => void): unknown;
+  };
+  registry: { resolve(functionName: string): { config: { memorySize: number; ephemeralStorageSize: number } } };
+}
+
+const MB = 1024 * 1024;
+
+/** Probe series and invocation summaries of every environment seen. */
+export class ProbeSeriesStore {
+  #environments = new Map<string, EnvironmentRecord>();
+  #invocations: InvocationSummary[] = [];
+  #limitsByFunction = new Map<string, EnvironmentLimits>();
+  #lambda: ObservedLambda;
+  #now: () => number;
+  #onInvocation = (record: InvocationRecord) => this.record(record);
+  #onEnvironment = (info: EnvironmentInfo) => this.observe(info);
+
+  /** Starts listening; `now` is the simulator clock, for the time an environment is seen gone. */
+  constructor(lambda: ObservedLambda, now: () => number) {
+    this.#lambda = lambda;
+    this.#now = now;
+    lambda.events.on("invocation", this.#onInvocation);
+    lambda.events.on("environment", this.#onEnvironment);
+  }
+
+  /** Stops listening; what was collected stays readable. */
+  detach(): void {
+    this.#lambda.events.off("invocation", this.#onInvocation);
+    this.#lambda.events.off("environment", this.#onEnvironment);
+  }
+
+  /** Every environment seen, oldest first. */
+  environments(functionName?: string): EnvironmentRecord[] {
+    const all = [...this.#environments.values()];
+    return functionName ? all.filter((environment) => environment.functionName === functionName) : all;
+  }
+
+  /** Every invocation seen, in the order they ended. */
+  invocations(functionName?: string): InvocationSummary[] {
+    return functionName ? this.#invocations.filter((invocation) => invocation.functionName === functionName) : [...this.#invocations];
+  }
+
+  /** Number of invocations seen. */
+  get invocationCount(): number {
+    return this.#invocations.length;
+  }
+
+  /** Adds one invocation and its probe. */
+  record(record: InvocationRecord): void {
+    this.#invocations.push({
+      requestId: record.requestId,
+      functionName: record.functionName,
+      environmentId: record.environmentId,
+      invocationNumber: record.invocationNumber,
+      coldStart: record.coldStart,
+      startedAt: record.startedAt,
+      durationMs: Math.round(record.durationMs),
+      outcome: record.outcome,
+      errorType: record.errorType,
+      errorMessage: record.errorMessage?.slice(0, 500),
+    });
+
+    const environment = this.#environmentFor(record.environmentId, record.functionName, record.startedAt);
+    environment.invocations = Math.max(environment.invocations, record.invocationNumber);
+    if (record.probe) this.#addPoint(environment, record.invocationNumber, record.startedAt, record.probe);
+  }
+
+  /** Updates an environment's status from a lifecycle event. */
+  observe(info: EnvironmentInfo): void {
+    const environment = this.#environmentFor(info.environmentId, info.functionName, info.createdAt);
+    environment.status = info.status;
+    environment.endReason = info.endReason;
+    environment.resets = info.resets;
+    environment.invocations = Math.max(environment.invocations, info.invocations);
+    if (info.status === "gone" && environment.endedAt === undefined) environment.endedAt = this.#now();
+  }
+
+  #environmentFor(environmentId: string, functionName: string, createdAt: number): EnvironmentRecord {
+    let environment = this.#environments.get(environmentId);
+    if (!environment) {
+      environment = {
+        environmentId,
+        functionName,
+        createdAt,
+        status: "starting",
+        invocations: 0,
+        resets: 0,
+        limits: this.#limitsOf(functionName),
+        points: [],
+        firstTargets: [],
+        lastTargets: [],
+      };
+      this.#environments.set(environmentId, environment);
+    }
+    return environment;
+  }
+
+  // Limits are read when an environment is first seen, which is close enough
+  // to its start: a configuration change recycles it anyway.
+  #limitsOf(functionName: string): EnvironmentLimits {
+    let limits = this.#limitsByFunction.get(functionName);
+    if (!limits) {
+      try {
+        const { config } = this.#lambda.registry.resolve(functionName);
+        limits = { descriptors: DEFAULT_NOFILE, tmpBytes: config.ephemeralStorageSize * MB, memoryBytes: config.memorySize * MB };
+      } catch {
+        limits = { descriptors: DEFAULT_NOFILE, tmpBytes: 512 * MB, memoryBytes: 128 * MB };
+      }
+    }
+    return limits;
+  }
+
+  #addPoint(environment: EnvironmentRecord, n: number, at: number, probe: ResourceSample): void {
+    environment.points.push({
+      n,
+      at,
+      descriptors: probe.openDescriptors,
+      tmpBytes: probe.tmpBytes,
+      tmpDeletedOpenBytes: probe.tmpDeletedOpenBytes,
+      residentBytes: probe.residentBytes,
+    });
+    const tmpPaths = (probe as ResourceSample & { tmpPaths?: string[] }).tmpPaths;
+    if (environment.points.length === 1) {
+      environment.firstTargets = probe.descriptorTargets;
+      if (tmpPaths) environment.firstTmpPaths = tmpPaths;
+    }
+    environment.lastTargets = probe.descriptorTargets;
+    if (tmpPaths) environment.lastTmpPaths = tmpPaths;
+  }
+}

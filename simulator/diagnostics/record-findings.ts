@@ -1,0 +1,32 @@
+import type { EnvironmentRecord } from "../report/run-data.ts";
+import type { ResourceSample } from "../sandbox/backend.ts";
+import { type EnvironmentFindings, findLeaks } from "./leak-findings.ts";
+
+/**
+ * Computes the findings of a recorded environment. The record keeps
+ * descriptor targets and /tmp paths only at its first and last probe, which
+ * is all the growth grouping compares.
+ */
+export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFindings {
+  const lastIndex = environment.points.length - 1;
+  return findLeaks({
+    environmentId: environment.environmentId,
+    functionName: environment.functionName,
+    limits: environment.limits,
+    points: environment.points.map((point, index) => {
+      const sample: ResourceSample & { tmpPaths?: string[] } = {
+        openDescriptors: point.descriptors,
+        descriptorTargets: index === 0 ? environment.firstTargets : index === lastIndex ? environment.lastTargets : [],
+        tmpBytes: point.tmpBytes,
+        tmpFiles: 0,
+        tmpDeletedOpenBytes: point.tmpDeletedOpenBytes,
+        residentBytes: point.residentBytes,
+        peakResidentBytes: point.residentBytes,
+        processCount: 0,
+      };
+      const tmpPaths = index === 0 ? environment.firstTmpPaths : index === lastIndex ? environment.lastTmpPaths : undefined;
+      if (tmpPaths) sample.tmpPaths = tmpPaths;
+      return { invocationNumber: point.n, at: point.at, sample };
+    }),
+  });
+}

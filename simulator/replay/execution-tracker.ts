@@ -1,0 +1,140 @@
+/**
+ * Follows the executions a replay started: polls DescribeExecution in real
+ * time until each one stops, reads the batch report it returns, and redrives
+ * failed ones once when the scenario asks for it.
+ */
+import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import type { ExecutionStatus, ExecutionSummary } from "../report/run-data.ts";
+
+const POLL_INTERVAL_MS = 250;
+const POLL_CONCURRENCY = 16;
+
+interface Tracked {
+  summary: ExecutionSummary;
+  redriving: boolean;
+}
+
+/** Counts for the progress line. */
+export interface ExecutionCounts {
+  started: number;
+  done: number;
+  failed: number;
+  running: number;
+  /** Documents the batch reports list as failed (caught per document). */
+  failedDocuments: number;
+}
+
+/** Tracks executions until they stop. */
+export class ExecutionTracker {
+  readonly executions: ExecutionSummary[] = [];
+  #sfn: SFNClient;
+  #redrive: boolean;
+  #running = new Map<string, Tracked>();
+  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+  #failedDocuments = 0;
+  #idleWaiters: Array<() => void> = [];
+  #pollErrors = 0;
+
+  constructor(options: { sfn: SFNClient; redrive: boolean }) {
+    this.#sfn = options.sfn;
+    this.#redrive = options.redrive;
+  }
+
+  /** Starts following an execution. */
+  add(executionArn: string, startedAt: number, documents: number): void {
+    const summary: ExecutionSummary = { executionArn, startedAt, status: "RUNNING", documents };
+    this.executions.push(summary);
+    this.#running.set(executionArn, { summary, redriving: false });
+    this.#schedule();
+  }
+
+  counts(): ExecutionCounts {
+    const done = this.executions.filter((execution) => execution.status !== "RUNNING").length;
+    const failed = this.executions.filter((execution) => execution.status !== "RUNNING" && execution.status !== "SUCCEEDED").length;
+    return { started: this.executions.length, done, failed, running: this.#running.size, failedDocuments: this.#failedDocuments };
+  }
+
+  /** Resolves when no execution is running (redrives included). */
+  whenIdle(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops polling; running executions keep the status RUNNING in the report. */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#polling || this.#running.size === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#poll();
+    }, POLL_INTERVAL_MS);
+  }
+
+  async #poll(): Promise<void> {
+    this.#polling = true;
+    const tracked = [...this.#running.values()];
+    for (let index = 0; index < tracked.length; index += POLL_CONCURRENCY) {
+      await Promise.all(tracked.slice(index, index + POLL_CONCURRENCY).map((entry) => this.#check(entry)));
+    }
+    this.#polling = false;
+    if (this.#running.size === 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      return;
+    }
+    this.#schedule();
+  }
+
+  async #check(entry: Tracked): Promise<void> {
+    const arn = entry.summary.executionArn;
+    let described;
+    try {
+      described = await this.#sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    } catch (error) {
+      // A poll that fails is retried on the next round; persistent failures end in the report as RUNNING.
+      this.#pollErrors++;
+      if (this.#pollErrors % 100 === 1) console.warn(`DescribeExecution failed for ${arn}: ${(error as Error).message}`);
+      return;
+    }
+    const status = described.status as ExecutionStatus;
+    if (status === "RUNNING" || status === "PENDING_REDRIVE") return;
+
+    if (entry.redriving) {
+      entry.summary.redriveStatus = status;
+      this.#finish(arn, described.output);
+      return;
+    }
+    entry.summary.status = status;
+    entry.summary.stoppedAt = described.stopDate?.getTime();
+    entry.summary.error = described.error;
+    entry.summary.cause = described.cause?.slice(0, 1_000);
+
+    if (status !== "SUCCEEDED" && this.#redrive) {
+      try {
+        await this.#sfn.send(new RedriveExecutionCommand({ executionArn: arn }));
+        entry.redriving = true;
+        return;
+      } catch (error) {
+        entry.summary.redriveStatus = undefined;
+        console.warn(`RedriveExecution failed for ${arn}: ${(error as Error).message}`);
+      }
+    }
+    this.#finish(arn, described.output);
+  }
+
+  #finish(executionArn: string, output: string | undefined): void {
+    this.#running.delete(executionArn);
+    if (!output) return;
+    try {
+      const report = JSON.parse(output) as { failedCount?: number };
+      if (typeof report.failedCount === "number") this.#failedDocuments += report.failedCount;
+    } catch {
+      // An output that is not the batch report has no document count.
+    }
+  }
+}

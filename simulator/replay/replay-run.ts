@@ -1,0 +1,258 @@
+/**
+ * One replay of a scenario: start (or attach to) a simulator, deploy the
+ * pipeline, drive the arrivals through the real APIs on simulated time,
+ * wait for the executions, shut down, and write report.json and report.html.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { type Clock, RealClock, VirtualClock } from "../clock.ts";
+import { ProbeSeriesStore } from "../diagnostics/probe-series.ts";
+import { type RunReport, buildReport } from "../report/build-report.ts";
+import { renderHtmlReport } from "../report/html-report.ts";
+import type { DriverError, RunData } from "../report/run-data.ts";
+import type { BackendName } from "../sandbox/backend.ts";
+import { type Arrival, generateArrivals } from "./arrivals.ts";
+import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
+import { DocumentPicker } from "./document-mix.ts";
+import { ExecutionTracker } from "./execution-tracker.ts";
+import type { Scenario } from "./scenario-schema.ts";
+
+/** Options of {@link runReplay}. */
+export interface ReplayOptions {
+  scenario: Scenario;
+  /** The scenario file, for trace paths and the report. */
+  scenarioFile?: string;
+  backend: BackendName;
+  /** `max` jumps over idle gaps; a number runs simulated time that many times faster than real time. */
+  speed: "max" | number;
+  /** Run folder: report.json, report.html and simulator.log go here. */
+  outDir: string;
+  /** Edge port of the simulator the replay starts (default: a free one). */
+  port?: number;
+  /** Attach to a running simulator instead of starting one; time is then real. */
+  endpoint?: string;
+  /** Aborting stops the arrivals, shuts down and writes a partial report. */
+  signal?: AbortSignal;
+  /** Called about once a second with the run's progress. */
+  onProgress?: (progress: ReplayProgress) => void;
+  /** Keep the simulator's data folder (objects, functions) after the run. */
+  keepData?: boolean;
+  /** Where generated documents are cached between runs (default `.warmstate/cache/documents`). */
+  cacheDir?: string;
+}
+
+/** What the progress line shows. */
+export interface ReplayProgress {
+  simulatedNow: number;
+  arrivalsStarted: number;
+  arrivalsTotal: number;
+  executionsStarted: number;
+  executionsDone: number;
+  executionsFailed: number;
+  invocations: number;
+  invocationsPerSecond: number;
+  liveEnvironments: number;
+  wallMs: number;
+}
+
+/** The outcome of a replay. */
+export interface ReplayResult {
+  report: RunReport;
+  run: RunData;
+  outDir: string;
+  reportJsonPath: string;
+  reportHtmlPath: string;
+}
+
+/** Runs a scenario end to end. */
+export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
+  const { scenario } = options;
+  const wallStarted = performance.now();
+  const wallStartedAt = new Date().toISOString();
+  mkdirSync(options.outDir, { recursive: true });
+  const dataDir = path.join(options.outDir, "data");
+  const simulatedStart = Date.parse(scenario.start);
+
+  const clock: Clock = options.endpoint
+    ? new RealClock()
+    : new VirtualClock({ start: simulatedStart, speed: options.speed === "max" ? 1 : options.speed, jumpIdle: options.speed === "max" });
+  const simulator = options.endpoint
+    ? undefined
+    : await (await import("../simulator.ts")).startSimulator({
+        port: options.port ?? 0,
+        backend: options.backend,
+        dataDir,
+        clock,
+        logFile: path.join(options.outDir, "simulator.log"),
+      });
+  const endpoint = options.endpoint ?? (simulator?.endpoint as string);
+  const series = simulator ? new ProbeSeriesStore(simulator.lambda, () => clock.now()) : undefined;
+  const runStartedAt = clock.now();
+
+  const config = clientConfig(endpoint);
+  const lambda = new LambdaClient(config);
+  const sfn = new SFNClient(config);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const tracker = new ExecutionTracker({ sfn, redrive: scenario.drive.redrive });
+  const driverErrors: DriverError[] = [];
+  let interrupted = options.signal?.aborted ?? false;
+  let arrivalsStarted = 0;
+  let arrivals: Arrival[] = [];
+  let progressTimer: NodeJS.Timeout | undefined;
+  const shutdown = async () => {
+    await simulator?.close();
+    if (clock instanceof VirtualClock) clock.stop();
+    if (simulator && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const deployed = await deployPipeline({ endpoint, settings: deploySettingsFor(scenario) });
+    const picker = await DocumentPicker.create(scenario.documents, {
+      seed: scenario.seed,
+      cacheDir: options.cacheDir ?? path.resolve(".warmstate", "cache", "documents"),
+    });
+    arrivals = generateArrivals(scenario.arrivals, {
+      start: simulatedStart,
+      durationMs: scenario.duration,
+      seed: scenario.seed,
+      baseDir: options.scenarioFile ? path.dirname(options.scenarioFile) : process.cwd(),
+    });
+
+    let lastInvocations = 0;
+    let lastTick = performance.now();
+    progressTimer = setInterval(() => {
+      const invocations = series?.invocationCount ?? 0;
+      const now = performance.now();
+      const counts = tracker.counts();
+      options.onProgress?.({
+        simulatedNow: clock.now(),
+        arrivalsStarted,
+        arrivalsTotal: arrivals.length,
+        executionsStarted: counts.started,
+        executionsDone: counts.done,
+        executionsFailed: counts.failed,
+        invocations,
+        invocationsPerSecond: ((invocations - lastInvocations) * 1_000) / Math.max(1, now - lastTick),
+        liveEnvironments: simulator?.lambda.liveEnvironmentCount() ?? 0,
+        wallMs: now - wallStarted,
+      });
+      lastInvocations = invocations;
+      lastTick = now;
+    }, 1_000);
+    progressTimer.unref();
+
+    const inFlight = new Set<Promise<void>>();
+    for (const [index, arrival] of arrivals.entries()) {
+      if (options.signal?.aborted) break;
+      await sleepUntil(clock, arrival.at, options.signal);
+      if (options.signal?.aborted) break;
+      while (inFlight.size >= scenario.drive.maxInFlight) await Promise.race(inFlight);
+
+      // Hold the clock while the arrival is uploaded, so it does not jump mid-arrival.
+      const release = clock.hold();
+      try {
+        const keys = await uploadArrival(s3, deployed.bucket, picker, arrival, index);
+        if (scenario.drive.target === "state-machine") {
+          const started = await sfn.send(
+            new StartExecutionCommand({
+              stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
+              name: `arrival-${String(index).padStart(5, "0")}`,
+              input: JSON.stringify({ bucket: deployed.bucket, documents: keys.map((key) => ({ key })) }),
+            }),
+          );
+          tracker.add(started.executionArn as string, clock.now(), keys.length);
+        } else {
+          const task = invokeEach(lambda, scenario.drive.function, deployed.bucket, keys, clock, driverErrors);
+          inFlight.add(task);
+          void task.finally(() => inFlight.delete(task));
+        }
+      } catch (error) {
+        driverErrors.push({ at: clock.now(), operation: scenario.drive.target === "state-machine" ? "StartExecution" : "Invoke", errorType: (error as Error).name, message: (error as Error).message });
+      } finally {
+        release();
+      }
+      arrivalsStarted++;
+    }
+
+    await Promise.race([Promise.all([...inFlight, tracker.whenIdle()]), abortPromise(options.signal)]);
+  } catch (error) {
+    // Leave no sandbox behind when deploying or driving fails.
+    await shutdown().catch(() => {});
+    throw error;
+  } finally {
+    interrupted = interrupted || (options.signal?.aborted ?? false);
+    if (progressTimer) clearInterval(progressTimer);
+    tracker.stop();
+    lambda.destroy();
+    sfn.destroy();
+    s3.destroy();
+  }
+
+  const simulatedEnd = clock.now();
+  series?.detach();
+  await shutdown();
+
+  const run: RunData = {
+    scenario: { name: scenario.name, description: scenario.description, seed: scenario.seed, file: options.scenarioFile },
+    backend: options.backend,
+    speed: String(options.speed),
+    wallStartedAt,
+    wallMs: performance.now() - wallStarted,
+    simulatedStartedAt: runStartedAt,
+    simulatedEndedAt: simulatedEnd,
+    interrupted,
+    invocations: series?.invocations() ?? [],
+    environments: series?.environments() ?? [],
+    executions: tracker.executions,
+    driverErrors,
+  };
+  return writeReports(run, options.outDir);
+}
+
+/** Writes report.json and report.html for a run into `outDir`. */
+export function writeReports(run: RunData, outDir: string): ReplayResult {
+  const report = buildReport(run);
+  const reportJsonPath = path.join(outDir, "report.json");
+  const reportHtmlPath = path.join(outDir, "report.html");
+  writeFileSync(reportJsonPath, `${JSON.stringify({ ...report, invocationList: run.invocations }, null, 1)}\n`);
+  writeFileSync(reportHtmlPath, renderHtmlReport(report, run.invocations));
+  return { report, run, outDir, reportJsonPath, reportHtmlPath };
+}
+
+async function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {
+  const delay = at - clock.now();
+  if (delay <= 0) return;
+  await Promise.race([clock.sleep(delay), abortPromise(signal)]);
+}
+
+function abortPromise(signal?: AbortSignal): Promise<void> {
+  if (!signal) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicker, arrival: Arrival, index: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let position = 0; position < arrival.documents; position++) {
+    const template = picker.pick(arrival.traced?.[position]);
+    const key = `in/${String(index).padStart(5, "0")}/${position}-${template.id}.pdf`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await template.bytes(), ContentType: "application/pdf" }));
+    keys.push(key);
+  }
+  return keys;
+}
+
+// Direct invocations, one per document, one after the other: with reserved
+// concurrency 1 this is the load test that walks one environment to its limit.
+async function invokeEach(lambda: LambdaClient, functionName: string, bucket: string, keys: string[], clock: Clock, errors: DriverError[]): Promise<void> {
+  for (const key of keys) {
+    try {
+      await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ bucket, key })) }));
+    } catch (error) {
+      errors.push({ at: clock.now(), operation: "Invoke", functionName, errorType: (error as Error).name, message: (error as Error).message });
+    }
+  }
+}

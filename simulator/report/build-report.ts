@@ -1,0 +1,211 @@
+/**
+ * Turns the data of a replay into its report: counts, failures by kind with
+ * their first occurrence, leak findings per environment and a timeline.
+ */
+import type { EnvironmentFindings } from "../diagnostics/leak-findings.ts";
+import { findingsOfRecord } from "../diagnostics/record-findings.ts";
+import { FAILURE_KINDS, type FailureKind, classifyFailure } from "./failure-kinds.ts";
+import type { EnvironmentRecord, RunData } from "./run-data.ts";
+
+/** Where a kind of failure first showed up. */
+export interface FirstOccurrence {
+  /** Simulated epoch milliseconds. */
+  at: number;
+  functionName?: string;
+  environmentId?: string;
+  /** Invocation number inside that environment. */
+  invocationNumber?: number;
+  executionArn?: string;
+  error: string;
+}
+
+/** Count and first occurrence of one kind of failure. */
+export interface FailureKindSummary {
+  kind: FailureKind;
+  /** Failed invocations of this kind. */
+  invocations: number;
+  /** Failed executions whose error is of this kind. */
+  executions: number;
+  first: FirstOccurrence;
+}
+
+/** One bucket of the timeline, in simulated time. */
+export interface TimelineBucket {
+  start: number;
+  /** Highest number of invocations running at once inside the bucket. */
+  concurrency: number;
+  invocations: number;
+  coldStarts: number;
+  failures: number;
+  liveEnvironments: number;
+}
+
+/** The report of one replay, as written to report.json. */
+export interface RunReport {
+  scenario: RunData["scenario"];
+  backend: string;
+  speed: string;
+  interrupted: boolean;
+  clocks: {
+    wallStartedAt: string;
+    wallSeconds: number;
+    simulatedStartedAt: string;
+    simulatedEndedAt: string;
+    simulatedSeconds: number;
+    /** Simulated seconds per wall second. */
+    speedup: number;
+  };
+  executions: { started: number; succeeded: number; failed: number; timedOut: number; aborted: number; running: number; redriven: number; succeededAfterRedrive: number };
+  invocations: { total: number; cold: number; warm: number; failed: number; byFunction: Record<string, { total: number; cold: number; failed: number }> };
+  environments: { started: number; reclaimed: number; recycled: number; reset: number; live: number };
+  failures: FailureKindSummary[];
+  findings: EnvironmentFindings[];
+  timeline: TimelineBucket[];
+  environmentSeries: EnvironmentRecord[];
+  executionList: RunData["executions"];
+  driverErrors: RunData["driverErrors"];
+}
+
+const TIMELINE_BUCKETS = 96;
+
+/** Builds the report of a run. */
+export function buildReport(run: RunData): RunReport {
+  const simulatedMs = Math.max(0, run.simulatedEndedAt - run.simulatedStartedAt);
+  const failedInvocations = run.invocations.filter((invocation) => invocation.outcome !== "success");
+
+  const byFunction: RunReport["invocations"]["byFunction"] = {};
+  for (const invocation of run.invocations) {
+    const entry = (byFunction[invocation.functionName] ??= { total: 0, cold: 0, failed: 0 });
+    entry.total++;
+    if (invocation.coldStart) entry.cold++;
+    if (invocation.outcome !== "success") entry.failed++;
+  }
+
+  const status = (value: string) => run.executions.filter((execution) => execution.status === value).length;
+  const redriven = run.executions.filter((execution) => execution.redriveStatus !== undefined);
+  return {
+    scenario: run.scenario,
+    backend: run.backend,
+    speed: run.speed,
+    interrupted: run.interrupted,
+    clocks: {
+      wallStartedAt: run.wallStartedAt,
+      wallSeconds: run.wallMs / 1_000,
+      simulatedStartedAt: new Date(run.simulatedStartedAt).toISOString(),
+      simulatedEndedAt: new Date(run.simulatedEndedAt).toISOString(),
+      simulatedSeconds: simulatedMs / 1_000,
+      speedup: run.wallMs > 0 ? simulatedMs / run.wallMs : 0,
+    },
+    executions: {
+      started: run.executions.length,
+      succeeded: status("SUCCEEDED"),
+      failed: status("FAILED"),
+      timedOut: status("TIMED_OUT"),
+      aborted: status("ABORTED"),
+      running: status("RUNNING"),
+      redriven: redriven.length,
+      succeededAfterRedrive: redriven.filter((execution) => execution.redriveStatus === "SUCCEEDED").length,
+    },
+    invocations: {
+      total: run.invocations.length,
+      cold: run.invocations.filter((invocation) => invocation.coldStart).length,
+      warm: run.invocations.filter((invocation) => !invocation.coldStart).length,
+      failed: failedInvocations.length,
+      byFunction,
+    },
+    environments: {
+      started: run.environments.length,
+      reclaimed: run.environments.filter((environment) => environment.endReason === "reclaimed").length,
+      recycled: run.environments.filter((environment) => environment.endReason === "recycled" || environment.endReason === "lifetime").length,
+      reset: run.environments.reduce((sum, environment) => sum + environment.resets, 0),
+      live: run.environments.filter((environment) => environment.status !== "gone").length,
+    },
+    failures: summarizeFailures(run),
+    findings: run.environments.map(findingsOfRecord).filter((findings) => findings.messages.length > 0),
+    timeline: buildTimeline(run),
+    environmentSeries: run.environments,
+    executionList: run.executions,
+    driverErrors: run.driverErrors,
+  };
+}
+
+function summarizeFailures(run: RunData): FailureKindSummary[] {
+  const kinds = new Map<FailureKind, FailureKindSummary>();
+  const note = (kind: FailureKind, first: FirstOccurrence, field: "invocations" | "executions") => {
+    let summary = kinds.get(kind);
+    if (!summary) {
+      summary = { kind, invocations: 0, executions: 0, first };
+      kinds.set(kind, summary);
+    }
+    summary[field]++;
+    if (first.at < summary.first.at) summary.first = first;
+  };
+
+  for (const invocation of run.invocations) {
+    if (invocation.outcome === "success") continue;
+    const kind = classifyFailure({ outcome: invocation.outcome, errorType: invocation.errorType, message: invocation.errorMessage });
+    note(
+      kind,
+      {
+        at: invocation.startedAt,
+        functionName: invocation.functionName,
+        environmentId: invocation.environmentId,
+        invocationNumber: invocation.invocationNumber,
+        error: `${invocation.errorType ?? invocation.outcome}: ${invocation.errorMessage ?? ""}`.trim(),
+      },
+      "invocations",
+    );
+  }
+  for (const execution of run.executions) {
+    if (execution.status === "SUCCEEDED" || execution.status === "RUNNING") continue;
+    const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
+    note(kind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error: `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim() }, "executions");
+  }
+  for (const error of run.driverErrors) {
+    note(classifyFailure({ errorType: error.errorType, message: error.message }), { at: error.at, functionName: error.functionName, error: `${error.errorType}: ${error.message}` }, "invocations");
+  }
+
+  return FAILURE_KINDS.flatMap((kind) => {
+    const summary = kinds.get(kind);
+    return summary ? [summary] : [];
+  });
+}
+
+function buildTimeline(run: RunData): TimelineBucket[] {
+  const start = run.simulatedStartedAt;
+  const span = Math.max(1, run.simulatedEndedAt - start);
+  const width = span / TIMELINE_BUCKETS;
+  const buckets: TimelineBucket[] = Array.from({ length: TIMELINE_BUCKETS }, (_, index) => ({
+    start: Math.round(start + index * width),
+    concurrency: 0,
+    invocations: 0,
+    coldStarts: 0,
+    failures: 0,
+    liveEnvironments: 0,
+  }));
+  const bucketOf = (at: number) => Math.min(TIMELINE_BUCKETS - 1, Math.max(0, Math.floor((at - start) / width)));
+
+  // Concurrency: a sweep over start and end events of every invocation.
+  const events: Array<[number, number]> = [];
+  for (const invocation of run.invocations) {
+    const bucket = buckets[bucketOf(invocation.startedAt)];
+    bucket.invocations++;
+    if (invocation.coldStart) bucket.coldStarts++;
+    if (invocation.outcome !== "success") bucket.failures++;
+    events.push([invocation.startedAt, 1], [invocation.startedAt + invocation.durationMs, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let running = 0;
+  for (const [at, change] of events) {
+    running += change;
+    const bucket = buckets[bucketOf(at)];
+    bucket.concurrency = Math.max(bucket.concurrency, running);
+  }
+
+  for (const environment of run.environments) {
+    const lastPoint = environment.points[environment.points.length - 1];
+    const end = environment.status === "gone" ? (environment.endedAt ?? lastPoint?.at ?? environment.createdAt) : run.simulatedEndedAt;
+    for (let index = bucketOf(environment.createdAt); index <= bucketOf(end); index++) buckets[index].liveEnvironments++;
+  }
+  return buckets;
+}

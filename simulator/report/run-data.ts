@@ -1,0 +1,99 @@
+/**
+ * What a replay records while it runs: the raw material of report.json and
+ * report.html. Probe series are kept compact (numbers per invocation, with
+ * descriptor targets only at the first and last probe of an environment).
+ */
+import type { EnvironmentLimits } from "../diagnostics/leak-findings.ts";
+import type { InvocationOutcome } from "../lambda/types.ts";
+
+/** One invocation, without its probe. */
+export interface InvocationSummary {
+  requestId: string;
+  functionName: string;
+  environmentId: string;
+  invocationNumber: number;
+  coldStart: boolean;
+  /** Simulated epoch milliseconds. */
+  startedAt: number;
+  /** Real milliseconds the handler ran. */
+  durationMs: number;
+  outcome: InvocationOutcome;
+  errorType?: string;
+  errorMessage?: string;
+}
+
+/** Resources after one invocation: n is the invocation number inside the environment. */
+export interface SeriesPoint {
+  n: number;
+  at: number;
+  descriptors: number;
+  tmpBytes: number;
+  tmpDeletedOpenBytes: number;
+  residentBytes: number;
+}
+
+/** One execution environment over the run. */
+export interface EnvironmentRecord {
+  environmentId: string;
+  functionName: string;
+  createdAt: number;
+  /** Simulated epoch milliseconds when it was seen gone. */
+  endedAt?: number;
+  status: string;
+  endReason?: string;
+  invocations: number;
+  resets: number;
+  limits: EnvironmentLimits;
+  points: SeriesPoint[];
+  firstTargets: string[];
+  lastTargets: string[];
+  /** /tmp paths at the first and last probe, when the backend reports them. */
+  firstTmpPaths?: string[];
+  lastTmpPaths?: string[];
+}
+
+/** Status of a Step Functions execution, as DescribeExecution reports it. */
+export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
+
+/** One execution the driver started (or one direct invocation round, when driving a function). */
+export interface ExecutionSummary {
+  executionArn: string;
+  /** Simulated epoch milliseconds. */
+  startedAt: number;
+  stoppedAt?: number;
+  /** Status of the first attempt. */
+  status: ExecutionStatus;
+  error?: string;
+  cause?: string;
+  documents: number;
+  /** Status after a redrive, when one was made. */
+  redriveStatus?: ExecutionStatus;
+}
+
+/** A failure the driver saw on the API itself (a throttled Invoke, a rejected StartExecution). */
+export interface DriverError {
+  at: number;
+  operation: string;
+  functionName?: string;
+  errorType: string;
+  message: string;
+}
+
+/** Everything one replay recorded. */
+export interface RunData {
+  scenario: { name: string; description: string; seed: number; file?: string };
+  backend: string;
+  /** `max` or a number of simulated seconds per real second. */
+  speed: string;
+  /** Wall-clock ISO time of the start. */
+  wallStartedAt: string;
+  wallMs: number;
+  simulatedStartedAt: number;
+  simulatedEndedAt: number;
+  /** True when the run was stopped early (Ctrl-C); the report is partial. */
+  interrupted: boolean;
+  invocations: InvocationSummary[];
+  environments: EnvironmentRecord[];
+  executions: ExecutionSummary[];
+  driverErrors: DriverError[];
+}
