@@ -49,7 +49,8 @@ function firstOutput(sandbox: Sandbox): Promise<void> {
   return new Promise((resolve) => sandbox.onOutput(() => resolve()));
 }
 
-async function bareRun(image: string): Promise<number> {
+/** Durations of `docker run --rm IMAGE /bin/sh -c :` through dockerode: until exit, and with removal. */
+async function bareRun(image: string): Promise<{ exited: number; removed: number }> {
   const started = performance.now();
   const container = await docker.createContainer({
     Image: image,
@@ -57,17 +58,25 @@ async function bareRun(image: string): Promise<number> {
   });
   await container.start();
   await container.wait();
+  const exited = performance.now() - started;
   await container.remove();
-  return performance.now() - started;
+  return { exited, removed: performance.now() - started };
 }
 
-async function coldStart(backend: DockerBackend, memoryMb: number, round: number): Promise<number> {
-  const started = performance.now();
+/** Durations of a sandbox start: until `start()` resolves, until the first output, and of its stop. */
+async function coldStart(
+  backend: DockerBackend,
+  memoryMb: number,
+  round: number,
+): Promise<{ started: number; output: number; stopped: number }> {
+  const begin = performance.now();
   const sandbox = await backend.start(spec(`${memoryMb}-${round}`, "marker", memoryMb));
+  const started = performance.now() - begin;
   await firstOutput(sandbox);
-  const elapsed = performance.now() - started;
+  const output = performance.now() - begin;
+  const stopBegin = performance.now();
   await sandbox.stop(1_000);
-  return elapsed;
+  return { started, output, stopped: performance.now() - stopBegin };
 }
 
 async function freezeCosts(
@@ -110,10 +119,10 @@ try {
   });
   await coldStart(backend, 1769, -1); // warm the engine's caches and the backend's one-time checks
 
-  const bare: number[] = [];
+  const bare: Array<{ exited: number; removed: number }> = [];
   const loop: number[] = [];
-  const cold128: number[] = [];
-  const cold1769: number[] = [];
+  const cold128: Array<{ started: number; output: number; stopped: number }> = [];
+  const cold1769: Array<{ started: number; output: number; stopped: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     bare.push(await bareRun(image));
     const started = performance.now();
@@ -128,21 +137,26 @@ try {
 
   const pause = await freezeCosts(dataDir, "pause");
   const cgroup = await freezeCosts(dataDir, "cgroup");
+  const column = <T>(rows: T[], key: keyof T) => median(rows.map((row) => row[key] as number));
 
   console.log(`rounds: ${ROUNDS}, medians in ms`);
-  console.log(`docker run --rm (create, start, wait, remove) of /bin/sh -c ':'   ${median(bare)}`);
-  console.log(`512 MB ext4 /tmp image: create, mkfs, mount                       ${median(loop)}`);
   console.log(
-    `sandbox cold start to first output, 128 MB (0.07 vCPU)            ${median(cold128)}`,
+    `docker run of /bin/sh -c ':': until exit / with --rm removal   ${column(bare, "exited")} / ${column(bare, "removed")}`,
+  );
+  console.log(`512 MB ext4 /tmp image: create, mkfs, mount                   ${median(loop)}`);
+  for (const [label, rows] of [
+    ["128 MB, 0.07 vCPU", cold128],
+    ["1769 MB, 1 vCPU", cold1769],
+  ] as const) {
+    console.log(
+      `sandbox ${label}: start() / first output / stop    ${column(rows, "started")} / ${column(rows, "output")} / ${column(rows, "stopped")}`,
+    );
+  }
+  console.log(
+    `freeze / thaw with docker pause                               ${pause.freeze} / ${pause.thaw}`,
   );
   console.log(
-    `sandbox cold start to first output, 1769 MB (1 vCPU)              ${median(cold1769)}`,
-  );
-  console.log(
-    `freeze / thaw with docker pause                                   ${pause.freeze} / ${pause.thaw}`,
-  );
-  console.log(
-    `freeze / thaw with the cgroup freezer                             ${cgroup.freeze} / ${cgroup.thaw}`,
+    `freeze / thaw with the cgroup freezer                         ${cgroup.freeze} / ${cgroup.thaw}`,
   );
 } catch (error) {
   console.error(error);
