@@ -36,6 +36,14 @@ interface QueuedEvent {
   throttles: number;
 }
 
+/** Retry and destination settings of one event, read from its function's event invoke config. */
+interface EventSettings {
+  maxRetries: number;
+  maxAgeMs: number;
+  onSuccess?: string;
+  onFailure?: string;
+}
+
 /** Counters of the queue, for introspection and benchmarks. */
 export interface AsyncQueueStats {
   queued: number;
@@ -169,7 +177,7 @@ export class AsyncInvocationQueue {
   async #attempt(event: QueuedEvent): Promise<void> {
     const settings = this.#settings(event);
     if (this.#clock.now() - event.enqueuedAt > settings.maxAgeMs) {
-      await this.#finish(event, "EventAgeExceeded", undefined);
+      await this.#finish(event, "EventAgeExceeded", undefined, settings);
       return;
     }
 
@@ -183,31 +191,31 @@ export class AsyncInvocationQueue {
         requestId: event.requestId,
       });
     } catch (error) {
-      await this.#handleSystemError(event, error, settings.maxAgeMs);
+      await this.#handleSystemError(event, error, settings);
       return;
     }
 
     event.invokeCount++;
     event.throttles = 0;
     if (!result.functionError) {
-      await this.#finish(event, "Success", result);
+      await this.#finish(event, "Success", result, settings);
       return;
     }
     if (event.invokeCount > settings.maxRetries) {
-      await this.#finish(event, "RetriesExhausted", result);
+      await this.#finish(event, "RetriesExhausted", result, settings);
       return;
     }
 
     const delay = FUNCTION_ERROR_DELAYS_MS[Math.min(event.invokeCount - 1, FUNCTION_ERROR_DELAYS_MS.length - 1)];
     if (this.#clock.now() + delay - event.enqueuedAt > settings.maxAgeMs) {
-      await this.#finish(event, "EventAgeExceeded", result);
+      await this.#finish(event, "EventAgeExceeded", result, settings);
       return;
     }
     this.#logger.debug({ requestId: event.requestId, attempt: event.invokeCount, delayMs: delay }, "function error, retry scheduled");
     this.#retryLater(event, delay);
   }
 
-  async #handleSystemError(event: QueuedEvent, error: unknown, maxAgeMs: number): Promise<void> {
+  async #handleSystemError(event: QueuedEvent, error: unknown, settings: EventSettings): Promise<void> {
     const retryable = error instanceof LambdaError && (error.statusCode === 429 || error.statusCode >= 500);
     if (!retryable) {
       // The function was deleted or the request can never succeed: Lambda
@@ -220,8 +228,8 @@ export class AsyncInvocationQueue {
 
     const delay = Math.min(THROTTLE_FIRST_DELAY_MS * 2 ** event.throttles, THROTTLE_MAX_DELAY_MS);
     event.throttles++;
-    if (this.#clock.now() + delay - event.enqueuedAt > maxAgeMs) {
-      await this.#finish(event, "EventAgeExceeded", undefined);
+    if (this.#clock.now() + delay - event.enqueuedAt > settings.maxAgeMs) {
+      await this.#finish(event, "EventAgeExceeded", undefined, settings);
       return;
     }
     this.#retryLater(event, delay);
@@ -240,7 +248,7 @@ export class AsyncInvocationQueue {
     this.#retryTimers.add(timer);
   }
 
-  #settings(event: QueuedEvent): { maxRetries: number; maxAgeMs: number; onSuccess?: string; onFailure?: string } {
+  #settings(event: QueuedEvent): EventSettings {
     let config: ReturnType<LambdaServiceLike["registry"]["eventInvokeConfig"]>;
     try {
       config = this.#service.registry.eventInvokeConfig(event.functionName, event.qualifier);
@@ -255,14 +263,18 @@ export class AsyncInvocationQueue {
     };
   }
 
-  async #finish(event: QueuedEvent, condition: DestinationCondition, result: InvokeResult | undefined): Promise<void> {
+  async #finish(
+    event: QueuedEvent,
+    condition: DestinationCondition,
+    result: InvokeResult | undefined,
+    settings: EventSettings,
+  ): Promise<void> {
     if (condition === "Success") this.#stats.succeeded++;
     else {
       this.#stats.failed++;
       this.#logger.info({ requestId: event.requestId, functionName: event.functionName, condition }, "asynchronous invocation failed");
     }
 
-    const settings = this.#settings(event);
     const destination = condition === "Success" ? settings.onSuccess : settings.onFailure;
     if (!destination) return;
 
