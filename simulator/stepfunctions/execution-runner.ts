@@ -111,11 +111,18 @@ export class ExecutionRunner {
     return record;
   }
 
-  /** StopExecution of a running execution: records ExecutionAborted and cancels its work. */
-  stop(record: ExecutionRecord, error: string | undefined, cause: string | undefined, persist: boolean): void {
+  /**
+   * StopExecution of a running execution: cancels its work, lets the running
+   * states record their aborted events, then records ExecutionAborted.
+   */
+  async stop(record: ExecutionRecord, error: string | undefined, cause: string | undefined, persist: boolean): Promise<void> {
     const live = this.#live.get(record.executionArn);
     if (!live || live.stopped) return;
     live.stopped = true;
+    live.engine.cancellation.cancel();
+    this.#services.clock.clearTimeout(live.timer);
+    await live.done;
+
     const details: Record<string, string> = {};
     if (error !== undefined) details.error = error;
     if (cause !== undefined) details.cause = cause;
@@ -125,9 +132,7 @@ export class ExecutionRunner {
     record.error = error;
     record.cause = cause;
     this.#keepForRedrive(record, live);
-    live.engine.cancellation.cancel();
-    this.#services.clock.clearTimeout(live.timer);
-    if (persist) void this.#services.store?.saveExecution(record);
+    if (persist) await this.#services.store?.saveExecution(record);
   }
 
   /** Cancels every running execution without recording anything (service shutdown). */

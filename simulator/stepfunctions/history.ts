@@ -40,14 +40,12 @@ export class HistoryRecorder {
    * States.Runtime, which fails the execution with the 25,000th event.
    */
   add(type: string, previousEventId: number, detailsKey?: string, details?: Record<string, unknown>): number {
-    if (!TERMINAL_EVENTS.has(type)) {
-      if (this.limitReached) throw new StatesError("States.Runtime", HISTORY_LIMIT_CAUSE);
-      if (this.events.length >= MAX_HISTORY_EVENTS - 1) {
-        this.limitReached = true;
-        const error = new StatesError("States.Runtime", HISTORY_LIMIT_CAUSE);
-        error.located = true;
-        throw error;
-      }
+    if (!TERMINAL_EVENTS.has(type) && (this.limitReached || this.events.length >= MAX_HISTORY_EVENTS - 1)) {
+      this.limitReached = true;
+      const error = new StatesError("States.Runtime", HISTORY_LIMIT_CAUSE);
+      // AWS reports this cause without the state prefix of other runtime errors.
+      error.located = true;
+      throw error;
     }
     const id = this.events.length + 1;
     const event: HistoryEvent = { timestamp: this.#now(), type, id, previousEventId };

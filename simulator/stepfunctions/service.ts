@@ -307,7 +307,7 @@ export class StepFunctionsService {
   async stopExecution(input: Input): Promise<Input> {
     const record = await this.#execution(requireString(input, "executionArn"));
     if (record.status === "RUNNING") {
-      this.#runner.stop(record, input.error as string | undefined, input.cause as string | undefined, true);
+      await this.#runner.stop(record, input.error as string | undefined, input.cause as string | undefined, true);
       await this.#store.flush();
     }
     return { stopDate: seconds(record.stopDate ?? this.#clock.now()) };

@@ -82,7 +82,8 @@ function parseBody(body: unknown): Record<string, unknown> {
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header("content-type", CONTENT_TYPE).send(JSON.stringify(body));
+  // A Buffer body keeps Fastify from appending "; charset=utf-8", which AWS does not send.
+  return reply.code(status).header("content-type", CONTENT_TYPE).send(Buffer.from(JSON.stringify(body)));
 }
 
 /** Drops undefined fields so optional members are absent, as AWS sends them. */

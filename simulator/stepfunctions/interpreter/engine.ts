@@ -278,6 +278,7 @@ export class Engine {
 
   /** Adds AWS's location prefix to runtime errors and records aborted states. */
   #locate(error: unknown, run: StateRun): unknown {
+    if (error instanceof RetriableError || error instanceof CaughtError) return error;
     if (error instanceof AbortedError) {
       const aborted = ABORTED_EVENTS[run.state.Type];
       if (aborted && !this.history.limitReached) {
