@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { routeUrl } from "./service-routing.ts";
 
@@ -14,7 +14,8 @@ export function createEdgeServer(options: { logger: Logger; bodyLimit?: number }
     // bodies are streamed, so the global limit only guards buffered parsers.
     bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
     rewriteUrl: (request) => routeUrl(request.url ?? "/", request.headers),
-    disableRequestLogging: true,
+    // Per-request lines would flood the log at replay rates; errors are logged where handled.
+    logController: new LogController({ disableRequestLogging: true }),
     // S3 keys may contain `//`, `;` and other characters a router would trim.
     routerOptions: { ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
   });

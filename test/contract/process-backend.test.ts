@@ -1,0 +1,3 @@
+import { describeLambdaContract } from "./lambda-contract.ts";
+
+describeLambdaContract("process");
