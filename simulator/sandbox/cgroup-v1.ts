@@ -135,7 +135,7 @@ export class SandboxCgroups {
   /** Tasks (processes and threads) counted by the pids controller, or null without it. */
   taskCount(): number | null {
     if (!this.paths.pids) return null;
-    return Number(readFileSync(join(this.paths.pids, "pids.current"), "utf8"));
+    return readNumber(join(this.paths.pids, "pids.current"));
   }
 
   /** Times the kernel's OOM killer killed a process in this cgroup. */
@@ -155,7 +155,7 @@ export class SandboxCgroups {
   /** Highest memory charge since the last reset, page cache included, or null without a memory cgroup. */
   peakMemoryBytes(): number | null {
     if (!this.paths.memory) return null;
-    return Number(readFileSync(join(this.paths.memory, "memory.max_usage_in_bytes"), "utf8"));
+    return readNumber(join(this.paths.memory, "memory.max_usage_in_bytes"));
   }
 
   /** Starts the peak over, for a new runtime process. */
@@ -257,6 +257,15 @@ export async function removeOwnerFolder(path: string, controller: string): Promi
   }
   await killCgroupMembers({ [controller]: path });
   removeCgroupTree(path);
+}
+
+// Reads a counter file; null once the cgroup is removed.
+function readNumber(path: string): number | null {
+  try {
+    return Number(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
 }
 
 function readPids(path: string): number[] {

@@ -70,13 +70,22 @@ export function buildLaunchCommand(options: LaunchOptions): { file: string; args
 
   const script = [tools.sh, "-c", lines.join("\n"), "sandbox", ...options.command];
   if (options.holderPid !== null) {
+    // Joining a user namespace keeps the caller's uid, which the namespace
+    // maps to its root: nsenter's own switch to uid 0 would call setgroups,
+    // which the namespace denies.
     const inUserNamespace = options.mechanisms.isolation === "user and mount namespace";
-    const join = [
+    const namespaces = inUserNamespace
+      ? ["--user", "--mount", "--preserve-credentials"]
+      : ["--mount"];
+    const nsenter = [
+      tools.nsenter,
       "--target",
       String(options.holderPid),
-      ...(inUserNamespace ? ["--user", "--mount"] : ["--mount"]),
+      ...namespaces,
+      "--",
+      ...script,
     ];
-    return { file: tools.nsenter, args: [...join, "--", ...script] };
+    return asUser(options.mechanisms, options.namespaceOwnerUid, nsenter);
   }
   const unshare = [
     tools.unshare,
