@@ -22,7 +22,7 @@ export type Controller = "memory" | "freezer" | "pids";
 /** The simulator's own folder per writable controller. */
 export type CgroupRoots = Partial<Record<Controller, string>>;
 
-/** Where a controller's hierarchy is mounted and the cgroup of this process inside it. */
+/** Mount point of a controller's hierarchy, and this process's cgroup inside it. */
 export interface CgroupBase {
   mountPoint: string;
   ownCgroup: string;

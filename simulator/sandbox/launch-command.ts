@@ -2,15 +2,15 @@ import type { ProcessMechanisms } from "./process-mechanisms.ts";
 
 /**
  * The command lines that start a runtime inside its sandbox. `unshare`
- * gives it a new mount namespace (or `nsenter` joins the namespace of a
- * holder process); a short sh script, still in the same process, joins the
- * cgroups, mounts /tmp and the read-only code folder, then execs prlimit and
- * setpriv, which exec the runtime. The runtime therefore keeps the pid that
- * the simulator spawned, and every limit applies before its first
+ * gives it a new mount namespace, or `nsenter` joins the namespace of a
+ * holder process. A short sh script, still in the same process, then joins
+ * the cgroups, mounts /tmp and the read-only code folder, and execs prlimit
+ * and setpriv, which exec the runtime. The runtime therefore keeps the pid
+ * that the simulator spawned, and every limit applies before its first
  * instruction.
  */
 
-/** What /tmp is made of inside the sandbox. */
+/** Backing of /tmp inside the sandbox. */
 export type TmpMount = { kind: "loop"; device: string } | { kind: "tmpfs"; sizeMb: number };
 
 /** Inputs of {@link buildLaunchCommand}. */

@@ -73,7 +73,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#ownerFolder = join(options.dataDir, "sandboxes", this.#ownerName);
   }
 
-  /** The mechanisms in use, detected on first call. */
+  /** Detects the mechanisms on first call and returns them. */
   mechanisms(): Promise<ProcessMechanisms> {
     this.#mechanisms ??= this.#detect();
     return this.#mechanisms;

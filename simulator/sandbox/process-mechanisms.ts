@@ -12,10 +12,10 @@ import {
 import { checkLoopSupport, type ImageTools } from "./tmp-image.ts";
 
 /**
- * Which isolation mechanisms the process backend can use on this machine,
- * detected once when the backend starts: as root, mount namespaces, loop-
- * mounted ext4 images and cgroup v1; otherwise an unprivileged user
- * namespace, a sized tmpfs, a memory watchdog and SIGSTOP/SIGCONT.
+ * Detection of the isolation mechanisms the process backend can use on this
+ * machine, once per backend. Root gets mount namespaces, loop-mounted ext4
+ * images and cgroup v1. Other users get an unprivileged user namespace, a
+ * sized tmpfs, a memory watchdog and SIGSTOP/SIGCONT.
  */
 
 /** Absolute paths of the programs the launch script and the backend run. */
@@ -34,13 +34,13 @@ export interface Tools extends ImageTools {
 export interface ProcessMechanisms {
   /** Namespaces each sandbox gets. */
   isolation: "mount namespace" | "user and mount namespace";
-  /** How /tmp is backed. */
+  /** Backing of /tmp. */
   tmpKind: "ext4 loop image" | "tmpfs";
   memoryEnforcement: "memory cgroup" | "watchdog";
   freezing: "cgroup freezer" | "signals";
-  /** How the backend finds every process of a sandbox. */
+  /** Source of the list of a sandbox's processes. */
   processTracking: "cgroup" | "process tree";
-  /** Who the runtime runs as. */
+  /** User the runtime runs as. */
   sandboxUser: "uid per sandbox" | "root of the user namespace";
   cgroupRoots: CgroupRoots;
   cgroupBases: Partial<Record<Controller, CgroupBase>>;
