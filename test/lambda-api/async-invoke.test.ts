@@ -170,7 +170,12 @@ describe("Event invocation destinations", () => {
     await stack.queue.idle();
 
     expect(stack.service.invocations("collector")).toHaveLength(1);
-    const lines = stack.logs.query({ functionName: "collector", filterPattern: '"echo invoked"' });
+    // The function's own output may reach the log store just after its invocation ends.
+    let lines = stack.logs.query({ functionName: "collector", filterPattern: '"echo invoked"' });
+    for (let attempt = 0; lines.length === 0 && attempt < 50; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      lines = stack.logs.query({ functionName: "collector", filterPattern: '"echo invoked"' });
+    }
     expect(lines).toHaveLength(1);
     expect(lines[0].message).toContain(requestId);
     expect(lines[0].message).toContain("RetriesExhausted");
