@@ -139,6 +139,7 @@ export class ExecutionRunner {
   closeAll(): void {
     for (const live of this.#live.values()) {
       live.stopped = true;
+      live.history.closed = true;
       this.#services.clock.clearTimeout(live.timer);
       live.engine.cancellation.cancel();
     }

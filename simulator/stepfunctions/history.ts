@@ -25,6 +25,8 @@ export class HistoryRecorder {
   readonly events: HistoryEvent[];
   /** Set when the 25,000-event cap was reached: further state events are dropped. */
   limitReached = false;
+  /** Set when the service shuts down: events of executions still winding down are not recorded. */
+  closed = false;
   readonly #now: () => number;
   readonly #onAppend: ((event: HistoryEvent) => void) | undefined;
 
@@ -40,6 +42,7 @@ export class HistoryRecorder {
    * States.Runtime, which fails the execution with the 25,000th event.
    */
   add(type: string, previousEventId: number, detailsKey?: string, details?: Record<string, unknown>): number {
+    if (this.closed) return this.events.length;
     if (!TERMINAL_EVENTS.has(type) && (this.limitReached || this.events.length >= MAX_HISTORY_EVENTS - 1)) {
       this.limitReached = true;
       const error = new StatesError("States.Runtime", HISTORY_LIMIT_CAUSE);

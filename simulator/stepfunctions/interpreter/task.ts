@@ -9,7 +9,6 @@ import { LambdaError } from "../../lambda/errors.ts";
 import type { InvokeRequest, InvokeResult } from "../../lambda/types.ts";
 import { AbortedError, StatesError } from "../errors.ts";
 import { NOT_TRUNCATED } from "../history.ts";
-import { DEFAULT_TASK_TIMEOUT_SECONDS } from "../limits.ts";
 import { resolvePath } from "../paths/payload.ts";
 import { evaluateJsonata, isJsonataExpression } from "../paths/jsonata.ts";
 import { MAX_TIMER_MS } from "./cancellation.ts";
@@ -131,45 +130,29 @@ async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknow
     return failure;
   };
 
-  const started = engine.clock.now();
+  // The token is open from the moment the task is scheduled: a callback may
+  // arrive while the function is still running.
+  const callback = options.token ? waitForCallback(engine, run, options.token, options.timeoutSeconds, options.heartbeatSeconds) : undefined;
+  callback?.catch(() => {});
   let output: unknown;
   try {
     const request = toInvokeRequest(parameters);
-    const response = await invokeWithTimeout(engine, run, request, options.timeoutSeconds);
+    const response = await invokeWithTimeout(engine, run, request, options.token ? undefined : options.timeoutSeconds);
     if (response.functionError) throw functionFailure(response);
     output = {
       ExecutedVersion: response.executedVersion,
       Payload: parsePayload(response.payload),
-      SdkHttpMetadata: {
-        AllHttpHeaders: {
-          "X-Amz-Executed-Version": [response.executedVersion],
-          "x-amzn-Remapped-Content-Length": ["0"],
-          Connection: ["keep-alive"],
-          "x-amzn-RequestId": [response.requestId],
-          "Content-Length": [String(response.payload.length)],
-          Date: [new Date(engine.clock.now()).toUTCString()],
-          "Content-Type": ["application/json"],
-        },
-        HttpHeaders: {
-          Connection: "keep-alive",
-          "Content-Length": String(response.payload.length),
-          "Content-Type": "application/json",
-          Date: new Date(engine.clock.now()).toUTCString(),
-          "X-Amz-Executed-Version": response.executedVersion,
-          "x-amzn-Remapped-Content-Length": "0",
-          "x-amzn-RequestId": response.requestId,
-        },
-        HttpStatusCode: response.statusCode,
-      },
+      SdkHttpMetadata: httpMetadata(engine, response),
       SdkResponseMetadata: { RequestId: response.requestId },
       StatusCode: response.statusCode,
     };
   } catch (error) {
+    if (options.token) engine.tokens.close(options.token);
     if (error instanceof AbortedError) throw error;
     throw fail(toStatesError(error));
   }
 
-  if (!options.token) {
+  if (!callback) {
     engine.addEvent(frame, "TaskSucceeded", "taskSucceededEventDetails", {
       ...base,
       output: JSON.stringify(output),
@@ -181,8 +164,7 @@ async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknow
   engine.addEvent(frame, "TaskSubmitted", "taskSubmittedEventDetails", { ...base, output: JSON.stringify(output), outputDetails: NOT_TRUNCATED });
   let callbackOutput: unknown;
   try {
-    const remainingMs = options.timeoutSeconds === undefined ? undefined : options.timeoutSeconds * 1000 - (engine.clock.now() - started);
-    callbackOutput = await waitForCallback(engine, run, options.token, remainingMs, options.heartbeatSeconds);
+    callbackOutput = await callback;
   } catch (error) {
     if (error instanceof AbortedError) throw error;
     throw fail(toStatesError(error));
@@ -193,6 +175,33 @@ async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknow
     outputDetails: NOT_TRUNCATED,
   });
   return callbackOutput;
+}
+
+/** The response headers lambda:invoke reports, as the AWS SDK for Java records them. */
+function httpMetadata(engine: Engine, response: InvokeResult): Record<string, unknown> {
+  const date = new Date(engine.clock.now()).toUTCString();
+  const length = String(response.payload.length);
+  return {
+    AllHttpHeaders: {
+      "X-Amz-Executed-Version": [response.executedVersion],
+      "x-amzn-Remapped-Content-Length": ["0"],
+      Connection: ["keep-alive"],
+      "x-amzn-RequestId": [response.requestId],
+      "Content-Length": [length],
+      Date: [date],
+      "Content-Type": ["application/json"],
+    },
+    HttpHeaders: {
+      Connection: "keep-alive",
+      "Content-Length": length,
+      "Content-Type": "application/json",
+      Date: date,
+      "X-Amz-Executed-Version": response.executedVersion,
+      "x-amzn-Remapped-Content-Length": "0",
+      "x-amzn-RequestId": response.requestId,
+    },
+    HttpStatusCode: response.statusCode,
+  };
 }
 
 function toInvokeRequest(parameters: unknown): InvokeRequest {
@@ -242,13 +251,18 @@ async function invokeWithTimeout(
   }
 }
 
-/** Waits for SendTaskSuccess/Failure on `token`, with the task and heartbeat timeouts. */
-function waitForCallback(engine: Engine, run: StateRun, token: string, timeoutMs: number | undefined, heartbeatSeconds: number | undefined): Promise<unknown> {
+/**
+ * Opens `token` and waits for SendTaskSuccess/Failure on it, failing with
+ * States.Timeout after TimeoutSeconds and States.HeartbeatTimeout when no
+ * heartbeat arrives for HeartbeatSeconds. Without TimeoutSeconds no timer is
+ * set: AWS's default of 99999999 seconds never fires in practice.
+ */
+function waitForCallback(engine: Engine, run: StateRun, token: string, timeoutSeconds: number | undefined, heartbeatSeconds: number | undefined): Promise<unknown> {
   const { clock } = engine;
   return run.frame.cancellation.race(
     new Promise<unknown>((resolve, reject) => {
       let heartbeatTimer: ReturnType<typeof clock.setTimeout> | undefined;
-      const totalMs = Math.min(timeoutMs ?? DEFAULT_TASK_TIMEOUT_SECONDS * 1000, MAX_TIMER_MS);
+      let timeoutTimer: ReturnType<typeof clock.setTimeout> | undefined;
       const settle = () => {
         clock.clearTimeout(timeoutTimer);
         clock.clearTimeout(heartbeatTimer);
@@ -263,10 +277,12 @@ function waitForCallback(engine: Engine, run: StateRun, token: string, timeoutMs
           reject(new StatesError("States.HeartbeatTimeout", undefined));
         }, Math.min(heartbeatSeconds * 1000, MAX_TIMER_MS));
       };
-      const timeoutTimer = clock.setTimeout(() => {
-        settle();
-        reject(new StatesError("States.Timeout", undefined));
-      }, Math.max(0, totalMs));
+      if (timeoutSeconds !== undefined) {
+        timeoutTimer = clock.setTimeout(() => {
+          settle();
+          reject(new StatesError("States.Timeout", undefined));
+        }, Math.min(timeoutSeconds * 1000, MAX_TIMER_MS));
+      }
       const removeCancel = run.frame.cancellation.onCancel(() => settle());
       armHeartbeat();
       engine.tokens.register(token, {
