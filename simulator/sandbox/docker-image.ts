@@ -85,9 +85,14 @@ export async function resolveImageContent(options: ImageContentOptions): Promise
   hash.update(
     `layout ${LAYOUT_VERSION}\n${renderDockerfile()}\n${renderPasswd()}\n${renderGroup()}\n`,
   );
-  for (const file of [nodeBinary, ...programs, ...sortedLibraries]) {
-    hash.update(`${file}\n`);
-    hash.update(await hashFile(file));
+  // Hash each file under its path in the image, so the same binary elsewhere on the host gives the same tag.
+  const files: Array<[source: string, target: string]> = [
+    [nodeBinary, IMAGE_NODE_PATH],
+    ...[...programs, ...sortedLibraries].map((file): [string, string] => [file, file]),
+  ];
+  for (const [source, target] of files) {
+    hash.update(`${target}\n`);
+    hash.update(await hashFile(source));
   }
   const tag = `${SANDBOX_IMAGE_REPOSITORY}:${hash.digest("hex").slice(0, 16)}`;
 
@@ -154,7 +159,27 @@ export async function ensureSandboxImage(
     { image: content.tag, durationMs: Date.now() - started },
     "docker sandbox image built",
   );
+  await removeOlderImages(docker, content.tag, options.logger);
   return content.tag;
+}
+
+// Earlier builds (another Node.js binary or library) are dead weight; an image that a
+// container still uses stays, because removal without force fails for it.
+async function removeOlderImages(docker: Dockerode, keep: string, logger: Logger): Promise<void> {
+  const images = await docker.listImages({ filters: { reference: [SANDBOX_IMAGE_REPOSITORY] } });
+  for (const image of images) {
+    for (const tag of image.RepoTags ?? []) {
+      if (tag === keep || !tag.startsWith(`${SANDBOX_IMAGE_REPOSITORY}:`)) continue;
+      await docker
+        .getImage(tag)
+        .remove()
+        .then(
+          () => logger.info({ image: tag }, "older docker sandbox image removed"),
+          (error: unknown) =>
+            logger.debug({ image: tag, err: error }, "older docker sandbox image kept"),
+        );
+    }
+  }
 }
 
 async function contextEntries(content: ImageContent): Promise<TarEntry[]> {

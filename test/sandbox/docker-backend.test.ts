@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -9,6 +9,8 @@ import Dockerode from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../simulator/sandbox/backend.ts";
 import { DockerBackend, LABELS } from "../../simulator/sandbox/docker-backend.ts";
+import { ensureSandboxImage } from "../../simulator/sandbox/docker-image.ts";
+import { writeTar } from "../../simulator/sandbox/docker-image-tar.ts";
 import type { DockerFreezeMethod } from "../../simulator/sandbox/docker-sandbox.ts";
 import { isMountPoint } from "../../simulator/sandbox/docker-tmp.ts";
 import {
@@ -16,12 +18,40 @@ import {
   nodeModulesDir,
   OutputCollector,
   probeSpec,
+  repositoryRoot,
   runtimeClientDir,
   runtimeClientEntry,
   silentLogger,
 } from "./docker-harness.ts";
 
 const docker = new Dockerode();
+const awsLikeImageDir = path.join(repositoryRoot, "test/fixtures/docker/aws-like-image");
+
+// An image with the entry-point contract of AWS's Lambda base images, built on the sandbox image.
+async function buildAwsLikeImage(base: string, tag: string): Promise<void> {
+  const archive = path.join(os.tmpdir(), `warmstate-aws-like-${process.pid}.tar`);
+  const script = await readFile(path.join(awsLikeImageDir, "lambda-entrypoint.sh"));
+  const dockerfile = `FROM ${base}\nCOPY lambda-entrypoint.sh /lambda-entrypoint.sh\nENTRYPOINT ["/lambda-entrypoint.sh"]\n`;
+  await writeTar(archive, [
+    { type: "content", name: "Dockerfile", mode: 0o644, content: Buffer.from(dockerfile) },
+    { type: "content", name: "lambda-entrypoint.sh", mode: 0o755, content: script },
+  ]);
+  try {
+    const stream = await docker.buildImage(createReadStream(archive), { t: tag, rm: true });
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(
+        stream,
+        (error: Error | null, events: Array<{ error?: string }>) => {
+          const failed = error?.message ?? events.find((event) => event.error)?.error;
+          if (failed) reject(new Error(failed));
+          else resolve(undefined);
+        },
+      ),
+    );
+  } finally {
+    await rm(archive, { force: true });
+  }
+}
 const engineProblem = await findEngineProblem(docker);
 
 // In CI the engine is started before the tests, so a missing engine is a failure there.
@@ -128,6 +158,42 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
 
       expect(line).toMatch(/sharp png \d+ bytes/);
       expect(output.stderr).toBe("");
+    });
+  });
+
+  describe("image entry point", () => {
+    const awsLikeTag = `warmstate/test-aws-like:${process.pid}`;
+
+    afterAll(async () => {
+      await docker
+        .getImage(awsLikeTag)
+        .remove({ force: true })
+        .catch(() => undefined);
+    });
+
+    it("runs the image's entry point with the handler", async () => {
+      const base = await ensureSandboxImage(docker, {
+        nodeModulesDir,
+        workDir: dataDir,
+        logger: silentLogger,
+      });
+      await buildAwsLikeImage(base, awsLikeTag);
+      const own = new DockerBackend({
+        dataDir,
+        logger: silentLogger,
+        runtimeClientDir,
+        nodeModulesDir,
+        docker,
+        image: awsLikeTag,
+        useImageEntrypoint: true,
+      });
+
+      const sandbox = await own.start(probeSpec("unused", { env: { _HANDLER: "index.handler" } }));
+      const output = new OutputCollector(sandbox);
+      const [line] = await output.line(/entrypoint .*/);
+      await own.close();
+
+      expect(line).toBe("entrypoint handler=index.handler api=127.0.0.1:9 runtime-files=0");
     });
   });
 
