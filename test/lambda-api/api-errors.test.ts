@@ -41,7 +41,7 @@ async function raw(method: string, path: string, body?: string | Buffer, headers
 }
 
 beforeAll(async () => {
-  stack = await startStack({ transitionMs: 0 });
+  stack = await startStack();
   await stack.lambda.send(
     new CreateFunctionCommand({ FunctionName: "echo", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO }),
   );

@@ -48,7 +48,7 @@ function readRecords(file: string): DestinationRecord[] {
 beforeEach(async () => {
   // Retry delays of one and two minutes play at once on a jumping virtual clock.
   clock = new VirtualClock({ start: Date.now(), speed: 1, jumpIdle: true });
-  stack = await startStack({ clock, transitionMs: 0 });
+  stack = await startStack({ clock });
 });
 
 afterEach(async () => {

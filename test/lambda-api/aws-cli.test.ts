@@ -49,7 +49,7 @@ async function aws(args: string[]): Promise<{ stdout: string; stderr: string; co
 
 describe.skipIf(!AWS)("AWS CLI against the Lambda API", () => {
   beforeAll(async () => {
-    stack = await startStack({ transitionMs: 0 });
+    stack = await startStack();
     await stack.lambda.send(
       new CreateFunctionCommand({
         FunctionName: "cli-echo",

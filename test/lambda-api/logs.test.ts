@@ -106,7 +106,7 @@ describe("function logs over the APIs", () => {
   let logsClient: CloudWatchLogsClient;
 
   beforeAll(async () => {
-    stack = await startStack({ transitionMs: 0 });
+    stack = await startStack();
     logsClient = new CloudWatchLogsClient({
       endpoint: stack.endpoint,
       region: "us-east-1",

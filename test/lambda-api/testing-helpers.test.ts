@@ -25,7 +25,7 @@ function invoke(name: string, event: unknown = {}) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ transitionMs: 0 });
+  stack = await startStack();
   ws = await warmstateClient(stack.endpoint);
   await createFunction("reused", "api-echo", { "warmstate:keep-alive-seconds": "300" });
   await createFunction("parallel", "api-sleep");

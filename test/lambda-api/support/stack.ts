@@ -2,19 +2,12 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { adminPlugin } from "../../../simulator/admin/plugin.ts";
-import { type Clock, RealClock } from "../../../simulator/clock.ts";
-import { createEdgeServer } from "../../../simulator/edge/edge-server.ts";
-import { SERVICE_PREFIX } from "../../../simulator/edge/service-routing.ts";
-import { AsyncInvocationQueue } from "../../../simulator/lambda/async/async-invocation-queue.ts";
-import { lambdaApiPlugin } from "../../../simulator/lambda/api/plugin.ts";
-import { FunctionRegistry } from "../../../simulator/lambda/function-registry.ts";
-import { LambdaService } from "../../../simulator/lambda/lambda-service.ts";
-import { LogStore } from "../../../simulator/lambda/logs/log-store.ts";
-import { logsApiPlugin } from "../../../simulator/lambda/logs/logs-api-plugin.ts";
-import { RuntimeApiServer } from "../../../simulator/lambda/runtime-api/runtime-api-server.ts";
-import { createLogger } from "../../../simulator/logger.ts";
-import { ProcessBackend } from "../../../simulator/sandbox/process-backend.ts";
+import type { Clock } from "../../../simulator/clock.ts";
+import { startSimulator } from "../../../simulator/index.ts";
+import type { AsyncInvocationQueue } from "../../../simulator/lambda/async/async-invocation-queue.ts";
+import type { FunctionRegistry } from "../../../simulator/lambda/function-registry.ts";
+import type { LambdaService } from "../../../simulator/lambda/lambda-service.ts";
+import type { LogStore } from "../../../simulator/lambda/logs/log-store.ts";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -35,7 +28,7 @@ export function makeDataDir(label: string): string {
   return dataDir;
 }
 
-/** A running edge server with the Lambda, logs and admin APIs over real process sandboxes. */
+/** A running simulator with direct handles on the parts these tests inspect. */
 export interface Stack {
   endpoint: string;
   dataDir: string;
@@ -48,45 +41,19 @@ export interface Stack {
 }
 
 /**
- * Starts the same pieces `startSimulator` wires (registry, LambdaService,
- * process backend, Runtime API servers) plus this area's log store, logs API
- * and admin API, so tests can reach the queue and the log store directly.
+ * Starts the simulator with `startSimulator` (real process sandboxes) in a
+ * fresh data folder, plus an SDK client that accepts any credentials.
  */
-export async function startStack(options: { clock?: Clock; transitionMs?: number } = {}): Promise<Stack> {
+export async function startStack(options: { clock?: Clock } = {}): Promise<Stack> {
   const dataDir = makeDataDir("lambda-api");
-  const clock = options.clock ?? new RealClock();
-  const logger = createLogger({ level: process.env.WARMSTATE_TEST_LOG ?? "silent" });
-
-  const registry = new FunctionRegistry({ dataDir, clock, logger, transitionMs: options.transitionMs });
-  const logs = new LogStore({ clock, dataDir });
-  const backend = new ProcessBackend({ dataDir, logger, runtimeClientPath: path.join(REPO_ROOT, "simulator/runtime/index.mjs") });
-
-  let endpoint = "";
-  const service = new LambdaService({
-    registry,
-    backend,
-    createRuntimeApi: () => RuntimeApiServer.start({ host: "127.0.0.1", logger }),
-    clock,
-    logger,
-    logSink: logs,
-    baseEnvironment: () => ({
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "warmstate",
-      AWS_SECRET_ACCESS_KEY: "warmstate",
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-    }),
+  const simulator = await startSimulator({
+    dataDir,
+    clock: options.clock,
+    logLevel: process.env.WARMSTATE_TEST_LOG ?? "silent",
   });
-  const queue = new AsyncInvocationQueue({ service });
-
-  const server = createEdgeServer({ logger });
-  await server.register(lambdaApiPlugin, { prefix: SERVICE_PREFIX.lambda, service, asyncQueue: queue });
-  await server.register(logsApiPlugin, { prefix: SERVICE_PREFIX.logs, logs, functionNames: () => registry.functionNames() });
-  await server.register(adminPlugin, { prefix: SERVICE_PREFIX.admin, service, logs, asyncQueue: queue });
-  endpoint = await server.listen({ port: 0, host: "127.0.0.1" });
 
   const lambda = new LambdaClient({
-    endpoint,
+    endpoint: simulator.endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" },
     // Throttles and errors must reach the test instead of being retried away.
@@ -94,21 +61,16 @@ export async function startStack(options: { clock?: Clock; transitionMs?: number
   });
 
   return {
-    endpoint,
+    endpoint: simulator.endpoint,
     dataDir,
-    registry,
-    service,
-    logs,
-    queue,
+    registry: simulator.lambda.registry,
+    service: simulator.lambda,
+    logs: simulator.logs,
+    queue: simulator.asyncQueue,
     lambda,
     async close() {
       lambda.destroy();
-      queue.close();
-      await server.close();
-      await service.close();
-      await backend.close();
-      registry.close();
-      await logs.close();
+      await simulator.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
