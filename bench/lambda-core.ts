@@ -116,6 +116,7 @@ async function bareRoundTrips(count: number): Promise<number[]> {
 
 async function sdkAgainstBareFastify(count: number): Promise<number[]> {
   const app = Fastify();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
   app.post("/2015-03-31/functions/:name/invocations", async () => null);
   const address = await app.listen({ port: 0, host: "127.0.0.1" });
   const client = new LambdaClient({
