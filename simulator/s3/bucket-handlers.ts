@@ -1,9 +1,9 @@
-import { S3Error, invalidArgument, invalidRequest, malformedXml } from "./errors.ts";
+import { invalidArgument, invalidRequest, malformedXml, S3Error } from "./errors.ts";
 import type { ListPage } from "./key-index.ts";
 import { assertValidKey } from "./names.ts";
 import type { ObjectMetadata } from "./object-types.ts";
 import { hasIntegrityHeader, readDocument } from "./request-body.ts";
-import { OWNER, type S3Context, integerParameter, sendXml } from "./s3-context.ts";
+import { integerParameter, OWNER, type S3Context, sendXml } from "./s3-context.ts";
 import { parseXml, type XmlValue } from "./xml.ts";
 
 /**
@@ -22,7 +22,9 @@ export function listBuckets(context: S3Context): void {
   sendXml(context, "ListAllMyBucketsResult", {
     Owner: OWNER,
     Buckets: {
-      Bucket: context.store.listBuckets().map((bucket) => ({ Name: bucket.name, CreationDate: bucket.creationDate })),
+      Bucket: context.store
+        .listBuckets()
+        .map((bucket) => ({ Name: bucket.name, CreationDate: bucket.creationDate })),
     },
   });
 }
@@ -56,7 +58,9 @@ export function getBucketLocation(context: S3Context): void {
   context.reply
     .status(200)
     .header("content-type", "application/xml")
-    .send(`<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>`);
+    .send(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>`,
+    );
 }
 
 /**
@@ -66,14 +70,20 @@ export function getBucketLocation(context: S3Context): void {
  */
 function encodeName(value: string, encode: boolean): string {
   if (!encode) return value;
-  return encodeURIComponent(value).replace(/%20/g, "+").replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value)
+    .replace(/%20/g, "+")
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function listingParameters(context: S3Context) {
   const { query } = context;
   const encodingType = query.get("encoding-type");
   if (encodingType !== null && encodingType !== "url") {
-    throw invalidArgument("Invalid Encoding Method specified in Request", "encoding-type", encodingType);
+    throw invalidArgument(
+      "Invalid Encoding Method specified in Request",
+      "encoding-type",
+      encodingType,
+    );
   }
   return {
     prefix: query.get("prefix") ?? "",
@@ -83,12 +93,18 @@ function listingParameters(context: S3Context) {
   };
 }
 
-function contentsOf(page: ListPage<ObjectMetadata>, encode: boolean, withOwner: boolean): XmlValue[] {
+function contentsOf(
+  page: ListPage<ObjectMetadata>,
+  encode: boolean,
+  withOwner: boolean,
+): XmlValue[] {
   return page.objects.map((object) => ({
     Key: encodeName(object.key, encode),
     LastModified: object.lastModified,
     ETag: object.etag,
-    ...(object.checksum ? { ChecksumAlgorithm: object.checksum.algorithm, ChecksumType: object.checksum.type } : {}),
+    ...(object.checksum
+      ? { ChecksumAlgorithm: object.checksum.algorithm, ChecksumType: object.checksum.type }
+      : {}),
     Size: object.size,
     Owner: withOwner ? OWNER : undefined,
     StorageClass: "STANDARD",
@@ -101,7 +117,11 @@ const TOKEN_PREFIX = "ws1:";
 function decodeContinuationToken(token: string): string {
   const decoded = Buffer.from(token, "base64").toString("utf8");
   if (!decoded.startsWith(TOKEN_PREFIX)) {
-    throw invalidArgument("The continuation token provided is incorrect", "continuation-token", token);
+    throw invalidArgument(
+      "The continuation token provided is incorrect",
+      "continuation-token",
+      token,
+    );
   }
   return decoded.slice(TOKEN_PREFIX.length);
 }
@@ -113,7 +133,8 @@ export function listObjectsV2(context: S3Context): void {
   const continuationToken = query.get("continuation-token") ?? undefined;
   const startAfter = query.get("start-after") ?? undefined;
   // A continuation token takes precedence over StartAfter.
-  const after = continuationToken !== undefined ? decodeContinuationToken(continuationToken) : startAfter;
+  const after =
+    continuationToken !== undefined ? decodeContinuationToken(continuationToken) : startAfter;
 
   const page = context.store.listObjects(context.bucket, {
     prefix,
@@ -158,7 +179,10 @@ export function listObjectsV1(context: S3Context): void {
     Prefix: encodeName(prefix, encode),
     Marker: encodeName(marker, encode),
     // S3 returns NextMarker only when a delimiter was given; otherwise clients use the last key.
-    NextMarker: page.isTruncated && delimiter && page.lastItem ? encodeName(page.lastItem, encode) : undefined,
+    NextMarker:
+      page.isTruncated && delimiter && page.lastItem
+        ? encodeName(page.lastItem, encode)
+        : undefined,
     Delimiter: delimiter ? encodeName(delimiter, encode) : undefined,
     MaxKeys: requestedMaxKeys,
     EncodingType: encode ? "url" : undefined,
@@ -192,7 +216,9 @@ function parseDeleteRequest(text: string): DeleteRequest {
 export async function deleteObjects(context: S3Context): Promise<void> {
   context.store.requireBucket(context.bucket);
   if (!hasIntegrityHeader(context.request)) {
-    throw invalidRequest("Missing required header for this request: Content-MD5 or x-amz-checksum-*");
+    throw invalidRequest(
+      "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
+    );
   }
   const request = parseDeleteRequest(await readDocument(context.request));
 

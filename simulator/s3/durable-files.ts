@@ -46,7 +46,9 @@ export async function writeBodyToTemp(
 ): Promise<WrittenBody> {
   const tempPath = join(tmpDir, uniqueName(".part"));
   const md5 = createHash("md5");
-  const hasher = integrity.checksumAlgorithm ? createHasher(integrity.checksumAlgorithm) : undefined;
+  const hasher = integrity.checksumAlgorithm
+    ? createHasher(integrity.checksumAlgorithm)
+    : undefined;
   let size = 0;
 
   const handle = await open(tempPath, "wx");
@@ -114,7 +116,11 @@ export async function syncDirectory(path: string): Promise<void> {
  * Replaces `finalPath` with `content` atomically: a crash leaves either the
  * old file or the new one, never a partial file.
  */
-export async function writeFileAtomic(tmpDir: string, finalPath: string, content: string): Promise<void> {
+export async function writeFileAtomic(
+  tmpDir: string,
+  finalPath: string,
+  content: string,
+): Promise<void> {
   const tempPath = join(tmpDir, uniqueName(".json"));
   const handle = await open(tempPath, "wx");
   try {

@@ -3,12 +3,12 @@ import { invalidArgument, malformedXml } from "./errors.ts";
 import type { ChecksumType, CompletedPart } from "./object-types.ts";
 import { readDocument, requestPayload } from "./request-body.ts";
 import {
-  OWNER,
-  type S3Context,
   attributesFromRequest,
   checksumElements,
   header,
   integerParameter,
+  OWNER,
+  type S3Context,
   sendXml,
 } from "./s3-context.ts";
 import { parseXml } from "./xml.ts";
@@ -27,13 +27,23 @@ export async function createMultipartUpload(context: S3Context): Promise<void> {
   const algorithmText = header(context.request, "x-amz-checksum-algorithm");
   const algorithm = parseChecksumAlgorithm(algorithmText);
   if (algorithmText !== undefined && !algorithm) {
-    throw invalidArgument("Checksum algorithm provided is unsupported.", "x-amz-checksum-algorithm", algorithmText);
+    throw invalidArgument(
+      "Checksum algorithm provided is unsupported.",
+      "x-amz-checksum-algorithm",
+      algorithmText,
+    );
   }
   const typeText = header(context.request, "x-amz-checksum-type")?.toUpperCase();
   if (typeText !== undefined && typeText !== "COMPOSITE" && typeText !== "FULL_OBJECT") {
-    throw invalidArgument("Checksum type provided is unsupported.", "x-amz-checksum-type", typeText);
+    throw invalidArgument(
+      "Checksum type provided is unsupported.",
+      "x-amz-checksum-type",
+      typeText,
+    );
   }
-  const type: ChecksumType = (typeText as ChecksumType | undefined) ?? (algorithm === "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE");
+  const type: ChecksumType =
+    (typeText as ChecksumType | undefined) ??
+    (algorithm === "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE");
 
   const upload = await context.store.createMultipartUpload(
     context.bucket,
@@ -52,9 +62,17 @@ export async function createMultipartUpload(context: S3Context): Promise<void> {
 }
 
 /** UploadPart: streams one part to disk and returns its ETag and checksum. */
-export async function uploadPart(context: S3Context, uploadId: string, partNumberText: string): Promise<void> {
+export async function uploadPart(
+  context: S3Context,
+  uploadId: string,
+  partNumberText: string,
+): Promise<void> {
   if (!/^\d+$/.test(partNumberText)) {
-    throw invalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", partNumberText);
+    throw invalidArgument(
+      "Part number must be an integer between 1 and 10000, inclusive",
+      "partNumber",
+      partNumberText,
+    );
   }
   const { body, integrity } = requestPayload(context.request);
   const part = await context.store.uploadPart(
@@ -69,7 +87,8 @@ export async function uploadPart(context: S3Context, uploadId: string, partNumbe
   const upload = context.store.getMultipartUpload(context.bucket, context.key, uploadId);
   const algorithm = integrity.checksumAlgorithm ?? upload.checksumAlgorithm;
   context.reply.header("etag", part.etag);
-  if (algorithm && part.checksum) context.reply.header(checksumHeaderName(algorithm), part.checksum);
+  if (algorithm && part.checksum)
+    context.reply.header(checksumHeaderName(algorithm), part.checksum);
   context.reply.status(200).send();
 }
 
@@ -78,9 +97,12 @@ function parseCompletedParts(text: string): CompletedPart[] {
   const parts = (root.Part ?? []) as Record<string, unknown>[];
   return parts.map((part) => {
     const numberText = String(part?.PartNumber ?? "").trim();
-    if (!/^\d+$/.test(numberText)) throw malformedXml(`PartNumber "${numberText}" is not an integer.`);
+    if (!/^\d+$/.test(numberText))
+      throw malformedXml(`PartNumber "${numberText}" is not an integer.`);
     if (typeof part.ETag !== "string") throw malformedXml(`part ${numberText} has no ETag.`);
-    const checksumName = Object.keys(part).find((name) => name.startsWith("Checksum") && name !== "ChecksumType");
+    const checksumName = Object.keys(part).find(
+      (name) => name.startsWith("Checksum") && name !== "ChecksumType",
+    );
     return {
       partNumber: Number(numberText),
       etag: part.ETag.trim(),
@@ -92,7 +114,12 @@ function parseCompletedParts(text: string): CompletedPart[] {
 /** CompleteMultipartUpload: validates the listed parts and assembles the object. */
 export async function completeMultipartUpload(context: S3Context, uploadId: string): Promise<void> {
   const parts = parseCompletedParts(await readDocument(context.request));
-  const metadata = await context.store.completeMultipartUpload(context.bucket, context.key, uploadId, parts);
+  const metadata = await context.store.completeMultipartUpload(
+    context.bucket,
+    context.key,
+    uploadId,
+    parts,
+  );
 
   const host = header(context.request, "host") ?? "127.0.0.1";
   const encodedKey = context.key.split("/").map(encodeURIComponent).join("/");
@@ -115,7 +142,9 @@ export function listParts(context: S3Context, uploadId: string): void {
   const upload = context.store.getMultipartUpload(context.bucket, context.key, uploadId);
   const marker = integerParameter(context.query, "part-number-marker", 0, Number.MAX_SAFE_INTEGER);
   const maxParts = integerParameter(context.query, "max-parts", MAX_LISTED, MAX_LISTED);
-  const remaining = context.store.listParts(context.bucket, context.key, uploadId).filter((part) => part.partNumber > marker);
+  const remaining = context.store
+    .listParts(context.bucket, context.key, uploadId)
+    .filter((part) => part.partNumber > marker);
   const page = remaining.slice(0, maxParts);
   const isTruncated = remaining.length > page.length;
 
@@ -132,7 +161,9 @@ export function listParts(context: S3Context, uploadId: string): void {
       LastModified: part.lastModified,
       ETag: part.etag,
       Size: part.size,
-      ...(upload.checksumAlgorithm && part.checksum ? { [`Checksum${upload.checksumAlgorithm}`]: part.checksum } : {}),
+      ...(upload.checksumAlgorithm && part.checksum
+        ? { [`Checksum${upload.checksumAlgorithm}`]: part.checksum }
+        : {}),
     })),
     Initiator: OWNER,
     Owner: OWNER,

@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { type ChecksumAlgorithm, digestOf } from "./checksums.ts";
-import { type BodyIntegrity, syncDirectory, uniqueName, writeBodyToTemp, writeFileAtomic } from "./durable-files.ts";
+import {
+  type BodyIntegrity,
+  syncDirectory,
+  uniqueName,
+  writeBodyToTemp,
+  writeFileAtomic,
+} from "./durable-files.ts";
 import {
   entityTooSmall,
   invalidArgument,
@@ -60,7 +66,11 @@ export class MultipartUploads {
   readonly #commit: CommitObject;
   readonly #uploads = new Map<string, UploadState>();
 
-  constructor(options: { tmpDir: string; uploadsDir: (bucket: string) => string; commit: CommitObject }) {
+  constructor(options: {
+    tmpDir: string;
+    uploadsDir: (bucket: string) => string;
+    commit: CommitObject;
+  }) {
     this.#tmpDir = options.tmpDir;
     this.#uploadsDir = options.uploadsDir;
     this.#commit = options.commit;
@@ -82,7 +92,9 @@ export class MultipartUploads {
       const directory = join(uploadsDir, uploadId);
       const files = await readdir(directory);
       if (!files.includes("upload.json")) continue;
-      const upload = JSON.parse(await readFile(join(directory, "upload.json"), "utf8")) as MultipartUpload;
+      const upload = JSON.parse(
+        await readFile(join(directory, "upload.json"), "utf8"),
+      ) as MultipartUpload;
       const parts = new Map<number, PartRecord>();
       for (const file of files.filter((name) => /^part-\d+\.json$/.test(name))) {
         const part = JSON.parse(await readFile(join(directory, file), "utf8")) as PartRecord;
@@ -164,7 +176,11 @@ export class MultipartUploads {
       dataFile: `part-${partNumber}.${uniqueName(".data")}`,
     };
     await rename(written.tempPath, join(state.directory, part.dataFile));
-    await writeFileAtomic(this.#tmpDir, join(state.directory, `part-${partNumber}.json`), JSON.stringify(part));
+    await writeFileAtomic(
+      this.#tmpDir,
+      join(state.directory, `part-${partNumber}.json`),
+      JSON.stringify(part),
+    );
     const previous = state.parts.get(partNumber);
     state.parts.set(partNumber, part);
     if (previous) await unlink(join(state.directory, previous.dataFile)).catch(() => {});
@@ -178,19 +194,27 @@ export class MultipartUploads {
    * followed by `-<part count>`.
    * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
    */
-  async complete(bucket: string, key: string, uploadId: string, requested: CompletedPart[]): Promise<ObjectMetadata> {
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    requested: CompletedPart[],
+  ): Promise<ObjectMetadata> {
     const state = this.#state(bucket, key, uploadId);
     const parts = this.#validateCompletion(state, requested);
 
     state.closing = true;
     try {
       const { upload } = state;
-      const fullObjectAlgorithm = upload.checksumType === "FULL_OBJECT" ? upload.checksumAlgorithm : undefined;
+      const fullObjectAlgorithm =
+        upload.checksumType === "FULL_OBJECT" ? upload.checksumAlgorithm : undefined;
       const written = await writeBodyToTemp(this.#tmpDir, readParts(state.directory, parts), {
         checksumAlgorithm: fullObjectAlgorithm,
       });
 
-      const partMd5s = Buffer.concat(parts.map((part) => Buffer.from(part.etag.replace(/"/g, ""), "hex")));
+      const partMd5s = Buffer.concat(
+        parts.map((part) => Buffer.from(part.etag.replace(/"/g, ""), "hex")),
+      );
       const etag = `"${createHash("md5").update(partMd5s).digest("hex")}-${parts.length}"`;
       const metadata: Omit<ObjectMetadata, "dataFile"> = {
         ...upload.attributes,
@@ -227,7 +251,11 @@ export class MultipartUploads {
     return [...this.#uploads.values()]
       .filter((state) => state.upload.bucket === bucket && !state.closing)
       .map((state) => state.upload)
-      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.initiated.localeCompare(b.initiated));
+      .sort(
+        (a, b) =>
+          Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) ||
+          a.initiated.localeCompare(b.initiated),
+      );
   }
 
   #state(bucket: string, key: string, uploadId: string): UploadState {
@@ -250,14 +278,22 @@ export class MultipartUploads {
       if (wanted.etag.replace(/"/g, "") !== part.etag.replace(/"/g, "")) {
         throw invalidPart(wanted.partNumber, `the ETag ${wanted.etag} does not match ${part.etag}`);
       }
-      if (wanted.checksum !== undefined && part.checksum !== undefined && wanted.checksum !== part.checksum) {
-        throw invalidPart(wanted.partNumber, "the checksum does not match the uploaded part's checksum");
+      if (
+        wanted.checksum !== undefined &&
+        part.checksum !== undefined &&
+        wanted.checksum !== part.checksum
+      ) {
+        throw invalidPart(
+          wanted.partNumber,
+          "the checksum does not match the uploaded part's checksum",
+        );
       }
       return part;
     });
 
     parts.slice(0, -1).forEach((part) => {
-      if (part.size < MIN_PART_SIZE) throw entityTooSmall(part.partNumber, part.size, MIN_PART_SIZE);
+      if (part.size < MIN_PART_SIZE)
+        throw entityTooSmall(part.partNumber, part.size, MIN_PART_SIZE);
     });
     return parts;
   }
@@ -273,7 +309,8 @@ export class MultipartUploads {
 
 async function* readParts(directory: string, parts: PartRecord[]): AsyncGenerator<Buffer> {
   for (const part of parts) {
-    for await (const chunk of createReadStream(join(directory, part.dataFile))) yield chunk as Buffer;
+    for await (const chunk of createReadStream(join(directory, part.dataFile)))
+      yield chunk as Buffer;
   }
 }
 

@@ -1,12 +1,18 @@
 import { invalidArgument, invalidRange, preconditionFailed } from "./errors.ts";
 import type { ObjectMetadata } from "./object-types.ts";
-import { type ByteRange, evaluateReadConditions, parseRange, partRange, type ReadConditions } from "./read-conditions.ts";
+import {
+  type ByteRange,
+  evaluateReadConditions,
+  parseRange,
+  partRange,
+  type ReadConditions,
+} from "./read-conditions.ts";
 import { requestPayload } from "./request-body.ts";
 import {
-  type S3Context,
   attributesFromRequest,
   checksumElements,
   header,
+  type S3Context,
   sendXml,
   setChecksumHeaders,
   setObjectHeaders,
@@ -39,7 +45,11 @@ function selectedRange(context: S3Context, metadata: ObjectMetadata): ByteRange 
   if (partNumberText !== null) {
     const partNumber = Number(partNumberText);
     if (!/^\d+$/.test(partNumberText) || partNumber < 1 || partNumber > 10_000) {
-      throw invalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", partNumberText);
+      throw invalidArgument(
+        "Part number must be an integer between 1 and 10000, inclusive",
+        "partNumber",
+        partNumberText,
+      );
     }
     const range = partRange(metadata, partNumber);
     if (!range) throw invalidRange(metadata.size, `part ${partNumber}`);
@@ -84,7 +94,10 @@ export async function getObject(context: S3Context): Promise<void> {
     context.reply.send("");
     return;
   }
-  const stream = handle.createReadStream({ start: range?.start ?? 0, end: range?.end ?? metadata.size - 1 });
+  const stream = handle.createReadStream({
+    start: range?.start ?? 0,
+    end: range?.end ?? metadata.size - 1,
+  });
   context.reply.send(stream);
 }
 
@@ -164,12 +177,21 @@ export async function copyObject(context: S3Context, copySource: string): Promis
 
   // A copy's source conditions all fail with 412, including the If-None-Match ones.
   const sourceMetadata = context.store.headObject(source.bucket, source.key);
-  if (evaluateReadConditions(readConditions(context, "x-amz-copy-source-"), sourceMetadata) === "not-modified") {
-    throw preconditionFailed("x-amz-copy-source-If-None-Match or x-amz-copy-source-If-Modified-Since");
+  if (
+    evaluateReadConditions(readConditions(context, "x-amz-copy-source-"), sourceMetadata) ===
+    "not-modified"
+  ) {
+    throw preconditionFailed(
+      "x-amz-copy-source-If-None-Match or x-amz-copy-source-If-Modified-Since",
+    );
   }
 
   const attributes = directive === "REPLACE" ? attributesFromRequest(context.request) : undefined;
-  const metadata = await context.store.copyObject(source, { bucket: context.bucket, key: context.key }, attributes);
+  const metadata = await context.store.copyObject(
+    source,
+    { bucket: context.bucket, key: context.key },
+    attributes,
+  );
   sendXml(context, "CopyObjectResult", {
     ETag: metadata.etag,
     LastModified: metadata.lastModified,
@@ -185,7 +207,16 @@ export async function deleteObject(context: S3Context): Promise<void> {
 
 /** Rejects object subresources the simulator does not implement. */
 export function unsupportedObjectSubresource(context: S3Context): string | undefined {
-  for (const name of ["acl", "tagging", "retention", "legal-hold", "torrent", "restore", "select", "attributes"]) {
+  for (const name of [
+    "acl",
+    "tagging",
+    "retention",
+    "legal-hold",
+    "torrent",
+    "restore",
+    "select",
+    "attributes",
+  ]) {
     if (context.query.has(name)) return name;
   }
   return undefined;

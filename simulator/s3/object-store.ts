@@ -1,8 +1,24 @@
 import { createHash } from "node:crypto";
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  unlink,
+} from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { type BodyIntegrity, syncDirectory, uniqueName, writeBodyToTemp, writeFileAtomic } from "./durable-files.ts";
+import type { ChecksumAlgorithm } from "./checksums.ts";
+import {
+  type BodyIntegrity,
+  syncDirectory,
+  uniqueName,
+  writeBodyToTemp,
+  writeFileAtomic,
+} from "./durable-files.ts";
 import {
   bucketAlreadyOwnedByYou,
   bucketNotEmpty,
@@ -16,14 +32,13 @@ import { MultipartUploads } from "./multipart-uploads.ts";
 import { assertValidBucketName, assertValidKey, bucketNameProblem } from "./names.ts";
 import type {
   BucketInfo,
+  ChecksumType,
   CompletedPart,
   MultipartUpload,
   ObjectAttributes,
   ObjectMetadata,
   PartRecord,
 } from "./object-types.ts";
-import type { ChecksumAlgorithm } from "./checksums.ts";
-import type { ChecksumType } from "./object-types.ts";
 
 export type * from "./object-types.ts";
 
@@ -172,7 +187,11 @@ export class ObjectStore {
     bucket: string,
     key: string,
     body: Readable | AsyncIterable<Buffer>,
-    options: { attributes: ObjectAttributes; integrity?: BodyIntegrity; condition?: WriteCondition },
+    options: {
+      attributes: ObjectAttributes;
+      integrity?: BodyIntegrity;
+      condition?: WriteCondition;
+    },
   ): Promise<ObjectMetadata> {
     this.#bucket(bucket);
     assertValidKey(key);
@@ -342,10 +361,17 @@ export class ObjectStore {
 
         const directory = this.#objectDir(bucket, key);
         const hash = hashKey(key);
-        const committed: ObjectMetadata = { ...metadata, dataFile: `${hash}.${uniqueName(".data")}` };
+        const committed: ObjectMetadata = {
+          ...metadata,
+          dataFile: `${hash}.${uniqueName(".data")}`,
+        };
         await mkdir(directory, { recursive: true });
         await rename(tempPath, join(directory, committed.dataFile));
-        await writeFileAtomic(this.#tmpDir, join(directory, `${hash}.json`), JSON.stringify(committed));
+        await writeFileAtomic(
+          this.#tmpDir,
+          join(directory, `${hash}.json`),
+          JSON.stringify(committed),
+        );
 
         const previous = objects.get(key);
         objects.set(key, committed);
@@ -412,7 +438,9 @@ async function loadObjects(objectsDir: string): Promise<[string, ObjectMetadata]
     const referenced = new Set<string>();
     for (let start = 0; start < sidecars.length; start += LOAD_CONCURRENCY) {
       const batch = sidecars.slice(start, start + LOAD_CONCURRENCY);
-      const records = await Promise.all(batch.map((file) => readJson<ObjectMetadata>(join(directory, file))));
+      const records = await Promise.all(
+        batch.map((file) => readJson<ObjectMetadata>(join(directory, file))),
+      );
       for (const record of records) {
         if (!record) continue;
         referenced.add(record.dataFile);

@@ -33,7 +33,10 @@ function parseHttpDate(text: string | undefined): number | undefined {
  *
  * Returns "not-modified" for a 304 and throws PreconditionFailed for a 412.
  */
-export function evaluateReadConditions(conditions: ReadConditions, metadata: ObjectMetadata): "ok" | "not-modified" {
+export function evaluateReadConditions(
+  conditions: ReadConditions,
+  metadata: ObjectMetadata,
+): "ok" | "not-modified" {
   // HTTP dates have whole seconds, so compare at that precision.
   const lastModified = Math.floor(Date.parse(metadata.lastModified) / 1000) * 1000;
 
@@ -41,7 +44,8 @@ export function evaluateReadConditions(conditions: ReadConditions, metadata: Obj
     if (!etagMatches(conditions.ifMatch, metadata.etag)) throw preconditionFailed("If-Match");
   } else {
     const since = parseHttpDate(conditions.ifUnmodifiedSince);
-    if (since !== undefined && lastModified > since) throw preconditionFailed("If-Unmodified-Since");
+    if (since !== undefined && lastModified > since)
+      throw preconditionFailed("If-Unmodified-Since");
   }
 
   if (conditions.ifNoneMatch !== undefined) {

@@ -10,7 +10,7 @@ import {
   parseChecksumAlgorithm,
 } from "./checksums.ts";
 import type { BodyIntegrity } from "./durable-files.ts";
-import { S3Error, badDigest, incompleteBody, invalidDigest, invalidRequest } from "./errors.ts";
+import { badDigest, incompleteBody, invalidDigest, invalidRequest, S3Error } from "./errors.ts";
 
 /** A request body as a stream of payload bytes, with what the client declared about it. */
 export interface RequestPayload {
@@ -39,7 +39,9 @@ export function requestPayload(request: FastifyRequest): RequestPayload {
   const raw = request.raw;
   const contentEncoding = header(request, "content-encoding") ?? "";
   const contentSha256 = header(request, "x-amz-content-sha256") ?? "";
-  const chunked = contentEncoding.split(",").some((item) => item.trim() === "aws-chunked") || contentSha256.startsWith("STREAMING-");
+  const chunked =
+    contentEncoding.split(",").some((item) => item.trim() === "aws-chunked") ||
+    contentSha256.startsWith("STREAMING-");
 
   let body: Readable = raw;
   let trailers: Record<string, string> = {};
@@ -50,8 +52,11 @@ export function requestPayload(request: FastifyRequest): RequestPayload {
     body = pipeline(raw, decoder, () => {});
   }
 
-  const sizeHeader = chunked ? header(request, "x-amz-decoded-content-length") : header(request, "content-length");
-  const expectedSize = sizeHeader !== undefined && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
+  const sizeHeader = chunked
+    ? header(request, "x-amz-decoded-content-length")
+    : header(request, "content-length");
+  const expectedSize =
+    sizeHeader !== undefined && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
   if (chunked && expectedSize === undefined) {
     throw new S3Error(
       "MissingContentLength",
@@ -90,14 +95,18 @@ function declaredChecksum(
   if (trailerName) {
     const algorithm = parseChecksumAlgorithm(trailerName.replace(/^x-amz-checksum-/, ""));
     if (!algorithm || !trailerName.startsWith("x-amz-checksum-")) {
-      throw invalidRequest(`The trailer "${trailerName}" named in x-amz-trailer is not a supported checksum.`);
+      throw invalidRequest(
+        `The trailer "${trailerName}" named in x-amz-trailer is not a supported checksum.`,
+      );
     }
     return {
       algorithm,
       expectedChecksum: () => {
         const value = trailers[trailerName];
         if (value === undefined) {
-          throw incompleteBody(`The body ended without the ${trailerName} trailer that x-amz-trailer declared.`);
+          throw incompleteBody(
+            `The body ended without the ${trailerName} trailer that x-amz-trailer declared.`,
+          );
         }
         return value;
       },
@@ -110,8 +119,14 @@ function declaredChecksum(
 
 /** Reports whether a request carries Content-MD5 or an additional checksum. */
 export function hasIntegrityHeader(request: FastifyRequest): boolean {
-  if (header(request, "content-md5") !== undefined || header(request, "x-amz-trailer") !== undefined) return true;
-  return CHECKSUM_ALGORITHMS.some((algorithm) => header(request, checksumHeaderName(algorithm)) !== undefined);
+  if (
+    header(request, "content-md5") !== undefined ||
+    header(request, "x-amz-trailer") !== undefined
+  )
+    return true;
+  return CHECKSUM_ALGORITHMS.some(
+    (algorithm) => header(request, checksumHeaderName(algorithm)) !== undefined,
+  );
 }
 
 /**
@@ -138,7 +153,8 @@ export async function readDocument(request: FastifyRequest): Promise<string> {
   if (integrity.contentMd5 !== undefined) {
     const declared = Buffer.from(integrity.contentMd5, "base64");
     if (declared.length !== 16) throw invalidDigest("Content-MD5", integrity.contentMd5);
-    if (!declared.equals(createHash("md5").update(document).digest())) throw badDigest("Content-MD5");
+    if (!declared.equals(createHash("md5").update(document).digest()))
+      throw badDigest("Content-MD5");
   }
   const expected = integrity.expectedChecksum?.();
   if (integrity.checksumAlgorithm && expected !== undefined) {

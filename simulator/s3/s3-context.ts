@@ -1,8 +1,13 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { checksumHeaderName } from "./checksums.ts";
-import { S3Error, invalidArgument } from "./errors.ts";
+import { invalidArgument, S3Error } from "./errors.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { STORED_HEADERS, type ObjectAttributes, type ObjectMetadata, type StoredHeader } from "./object-types.ts";
+import {
+  type ObjectAttributes,
+  type ObjectMetadata,
+  STORED_HEADERS,
+  type StoredHeader,
+} from "./object-types.ts";
 import { renderXml, type XmlValue } from "./xml.ts";
 
 /** One S3 request, parsed from its path-style URL. */
@@ -19,7 +24,10 @@ export interface S3Context {
 }
 
 /** The single owner the simulator reports; every access key maps to it. */
-export const OWNER = { ID: "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a", DisplayName: "warmstate" };
+export const OWNER = {
+  ID: "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a",
+  DisplayName: "warmstate",
+};
 
 /**
  * Largest total size of user metadata (names and values of `x-amz-meta-*`).
@@ -34,8 +42,15 @@ export function header(request: FastifyRequest, name: string): string | undefine
 }
 
 /** Sends a 200 response with an XML document. */
-export function sendXml(context: S3Context, rootName: string, content: Record<string, XmlValue>): void {
-  context.reply.status(200).header("content-type", "application/xml").send(renderXml(rootName, content));
+export function sendXml(
+  context: S3Context,
+  rootName: string,
+  content: Record<string, XmlValue>,
+): void {
+  context.reply
+    .status(200)
+    .header("content-type", "application/xml")
+    .send(renderXml(rootName, content));
 }
 
 /**
@@ -88,7 +103,8 @@ export function setObjectHeaders(context: S3Context, metadata: ObjectMetadata): 
   reply.header("accept-ranges", "bytes");
   reply.header("content-type", query.get("response-content-type") ?? metadata.contentType);
   for (const [name, value] of Object.entries(metadata.headers)) reply.header(name, value);
-  for (const [name, value] of Object.entries(metadata.userMetadata)) reply.header(`x-amz-meta-${name}`, value);
+  for (const [name, value] of Object.entries(metadata.userMetadata))
+    reply.header(`x-amz-meta-${name}`, value);
 
   // Response header overrides of GetObject's response-* query parameters.
   for (const name of STORED_HEADERS) {
@@ -98,7 +114,10 @@ export function setObjectHeaders(context: S3Context, metadata: ObjectMetadata): 
 }
 
 /** Sets the `x-amz-checksum-*` and `x-amz-checksum-type` headers of a stored checksum. */
-export function setChecksumHeaders(reply: FastifyReply, checksum: ObjectMetadata["checksum"]): void {
+export function setChecksumHeaders(
+  reply: FastifyReply,
+  checksum: ObjectMetadata["checksum"],
+): void {
   if (!checksum) return;
   reply.header(checksumHeaderName(checksum.algorithm), checksum.value);
   reply.header("x-amz-checksum-type", checksum.type);
@@ -111,7 +130,12 @@ export function checksumElements(checksum: ObjectMetadata["checksum"]): Record<s
 }
 
 /** Parses a non-negative integer query parameter, with a default and an upper cap. */
-export function integerParameter(query: URLSearchParams, name: string, fallback: number, cap: number): number {
+export function integerParameter(
+  query: URLSearchParams,
+  name: string,
+  fallback: number,
+  cap: number,
+): number {
   const text = query.get(name);
   if (text === null || text === "") return fallback;
   if (!/^\d+$/.test(text)) {

@@ -10,7 +10,7 @@ import {
   listObjectsV1,
   listObjectsV2,
 } from "./bucket-handlers.ts";
-import { S3Error, methodNotAllowed, notImplemented } from "./errors.ts";
+import { methodNotAllowed, notImplemented, S3Error } from "./errors.ts";
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -29,7 +29,7 @@ import {
   unsupportedObjectSubresource,
 } from "./object-handlers.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { type S3Context, header } from "./s3-context.ts";
+import { header, type S3Context } from "./s3-context.ts";
 import { renderXml } from "./xml.ts";
 
 /** Options of the S3 plugin. */
@@ -77,7 +77,13 @@ function parseTarget(url: string): { bucket: string; key: string; query: URLSear
   try {
     return { bucket: decodeURIComponent(rawBucket), key: decodeURIComponent(rawKey), query };
   } catch (error) {
-    throw new S3Error("InvalidURI", 400, "Couldn't parse the specified URI.", { URI: url }, { cause: error });
+    throw new S3Error(
+      "InvalidURI",
+      400,
+      "Couldn't parse the specified URI.",
+      { URI: url },
+      { cause: error },
+    );
   }
 }
 
@@ -153,14 +159,23 @@ async function dispatchObject(context: S3Context, method: string): Promise<void>
  * responses have no body, so clients see only the status.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#RESTErrorResponses
  */
-function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, requestId: string): void {
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  requestId: string,
+): void {
   let s3Error: S3Error;
   if (error instanceof S3Error) {
     s3Error = error;
     request.log.debug({ requestId, code: s3Error.name, err: error }, "s3 request rejected");
   } else {
     request.log.error({ requestId, err: error }, "s3 request failed");
-    s3Error = new S3Error("InternalError", 500, "We encountered an internal error. Please try again.");
+    s3Error = new S3Error(
+      "InternalError",
+      500,
+      "We encountered an internal error. Please try again.",
+    );
   }
   if (reply.sent || reply.raw.headersSent) return;
 
@@ -172,7 +187,13 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown,
   }
   const body = renderXml(
     "Error",
-    { Code: s3Error.name, Message: s3Error.message, ...s3Error.details, RequestId: requestId, HostId: requestId },
+    {
+      Code: s3Error.name,
+      Message: s3Error.message,
+      ...s3Error.details,
+      RequestId: requestId,
+      HostId: requestId,
+    },
     false,
   );
   reply.header("content-type", "application/xml").send(body);

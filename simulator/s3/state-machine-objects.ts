@@ -29,7 +29,12 @@ export function stateMachineObjects(store: ObjectStore): StateMachineObjects {
       for (;;) {
         const page = store.listObjects(bucket, { prefix, after, maxKeys: 1000 });
         for (const object of page.objects) {
-          listed.push({ Key: object.key, Size: object.size, ETag: object.etag, LastModified: object.lastModified });
+          listed.push({
+            Key: object.key,
+            Size: object.size,
+            ETag: object.etag,
+            LastModified: object.lastModified,
+          });
         }
         if (!page.isTruncated || !page.lastItem) return listed;
         after = page.lastItem;

@@ -5,7 +5,14 @@ import { malformedXml } from "./errors.ts";
 export const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /** A value the XML builder turns into elements: objects become child elements, arrays repeat their element. */
-export type XmlValue = string | number | boolean | undefined | null | XmlValue[] | { [name: string]: XmlValue };
+export type XmlValue =
+  | string
+  | number
+  | boolean
+  | undefined
+  | null
+  | XmlValue[]
+  | { [name: string]: XmlValue };
 
 /**
  * Escapes text for element content. Carriage returns and other control
@@ -13,6 +20,7 @@ export type XmlValue = string | number | boolean | undefined | null | XmlValue[]
  * would otherwise normalize or reject them and change the key.
  */
 export function escapeXml(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes.
   return text.replace(/[&<>"'\u0000-\u0008\u000b-\u001f\u007f]/g, (character) => {
     switch (character) {
       case "&":
@@ -44,7 +52,11 @@ function renderElement(name: string, value: XmlValue): string {
 }
 
 /** Renders an S3 response document with its XML declaration. */
-export function renderXml(rootName: string, content: Record<string, XmlValue>, namespace = true): string {
+export function renderXml(
+  rootName: string,
+  content: Record<string, XmlValue>,
+  namespace = true,
+): string {
   const children = Object.entries(content)
     .map(([name, value]) => renderElement(name, value))
     .join("");

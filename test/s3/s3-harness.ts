@@ -63,7 +63,9 @@ export async function startS3(root: string): Promise<S3Server> {
 /** Lists every file under a directory, recursively, as absolute paths. */
 export async function listFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
 }
 
 export async function removeDir(directory: string): Promise<void> {

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyIndex } from "../../simulator/s3/key-index.ts";
-import { type S3Server, makeTempDir, removeDir, startS3 } from "./s3-harness.ts";
+import { makeTempDir, removeDir, type S3Server, startS3 } from "./s3-harness.ts";
 
 let server: S3Server;
 let root: string;
@@ -47,7 +47,11 @@ function utf8Sorted(keys: string[]): string[] {
 }
 
 /** Reference listing: the whole result of a prefix/delimiter listing, without paging. */
-function referenceListing(keys: string[], prefix: string, delimiter: string): { keys: string[]; prefixes: string[] } {
+function referenceListing(
+  keys: string[],
+  prefix: string,
+  delimiter: string,
+): { keys: string[]; prefixes: string[] } {
   const result = { keys: [] as string[], prefixes: [] as string[] };
   for (const key of utf8Sorted(keys)) {
     if (!key.startsWith(prefix)) continue;
@@ -67,7 +71,9 @@ async function listAllV2(input: { Prefix?: string; Delimiter?: string; MaxKeys?:
   const pages: ListObjectsV2CommandOutput[] = [];
   let token: string | undefined;
   do {
-    const page = await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, ...input, ContinuationToken: token }));
+    const page = await server.client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, ...input, ContinuationToken: token }),
+    );
     pages.push(page);
     keys.push(...(page.Contents ?? []).map((object) => object.Key as string));
     prefixes.push(...(page.CommonPrefixes ?? []).map((common) => common.Prefix as string));
@@ -89,7 +95,9 @@ describe("ListObjectsV2", () => {
   });
 
   it("filters by prefix", async () => {
-    const page = await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "photos/2024/" }));
+    const page = await server.client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "photos/2024/" }),
+    );
 
     expect(page.Contents?.map((object) => object.Key)).toEqual([
       "photos/2024/feb/1.jpg",
@@ -100,10 +108,15 @@ describe("ListObjectsV2", () => {
   });
 
   it("rolls keys up into CommonPrefixes with a delimiter", async () => {
-    const page = await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "photos/", Delimiter: "/" }));
+    const page = await server.client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "photos/", Delimiter: "/" }),
+    );
 
     expect(page.Contents?.map((object) => object.Key)).toEqual(["photos/cover.jpg"]);
-    expect(page.CommonPrefixes?.map((common) => common.Prefix)).toEqual(["photos/2024/", "photos/2025/"]);
+    expect(page.CommonPrefixes?.map((common) => common.Prefix)).toEqual([
+      "photos/2024/",
+      "photos/2025/",
+    ]);
     expect(page.KeyCount).toBe(3);
     expect(page.Delimiter).toBe("/");
   });
@@ -114,13 +127,19 @@ describe("ListObjectsV2", () => {
 
     expect(listed.keys).toEqual(expected.keys);
     expect(listed.prefixes).toEqual(expected.prefixes);
-    expect(listed.pages.slice(0, -1).every((page) => page.IsTruncated && page.KeyCount === 2)).toBe(true);
+    expect(listed.pages.slice(0, -1).every((page) => page.IsTruncated && page.KeyCount === 2)).toBe(
+      true,
+    );
     expect(listed.pages.at(-1)?.IsTruncated).toBe(false);
   });
 
   it("starts after a key with start-after", async () => {
     const page = await server.client.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "photos/", StartAfter: "photos/2024/jan/1.jpg" }),
+      new ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: "photos/",
+        StartAfter: "photos/2024/jan/1.jpg",
+      }),
     );
 
     expect(page.Contents?.map((object) => object.Key)).toEqual([
@@ -138,11 +157,15 @@ describe("ListObjectsV2", () => {
 
     expect(page.EncodingType).toBe("url");
     expect(page.Contents?.map((object) => object.Key)).toEqual(["with+space%2Fand%2Bplus.txt"]);
-    expect(decodeURIComponent((page.Contents?.[0].Key as string).replace(/\+/g, " "))).toBe("with space/and+plus.txt");
+    expect(decodeURIComponent((page.Contents?.[0]?.Key ?? "").replace(/\+/g, " "))).toBe(
+      "with space/and+plus.txt",
+    );
   });
 
   it("returns an empty truncated-free page for max-keys beyond the keys", async () => {
-    const page = await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "nothing/" }));
+    const page = await server.client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "nothing/" }),
+    );
 
     expect(page.Contents ?? []).toEqual([]);
     expect(page.KeyCount).toBe(0);
@@ -152,7 +175,9 @@ describe("ListObjectsV2", () => {
   it("rejects an invalid continuation token with InvalidArgument", async () => {
     let error: unknown;
     try {
-      await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: "bm90LW91cnM=" }));
+      await server.client.send(
+        new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: "bm90LW91cnM=" }),
+      );
     } catch (caught) {
       error = caught;
     }
@@ -208,7 +233,12 @@ describe("key index at scale", () => {
     return [...keys];
   }
 
-  function pageThrough(index: KeyIndex<string>, prefix: string, delimiter: string, maxKeys: number) {
+  function pageThrough(
+    index: KeyIndex<string>,
+    prefix: string,
+    delimiter: string,
+    maxKeys: number,
+  ) {
     const result = { keys: [] as string[], prefixes: [] as string[] };
     let after: string | undefined;
     for (;;) {

@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Server, makeTempDir, removeDir, startS3 } from "./s3-harness.ts";
+import { makeTempDir, removeDir, type S3Server, startS3 } from "./s3-harness.ts";
 
 let server: S3Server;
 let root: string;
@@ -52,32 +52,56 @@ function multipartEtag(parts: Buffer[]): string {
 }
 
 async function createUpload(key: string): Promise<string> {
-  const created = await server.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+  const created = await server.client.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }),
+  );
   return created.UploadId as string;
 }
 
 async function uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer) {
   const result = await server.client.send(
-    new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
+    new UploadPartCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: body,
+    }),
   );
-  return { PartNumber: partNumber, ETag: result.ETag as string, ChecksumCRC32: result.ChecksumCRC32 };
+  return {
+    PartNumber: partNumber,
+    ETag: result.ETag as string,
+    ChecksumCRC32: result.ChecksumCRC32,
+  };
 }
 
 describe("lib-storage Upload", () => {
   it("uploads a 21 MiB body in parts and reads back the same bytes", async () => {
     const body = randomBytes(21 * MIB);
     const partSize = 5 * MIB;
-    const expectedParts = [0, 1, 2, 3, 4].map((index) => body.subarray(index * partSize, (index + 1) * partSize));
+    const expectedParts = [0, 1, 2, 3, 4].map((index) =>
+      body.subarray(index * partSize, (index + 1) * partSize),
+    );
 
     const upload = new Upload({
       client: server.client,
-      params: { Bucket: BUCKET, Key: "big/21mib.bin", Body: body, ContentType: "application/x-test", Metadata: { kind: "big" } },
+      params: {
+        Bucket: BUCKET,
+        Key: "big/21mib.bin",
+        Body: body,
+        ContentType: "application/x-test",
+        Metadata: { kind: "big" },
+      },
       partSize,
       queueSize: 3,
     });
     const result = await upload.done();
-    const head = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin" }));
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin" }));
+    const head = await server.client.send(
+      new HeadObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin" }),
+    );
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin" }),
+    );
     const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
 
     expect(result.ETag).toBe(multipartEtag(expectedParts));
@@ -88,7 +112,9 @@ describe("lib-storage Upload", () => {
   });
 
   it("reads one part with partNumber and reports the part count", async () => {
-    const part = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin", PartNumber: 2 }));
+    const part = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "big/21mib.bin", PartNumber: 2 }),
+    );
     const bytes = Buffer.from((await part.Body?.transformToByteArray()) ?? []);
 
     expect(part.$metadata.httpStatusCode).toBe(206);
@@ -140,10 +166,18 @@ describe("multipart upload operations", () => {
     await uploadPart(key, uploadId, 1, Buffer.from("one"));
     await uploadPart(key, uploadId, 3, Buffer.from("three"));
 
-    const parts = await server.client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
-    const uploads = await server.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "manual/" }));
-    await server.client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
-    const afterAbort = await server.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "manual/" }));
+    const parts = await server.client.send(
+      new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }),
+    );
+    const uploads = await server.client.send(
+      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "manual/" }),
+    );
+    await server.client.send(
+      new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }),
+    );
+    const afterAbort = await server.client.send(
+      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "manual/" }),
+    );
     const error = await expectS3Error(
       server.client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
     );
@@ -161,7 +195,13 @@ describe("multipart upload operations", () => {
   it("rejects an unknown upload id with NoSuchUpload", async () => {
     const error = await expectS3Error(
       server.client.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: "x", UploadId: "no-such-upload-id-at-all", PartNumber: 1, Body: "x" }),
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: "x",
+          UploadId: "no-such-upload-id-at-all",
+          PartNumber: 1,
+          Body: "x",
+        }),
       ),
     );
 
@@ -180,7 +220,9 @@ describe("multipart upload operations", () => {
           Bucket: BUCKET,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }] },
+          MultipartUpload: {
+            Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }],
+          },
         }),
       ),
     );
@@ -270,7 +312,12 @@ describe("multipart upload operations", () => {
 
     const error = await expectS3Error(
       server.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [] } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: [] },
+        }),
       ),
     );
 

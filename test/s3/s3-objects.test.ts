@@ -14,7 +14,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Server, makeTempDir, removeDir, startS3 } from "./s3-harness.ts";
+import { makeTempDir, removeDir, type S3Server, startS3 } from "./s3-harness.ts";
 
 let server: S3Server;
 let root: string;
@@ -56,21 +56,34 @@ describe("buckets", () => {
     const after = await server.client.send(new ListBucketsCommand({}));
 
     expect(listed.Buckets?.map((bucket) => bucket.Name)).toContain("short-lived");
-    expect(listed.Buckets?.find((bucket) => bucket.Name === "short-lived")?.CreationDate).toBeInstanceOf(Date);
+    expect(
+      listed.Buckets?.find((bucket) => bucket.Name === "short-lived")?.CreationDate,
+    ).toBeInstanceOf(Date);
     expect(head.$metadata.httpStatusCode).toBe(200);
     expect(after.Buckets?.map((bucket) => bucket.Name)).not.toContain("short-lived");
   });
 
   it("rejects creating a bucket twice with BucketAlreadyOwnedByYou", async () => {
-    const error = await expectS3Error(server.client.send(new CreateBucketCommand({ Bucket: BUCKET })));
+    const error = await expectS3Error(
+      server.client.send(new CreateBucketCommand({ Bucket: BUCKET })),
+    );
 
     expect(error.name).toBe("BucketAlreadyOwnedByYou");
     expect(error.$metadata.httpStatusCode).toBe(409);
   });
 
   it("rejects invalid bucket names with InvalidBucketName", async () => {
-    for (const name of ["ab", "Upper-Case", "-leading-hyphen", "two..dots", "192.168.5.4", "xn--reserved"]) {
-      const error = await expectS3Error(server.client.send(new CreateBucketCommand({ Bucket: name })));
+    for (const name of [
+      "ab",
+      "Upper-Case",
+      "-leading-hyphen",
+      "two..dots",
+      "192.168.5.4",
+      "xn--reserved",
+    ]) {
+      const error = await expectS3Error(
+        server.client.send(new CreateBucketCommand({ Bucket: name })),
+      );
       expect(error.name, name).toBe("InvalidBucketName");
       expect(error.$metadata.httpStatusCode, name).toBe(400);
     }
@@ -80,7 +93,9 @@ describe("buckets", () => {
     await server.client.send(new CreateBucketCommand({ Bucket: "not-empty" }));
     await server.client.send(new PutObjectCommand({ Bucket: "not-empty", Key: "x", Body: "x" }));
 
-    const error = await expectS3Error(server.client.send(new DeleteBucketCommand({ Bucket: "not-empty" })));
+    const error = await expectS3Error(
+      server.client.send(new DeleteBucketCommand({ Bucket: "not-empty" })),
+    );
 
     expect(error.name).toBe("BucketNotEmpty");
     expect(error.$metadata.httpStatusCode).toBe(409);
@@ -97,7 +112,9 @@ describe("buckets", () => {
   });
 
   it("answers HeadBucket on a missing bucket with 404", async () => {
-    const error = await expectS3Error(server.client.send(new HeadBucketCommand({ Bucket: "missing-bucket" })));
+    const error = await expectS3Error(
+      server.client.send(new HeadBucketCommand({ Bucket: "missing-bucket" })),
+    );
 
     expect(error.$metadata.httpStatusCode).toBe(404);
   });
@@ -117,7 +134,9 @@ describe("put, get, head and delete", () => {
         Metadata: { owner: "pdf-split", "run-id": "42" },
       }),
     );
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "docs/hello.txt" }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "docs/hello.txt" }),
+    );
     const text = await got.Body?.transformToString();
 
     expect(put.ETag).toBe(`"${md5Hex(body)}"`);
@@ -137,7 +156,9 @@ describe("put, get, head and delete", () => {
       body: new Uint8Array([1, 2, 3]),
     });
 
-    const head = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "untyped" }));
+    const head = await server.client.send(
+      new HeadObjectCommand({ Bucket: BUCKET, Key: "untyped" }),
+    );
 
     expect(response.status).toBe(200);
     expect(head.ContentType).toBe("binary/octet-stream");
@@ -155,10 +176,16 @@ describe("put, get, head and delete", () => {
   });
 
   it("replaces an object on a second put", async () => {
-    await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "overwritten", Body: "first" }));
-    await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "overwritten", Body: "second!" }));
+    await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "overwritten", Body: "first" }),
+    );
+    await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "overwritten", Body: "second!" }),
+    );
 
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "overwritten" }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "overwritten" }),
+    );
 
     expect(await got.Body?.transformToString()).toBe("second!");
   });
@@ -166,9 +193,15 @@ describe("put, get, head and delete", () => {
   it("deletes objects, and deleting a missing key succeeds", async () => {
     await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "doomed", Body: "x" }));
 
-    const first = await server.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "doomed" }));
-    const second = await server.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "doomed" }));
-    const error = await expectS3Error(server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "doomed" })));
+    const first = await server.client.send(
+      new DeleteObjectCommand({ Bucket: BUCKET, Key: "doomed" }),
+    );
+    const second = await server.client.send(
+      new DeleteObjectCommand({ Bucket: BUCKET, Key: "doomed" }),
+    );
+    const error = await expectS3Error(
+      server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "doomed" })),
+    );
 
     expect(first.$metadata.httpStatusCode).toBe(204);
     expect(second.$metadata.httpStatusCode).toBe(204);
@@ -177,7 +210,9 @@ describe("put, get, head and delete", () => {
   });
 
   it("answers HeadObject on a missing key with 404 NotFound", async () => {
-    const error = await expectS3Error(server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "nothing" })));
+    const error = await expectS3Error(
+      server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "nothing" })),
+    );
 
     expect(error.name).toBe("NotFound");
     expect(error.$metadata.httpStatusCode).toBe(404);
@@ -186,7 +221,9 @@ describe("put, get, head and delete", () => {
   it("rejects a key longer than 1024 bytes with KeyTooLongError", async () => {
     const key = "é".repeat(513);
 
-    const error = await expectS3Error(server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x" })));
+    const error = await expectS3Error(
+      server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x" })),
+    );
 
     expect(error.name).toBe("KeyTooLongError");
     expect(error.$metadata.httpStatusCode).toBe(400);
@@ -218,9 +255,14 @@ describe("put, get, head and delete", () => {
         Delete: { Objects: [{ Key: "batch/2" }, { Key: "batch/3" }], Quiet: true },
       }),
     );
-    const remaining = await expectS3Error(server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "batch/3" })));
+    const remaining = await expectS3Error(
+      server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "batch/3" })),
+    );
 
-    expect(verbose.Deleted?.map((item) => item.Key).sort()).toEqual(["batch/1", "batch/never-existed"]);
+    expect(verbose.Deleted?.map((item) => item.Key).sort()).toEqual([
+      "batch/1",
+      "batch/never-existed",
+    ]);
     expect(verbose.Errors ?? []).toEqual([]);
     expect(quiet.Deleted ?? []).toEqual([]);
     expect(remaining.$metadata.httpStatusCode).toBe(404);
@@ -240,9 +282,15 @@ describe("copy", () => {
     );
 
     const copied = await server.client.send(
-      new CopyObjectCommand({ Bucket: BUCKET, Key: "copy/target", CopySource: `${BUCKET}/copy/source` }),
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: "copy/target",
+        CopySource: `${BUCKET}/copy/source`,
+      }),
     );
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "copy/target" }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "copy/target" }),
+    );
 
     expect(copied.CopyObjectResult?.ETag).toBe(`"${md5Hex("copy me")}"`);
     expect(copied.CopyObjectResult?.LastModified).toBeInstanceOf(Date);
@@ -253,7 +301,12 @@ describe("copy", () => {
 
   it("replaces metadata with the REPLACE directive, also onto itself", async () => {
     await server.client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: "copy/self", Body: "same", Metadata: { version: "1" } }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "copy/self",
+        Body: "same",
+        Metadata: { version: "1" },
+      }),
     );
 
     await server.client.send(
@@ -266,7 +319,9 @@ describe("copy", () => {
         Metadata: { version: "2" },
       }),
     );
-    const head = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "copy/self" }));
+    const head = await server.client.send(
+      new HeadObjectCommand({ Bucket: BUCKET, Key: "copy/self" }),
+    );
 
     expect(head.Metadata).toEqual({ version: "2" });
     expect(head.ContentType).toBe("application/json");
@@ -274,7 +329,13 @@ describe("copy", () => {
 
   it("rejects copying an object onto itself without changes", async () => {
     const error = await expectS3Error(
-      server.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "copy/self", CopySource: `${BUCKET}/copy/self` })),
+      server.client.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: "copy/self",
+          CopySource: `${BUCKET}/copy/self`,
+        }),
+      ),
     );
 
     expect(error.name).toBe("InvalidRequest");
@@ -292,7 +353,9 @@ describe("copy", () => {
         CopySource: encodeURIComponent(`${BUCKET}/${sourceKey}`),
       }),
     );
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "copy/odd-target" }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "copy/odd-target" }),
+    );
 
     expect(await got.Body?.transformToString()).toBe("odd");
   });
@@ -315,7 +378,13 @@ describe("copy", () => {
 
   it("reports a missing copy source as NoSuchKey", async () => {
     const error = await expectS3Error(
-      server.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "copy/x", CopySource: `${BUCKET}/copy/missing` })),
+      server.client.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: "copy/x",
+          CopySource: `${BUCKET}/copy/missing`,
+        }),
+      ),
     );
 
     expect(error.name).toBe("NoSuchKey");
@@ -338,9 +407,18 @@ describe("integrity checks", () => {
     const wrong = createHash("md5").update("other bytes").digest("base64");
 
     const error = await expectS3Error(
-      server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "md5/bad", Body: "actual bytes", ContentMD5: wrong })),
+      server.client.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: "md5/bad",
+          Body: "actual bytes",
+          ContentMD5: wrong,
+        }),
+      ),
     );
-    const missing = await expectS3Error(server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "md5/bad" })));
+    const missing = await expectS3Error(
+      server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "md5/bad" })),
+    );
 
     expect(error.name).toBe("BadDigest");
     expect(error.$metadata.httpStatusCode).toBe(400);
@@ -350,7 +428,12 @@ describe("integrity checks", () => {
   it("rejects a wrong x-amz-checksum-crc32 with BadDigest", async () => {
     const error = await expectS3Error(
       server.client.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: "crc/bad", Body: "crc body", ChecksumCRC32: "AAAAAA==" }),
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: "crc/bad",
+          Body: "crc body",
+          ChecksumCRC32: "AAAAAA==",
+        }),
       ),
     );
 
@@ -359,7 +442,9 @@ describe("integrity checks", () => {
   });
 
   it("stores the SDK's default CRC32 and returns it when checksum mode is on", async () => {
-    const put = await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "crc/ok", Body: "123456789" }));
+    const put = await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "crc/ok", Body: "123456789" }),
+    );
 
     const got = await server.client.send(
       new GetObjectCommand({ Bucket: BUCKET, Key: "crc/ok", ChecksumMode: "ENABLED" }),
@@ -376,7 +461,12 @@ describe("integrity checks", () => {
     const whole = Buffer.concat(parts);
 
     const put = await server.client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: "chunked", Body: Readable.from(parts), ContentLength: whole.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "chunked",
+        Body: Readable.from(parts),
+        ContentLength: whole.length,
+      }),
     );
     const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "chunked" }));
     const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
@@ -388,14 +478,24 @@ describe("integrity checks", () => {
   it("verifies CRC32C, SHA1, SHA256 and CRC64NVME checksums the client chooses", async () => {
     for (const algorithm of ["CRC32C", "SHA1", "SHA256", "CRC64NVME"] as const) {
       const put = await server.client.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: `algo/${algorithm}`, Body: "123456789", ChecksumAlgorithm: algorithm }),
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `algo/${algorithm}`,
+          Body: "123456789",
+          ChecksumAlgorithm: algorithm,
+        }),
       );
       const field = `Checksum${algorithm}` as const;
       expect(put[field], algorithm).toBeTypeOf("string");
 
       const error = await expectS3Error(
         server.client.send(
-          new PutObjectCommand({ Bucket: BUCKET, Key: `algo/bad-${algorithm}`, Body: "123456789", [field]: put[field]?.replace(/^./, (c) => (c === "A" ? "B" : "A")) }),
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: `algo/bad-${algorithm}`,
+            Body: "123456789",
+            [field]: put[field]?.replace(/^./, (c) => (c === "A" ? "B" : "A")),
+          }),
         ),
       );
       expect(error.name, algorithm).toBe("BadDigest");

@@ -6,7 +6,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Server, makeTempDir, removeDir, startS3 } from "./s3-harness.ts";
+import { makeTempDir, removeDir, type S3Server, startS3 } from "./s3-harness.ts";
 
 let server: S3Server;
 let root: string;
@@ -20,7 +20,9 @@ beforeAll(async () => {
   root = await makeTempDir("reads");
   server = await startS3(root);
   await server.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const put = await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: BODY }));
+  const put = await server.client.send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: BODY }),
+  );
   etag = put.ETag as string;
   const head = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: KEY }));
   lastModified = head.LastModified as Date;
@@ -42,7 +44,9 @@ async function expectS3Error(promise: Promise<unknown>): Promise<S3ServiceExcept
 }
 
 async function getRange(range: string) {
-  const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, Range: range }));
+  const got = await server.client.send(
+    new GetObjectCommand({ Bucket: BUCKET, Key: KEY, Range: range }),
+  );
   return { got, text: await got.Body?.transformToString() };
 }
 
@@ -95,7 +99,9 @@ describe("ranged reads", () => {
   });
 
   it("sends Content-Range and 416 on the wire for an unsatisfiable range", async () => {
-    const response = await fetch(`${server.endpoint}/${BUCKET}/${KEY}`, { headers: { range: "bytes=100-" } });
+    const response = await fetch(`${server.endpoint}/${BUCKET}/${KEY}`, {
+      headers: { range: "bytes=100-" },
+    });
     const body = await response.text();
 
     expect(response.status).toBe(416);
@@ -107,14 +113,22 @@ describe("ranged reads", () => {
 
 describe("conditional reads", () => {
   it("returns the object when If-Match matches", async () => {
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfMatch: etag }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfMatch: etag }),
+    );
 
     expect(await got.Body?.transformToString()).toBe(BODY);
   });
 
   it("fails with 412 PreconditionFailed when If-Match differs", async () => {
     const error = await expectS3Error(
-      server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfMatch: '"ffffffffffffffffffffffffffffffff"' })),
+      server.client.send(
+        new GetObjectCommand({
+          Bucket: BUCKET,
+          Key: KEY,
+          IfMatch: '"ffffffffffffffffffffffffffffffff"',
+        }),
+      ),
     );
 
     expect(error.name).toBe("PreconditionFailed");
@@ -133,7 +147,9 @@ describe("conditional reads", () => {
     const later = new Date(lastModified.getTime() + 60_000);
 
     const error = await expectS3Error(
-      server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfModifiedSince: later })),
+      server.client.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfModifiedSince: later }),
+      ),
     );
 
     expect(error.$metadata.httpStatusCode).toBe(304);
@@ -142,7 +158,9 @@ describe("conditional reads", () => {
   it("returns the object when modified since an earlier date", async () => {
     const earlier = new Date(lastModified.getTime() - 60_000);
 
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfModifiedSince: earlier }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfModifiedSince: earlier }),
+    );
 
     expect(await got.Body?.transformToString()).toBe(BODY);
   });
@@ -151,7 +169,9 @@ describe("conditional reads", () => {
     const earlier = new Date(lastModified.getTime() - 60_000);
 
     const error = await expectS3Error(
-      server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfUnmodifiedSince: earlier })),
+      server.client.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfUnmodifiedSince: earlier }),
+      ),
     );
 
     expect(error.name).toBe("PreconditionFailed");
@@ -172,7 +192,14 @@ describe("conditional reads", () => {
     const earlier = new Date(lastModified.getTime() - 60_000);
 
     const error = await expectS3Error(
-      server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY, IfNoneMatch: etag, IfModifiedSince: earlier })),
+      server.client.send(
+        new GetObjectCommand({
+          Bucket: BUCKET,
+          Key: KEY,
+          IfNoneMatch: etag,
+          IfModifiedSince: earlier,
+        }),
+      ),
     );
 
     expect(error.$metadata.httpStatusCode).toBe(304);
@@ -189,12 +216,18 @@ describe("conditional reads", () => {
 
 describe("conditional writes", () => {
   it("creates with If-None-Match: * only when the key is absent", async () => {
-    await server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "create-once", Body: "1", IfNoneMatch: "*" }));
+    await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "create-once", Body: "1", IfNoneMatch: "*" }),
+    );
 
     const error = await expectS3Error(
-      server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "create-once", Body: "2", IfNoneMatch: "*" })),
+      server.client.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: "create-once", Body: "2", IfNoneMatch: "*" }),
+      ),
     );
-    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "create-once" }));
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: "create-once" }),
+    );
 
     expect(error.name).toBe("PreconditionFailed");
     expect(await got.Body?.transformToString()).toBe("1");
