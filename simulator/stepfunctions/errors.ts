@@ -39,7 +39,7 @@ export class SfnApiError extends Error {
     this.statusCode = statusCode;
   }
 
-  /** The AWS JSON 1.0 error body. */
+  /** Builds the AWS JSON 1.0 error body. */
   toBody(): Record<string, string> {
     return { __type: this.name, message: this.message };
   }

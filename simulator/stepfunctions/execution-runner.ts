@@ -48,7 +48,7 @@ export class ExecutionRunner {
     this.#services = services;
   }
 
-  /** The in-memory history of a running or recently finished execution. */
+  /** Returns the in-memory history of a running or recently finished execution. */
   history(executionArn: string): HistoryRecorder | undefined {
     return this.#live.get(executionArn)?.history ?? this.#recent.get(executionArn);
   }
@@ -59,8 +59,8 @@ export class ExecutionRunner {
   }
 
   /**
-   * Starts `record` (new, or redriven when `history` holds its earlier
-   * events). Returns at once; the execution runs in the background.
+   * Starts `record`, which is new, or redriven when `history` contains its
+   * earlier events. Returns at once, and the execution runs in the background.
    */
   launch(record: ExecutionRecord, options: { persist: boolean; history?: HistoryRecorder }): void {
     const { clock, store } = this.#services;

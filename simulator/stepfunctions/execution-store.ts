@@ -45,11 +45,11 @@ export interface ExecutionRecord {
   /** The definition the execution runs, kept so a redrive uses the same one. */
   definition: string;
   roleArn: string;
-  /** Where a redrive restarts, when the execution failed. */
+  /** Restart point of a redrive, set when the execution failed. */
   restartPoint?: RestartPoint;
   /** Outputs of Map iterations and branches that succeeded, reused by a redrive. */
   memo?: [string, unknown][];
-  /** Why the execution cannot be redriven, when it cannot. */
+  /** Reason the execution cannot be redriven, when it cannot. */
   notRedrivableReason?: string;
 }
 

@@ -1,8 +1,8 @@
 import type { InvokeRequest, InvokeResult } from "../lambda/types.ts";
 
 /**
- * What Lambda tasks call: the Lambda service in process (its `invoke`
- * method), or a stand-in with the same contract. It throws LambdaError
+ * Invoker that Lambda tasks call: the Lambda service in process (its
+ * `invoke` method), or a replacement with the same contract. It throws LambdaError
  * subclasses (simulator/lambda/errors.ts) for throttles, unknown functions
  * and service faults, and returns `functionError: "Unhandled"` with a
  * `{errorType, errorMessage, trace}` payload when the function failed.

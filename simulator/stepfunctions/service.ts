@@ -21,7 +21,7 @@ import type { LambdaInvoker } from "./lambda-invoker.ts";
 import { MAX_PAYLOAD_BYTES, MAX_REDRIVE_COUNT } from "./limits.ts";
 import { runTestState } from "./test-state.ts";
 
-/** What the service is built from. */
+/** Options of the service. */
 export interface StepFunctionsServiceOptions {
   /** The simulator's data directory; the service writes under `<dataDir>/stepfunctions`. */
   dataDir: string;
@@ -347,8 +347,8 @@ export class StepFunctionsService {
     const includeData = input.includeExecutionData !== false;
     return {
       events: page.items.map((event) => {
-        const shown = includeData ? event : withoutExecutionData(event);
-        return { ...shown, timestamp: shown.timestamp / 1000 };
+        const visible = includeData ? event : withoutExecutionData(event);
+        return { ...visible, timestamp: visible.timestamp / 1000 };
       }),
       nextToken: page.nextToken,
     };
@@ -382,7 +382,7 @@ export class StepFunctionsService {
     return { redriveDate: seconds(record.redriveDate) };
   }
 
-  /** Why `record` cannot be redriven, or undefined when it can. */
+  /** Returns the reason `record` cannot be redriven, or undefined when it can. */
   #redriveProblem(record: ExecutionRecord): string | undefined {
     // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
     if (record.type === "EXPRESS") return "Express executions cannot be redriven";

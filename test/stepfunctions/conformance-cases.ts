@@ -41,13 +41,13 @@ const PATHS = `${DOCS}/amazon-states-language-paths.html`;
 
 export const LAMBDA_ARN = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
 
-/** A machine of one state that ends the execution. */
+/** Builds a machine of one state that ends the execution. */
 function single(state: Record<string, unknown>): Record<string, unknown> {
   const terminal = state.Type === "Succeed" || state.Type === "Fail" || state.Type === "Choice";
   return { StartAt: "S", States: { S: terminal ? state : { End: true, ...state } } };
 }
 
-/** A Pass state whose Parameters evaluate `expression` into field `r`. */
+/** Builds a case whose Pass state evaluates `expression` into field `r`. */
 function intrinsic(name: string, expression: string, input: unknown, expected: unknown, doc = INTRINSICS): ConformanceCase {
   return { name, doc, definition: single({ Type: "Pass", Parameters: { "r.$": expression } }), input, status: "SUCCEEDED", output: { r: expected } };
 }
@@ -56,7 +56,7 @@ function intrinsicFails(name: string, expression: string, input: unknown, cause:
   return { name, doc: INTRINSICS, definition: single({ Type: "Pass", Parameters: { "r.$": expression } }), input, status: "FAILED", error: "States.Runtime", cause };
 }
 
-/** A Choice with one rule leading to "yes" and a Default leading to "no". */
+/** Builds a case whose Choice rule leads to "yes" and whose Default leads to "no". */
 function choice(name: string, rule: Record<string, unknown>, input: unknown, matches: boolean): ConformanceCase {
   return {
     name,
@@ -331,7 +331,7 @@ const taskCases: ConformanceCase[] = [
   { name: "Task Parameters with context and intrinsics", doc: INPUT_PATH, definition: single({ Type: "Task", Resource: fn("echo"), Parameters: { "state.$": "$$.State.Name", "joined.$": "States.Format('{}{}', $.a, $.b)" } }), input: { a: "x", b: "y" }, status: "SUCCEEDED", output: { state: "S", joined: "xy" } },
 ];
 
-/** A Task on `function` with the given Retry and Catch, ending in Recovered when caught. */
+/** Builds a machine whose Task has the given Retry and Catch, and whose catchers lead to Recovered. */
 function handled(retry: unknown[] | undefined, catchers: unknown[] | undefined, task: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     StartAt: "T",

@@ -1,8 +1,8 @@
 /**
  * Test harness: a real edge server with the Step Functions plugin on
- * 127.0.0.1, the real SFNClient pointed at it, and NodeFunctionInvoker,
- * which stands in for the Lambda service by running plain Node functions
- * in this process until tests go through the real Lambda service.
+ * 127.0.0.1 and the real SFNClient pointed at it. NodeFunctionInvoker
+ * replaces the Lambda service by running plain Node functions in this
+ * process, until tests go through the real Lambda service.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -59,7 +59,7 @@ export class NodeFunctionInvoker {
   }
 }
 
-/** An error class whose `name` is what the test wants Lambda to report as errorType. */
+/** Creates an error whose `name` Lambda reports as the errorType. */
 export function namedError(name: string, message: string): Error {
   const error = new Error(message);
   error.name = name;

@@ -111,7 +111,7 @@ export interface StateDefinition {
   Label?: string;
 }
 
-/** Where a Distributed Map reads its items. */
+/** Item source of a Distributed Map. */
 export interface ItemReader {
   Resource: string;
   Parameters?: Record<string, unknown>;
@@ -126,7 +126,7 @@ export interface ItemReader {
   };
 }
 
-/** How a Distributed Map groups items into batches. */
+/** Batching settings of a Distributed Map. */
 export interface ItemBatcher {
   MaxItemsPerBatch?: number;
   MaxItemsPerBatchPath?: string;
@@ -134,7 +134,7 @@ export interface ItemBatcher {
   BatchInput?: Record<string, unknown>;
 }
 
-/** Where a Distributed Map writes its results. */
+/** Result destination of a Distributed Map. */
 export interface ResultWriter {
   Resource?: string;
   Parameters?: { Bucket: string; Prefix?: string };

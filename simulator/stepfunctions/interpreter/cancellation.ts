@@ -1,7 +1,7 @@
 import type { Clock } from "../../clock.ts";
 import { AbortedError } from "../errors.ts";
 
-/** Longest delay one Node timer can hold. */
+/** Maximum delay of one Node timer, in milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**

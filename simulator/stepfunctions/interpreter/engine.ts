@@ -35,7 +35,7 @@ export interface ExecutionIdentity {
   redriveTime?: number;
 }
 
-/** What an engine is built from. */
+/** Options of an engine. */
 export interface EngineOptions {
   clock: Clock;
   logger: Logger;
@@ -52,7 +52,7 @@ export interface EngineOptions {
   singleStep?: boolean;
 }
 
-/** Where a redrive restarts: the top-level state that failed and its input. */
+/** Restart point of a redrive: the top-level state that failed and its input. */
 export interface RestartPoint {
   stateName: string;
   input: unknown;
@@ -205,7 +205,7 @@ export class Engine {
     return text;
   }
 
-  /** The context object (`$$`) for one state. */
+  /** Builds the context object (`$$`) of one state. */
   context(run: StateRun, token?: string): Record<string, unknown> {
     const context: Record<string, unknown> = {
       Execution: this.#executionContext,
@@ -315,8 +315,8 @@ export class Engine {
   }
 
   /**
-   * The input a state works on: InputPath then Parameters for JSONPath, or
-   * Arguments for JSONata (both optional).
+   * Computes the input a state works on: InputPath then Parameters for
+   * JSONPath, or Arguments for JSONata (both optional).
    */
   async effectiveInput(run: StateRun, token?: string): Promise<unknown> {
     const { state } = run;

@@ -76,7 +76,7 @@ function parseObject(text: string, config: NonNullable<ItemReader["ReaderConfig"
   throw new StatesError("States.ItemReaderFailed", `The ReaderConfig InputType '${type}' is not supported by the simulator.`);
 }
 
-/** A CSV parser for RFC 4180 text: quoted fields, doubled quotes, CRLF or LF rows. */
+/** Parses RFC 4180 CSV text: quoted fields, doubled quotes, CRLF or LF rows. */
 function parseCsv(text: string, delimiter: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];

@@ -1,8 +1,8 @@
 /**
- * Map states, inline and distributed: one iteration per item, at most
- * MaxConcurrency at a time (0 means no limit, 1 runs the items in order),
- * results in item order, and the failure of an iteration fails the state
- * unless ToleratedFailureCount/Percentage allow it.
+ * Map states, inline and distributed. Each item gets one iteration, with at
+ * most MaxConcurrency running at a time (0 means no limit, 1 runs the items
+ * in order). Results keep item order. A failed iteration fails the state
+ * unless ToleratedFailureCount or ToleratedFailurePercentage allow it.
  * https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html
  * https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
  */
@@ -107,7 +107,7 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
   return engine.finish(run, result, state.ResultSelector, state.ResultPath);
 }
 
-/** The items of the Map: from ItemReader, ItemsPath or Items, or the whole input. */
+/** Collects the items of the Map from ItemReader, ItemsPath or Items, or takes the whole input. */
 async function collectItems(engine: Engine, run: StateRun, effective: unknown): Promise<unknown[]> {
   const { state } = run;
   let items: unknown;

@@ -1,7 +1,7 @@
 /**
- * Parallel states: every branch runs on the same effective input; the result
- * is the array of branch outputs, and the first failing branch fails the
- * state with its error after the other branches are aborted.
+ * Parallel states. Every branch runs on the same effective input, and the
+ * result is the array of branch outputs. The first failing branch fails the
+ * state with its error, after the other branches are aborted.
  * https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
  */
 import { AbortedError } from "../errors.ts";

@@ -36,7 +36,7 @@ export function findRetrier(retriers: Retrier[], errorName: string): number {
   return retriers.findIndex((retrier) => errorMatches(retrier.ErrorEquals, errorName));
 }
 
-/** The first Catcher whose ErrorEquals matches. */
+/** Finds the first Catcher whose ErrorEquals matches. */
 export function findCatcher(catchers: Catcher[], errorName: string): Catcher | undefined {
   return catchers.find((catcher) => errorMatches(catcher.ErrorEquals, errorName));
 }

@@ -177,7 +177,7 @@ async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknow
   return callbackOutput;
 }
 
-/** The response headers lambda:invoke reports, as the AWS SDK for Java records them. */
+/** Builds the SdkHttpMetadata of a lambda:invoke result: the response headers, as the AWS SDK for Java records them. */
 function httpMetadata(engine: Engine, response: InvokeResult): Record<string, unknown> {
   const date = new Date(engine.clock.now()).toUTCString();
   const length = String(response.payload.length);

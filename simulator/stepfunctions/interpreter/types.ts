@@ -33,7 +33,7 @@ export interface Frame {
   lastText?: { value: unknown; text: string };
 }
 
-/** How one state ended: its output and the next state, or none at the end. */
+/** Outcome of one state: its output and the next state, or none at the end. */
 export interface StateOutcome {
   output: unknown;
   next: string | undefined;

@@ -129,7 +129,9 @@ class IntrinsicParser {
           throw runtimeError(`invalid escape '\\${escaped ?? ""}' in '${this.text}'`);
         }
         // Mark escaped braces so States.Format can tell them from placeholders.
-        value += escaped === "{" ? ESCAPED_OPEN : escaped === "}" ? ESCAPED_CLOSE : escaped;
+        if (escaped === "{") value += ESCAPED_OPEN;
+        else if (escaped === "}") value += ESCAPED_CLOSE;
+        else value += escaped;
         continue;
       }
       value += char;
