@@ -3,11 +3,11 @@
  * The invoke loop of the Node.js runtime: take the next event, call the
  * handler, post its result or error, repeat. It keeps the programming model
  * of Lambda's Node.js runtime:
- * - an async handler (or one returning a promise) is answered as soon as the
- *   promise settles, whatever is left on the event loop;
- * - a callback handler is answered when the event loop empties, unless the
- *   handler set `context.callbackWaitsForEmptyEventLoop = false`;
- * - a non-async handler that never calls back is answered with null once the
+ * - the response of an async handler (or one returning a promise) is posted
+ *   as soon as the promise settles, whatever is left on the event loop;
+ * - the result of a callback handler is posted when the event loop empties,
+ *   unless the handler set `context.callbackWaitsForEmptyEventLoop = false`;
+ * - a non-async handler that never calls back gets a null response once the
  *   event loop empties, and an async one whose promise never settles fails
  *   with Runtime.NodeJsExit;
  * - an uncaught exception or unhandled rejection is posted as the
@@ -30,7 +30,7 @@ import { isAsyncFunction } from "./handler-loader.mjs";
 export const UNCAUGHT_EXCEPTION_EXIT_CODE = 129;
 export const UNHANDLED_REJECTION_EXIT_CODE = 128;
 
-/** What runs when the event loop empties; replaced for every invocation. */
+/** Listener run when the event loop empties, replaced for every invocation. */
 let beforeExitListener = () => {};
 
 /** Registers the one `beforeExit` listener that delegates to the current invocation's. */
@@ -273,7 +273,8 @@ function exitAfter(post, exitCode) {
 }
 
 /**
- * The Runtime API is gone or broken: nothing can be reported any more.
+ * Exits with status 1, because a Runtime API that is gone or broken leaves
+ * nothing to report to.
  * @param {unknown} error
  */
 function exitOnApiFailure(error) {

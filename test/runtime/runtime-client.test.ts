@@ -14,6 +14,7 @@ import {
   invocation,
   json,
   type RuntimeProcess,
+  responseJson,
   spawnRuntime,
 } from "./runtime-harness.ts";
 
@@ -210,10 +211,7 @@ describe("context object", () => {
       },
     );
 
-    const outcome = await api.invoke(event);
-    const body = json(
-      outcome.kind === "response" ? outcome.payload : Buffer.from("null"),
-    ) as Record<string, unknown>;
+    const body = responseJson(await api.invoke(event)) as Record<string, unknown>;
 
     expect(body).toMatchObject({
       awsRequestId: event.requestId,

@@ -8,7 +8,10 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RuntimeApiServer } from "../../simulator/lambda/runtime-api/runtime-api-server.ts";
-import type { RuntimeInvocation } from "../../simulator/lambda/runtime-api/types.ts";
+import type {
+  RuntimeInvocation,
+  RuntimeInvocationOutcome,
+} from "../../simulator/lambda/runtime-api/types.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repositoryRoot = path.resolve(here, "../..");
@@ -97,7 +100,7 @@ export function spawnRuntime(
 
 let counter = 0;
 
-/** An invocation with a fresh request id and a deadline a minute away. */
+/** Builds an invocation with a fresh request id and a deadline a minute away. */
 export function invocation(
   payload: unknown,
   overrides: Partial<RuntimeInvocation> = {},
@@ -160,6 +163,13 @@ export function callRuntimeApi(
     request.on("error", reject);
     request.end(options.body);
   });
+}
+
+/** Parses a response outcome's payload as JSON, failing on any other outcome. */
+export function responseJson(outcome: RuntimeInvocationOutcome): unknown {
+  if (outcome.kind !== "response")
+    throw new Error(`Expected a response outcome, got ${JSON.stringify(outcome)}`);
+  return json(outcome.payload);
 }
 
 /** Parses a payload Buffer as JSON. */

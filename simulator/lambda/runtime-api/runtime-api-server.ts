@@ -26,10 +26,10 @@ import type {
 } from "./types.ts";
 
 /**
- * Where the current runtime process is in AWS's Runtime API state machine:
- * `init` until its first `next`, `waiting` while a `next` is held open,
- * `invoking` while an event is out, `responded` between its outcome and the
- * following `next`, `init-failed` after `init/error`.
+ * Phase of the current runtime process in AWS's Runtime API state machine.
+ * It is `init` until the first `next`, `waiting` while a `next` is open,
+ * `invoking` while an event is out, `responded` between an outcome and the
+ * following `next`, and `init-failed` after `init/error`.
  */
 type RuntimePhase = "init" | "waiting" | "invoking" | "responded" | "init-failed";
 
@@ -179,7 +179,9 @@ export class RuntimeApiServer implements RuntimeApi {
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(
-      new Error(`Runtime API on port ${this.port} closed before the runtime answered.`),
+      new Error(
+        `Runtime API on port ${this.port} closed before the runtime posted a result for request ${pending.invocation.requestId}.`,
+      ),
     );
     this.#heldNext = undefined;
 
@@ -240,7 +242,7 @@ export class RuntimeApiServer implements RuntimeApi {
     }
   }
 
-  /** `GET next`: hands out the queued event, or holds the request until one arrives. */
+  /** Serves `GET next`: sends the queued event, or keeps the request open until one arrives. */
   #next(response: ServerResponse): void {
     if (this.#phase === "waiting" || this.#phase === "invoking" || this.#phase === "init-failed") {
       const detail =
@@ -391,7 +393,7 @@ export class RuntimeApiServer implements RuntimeApi {
     waiter?.resolve(this.#initOutcome);
   }
 
-  /** Answers 500 when a handler itself fails, so the runtime exits as AWS asks it to. */
+  /** Sends 500 when a route handler fails, which tells the runtime to exit, as AWS documents for 500. */
   #settle(work: Promise<void>, response: ServerResponse): void {
     work.catch((error: unknown) => {
       this.#logger?.error({ err: error }, "runtime API request failed");

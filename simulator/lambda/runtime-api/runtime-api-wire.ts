@@ -94,7 +94,7 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Re
 /**
  * Reads the error type header. AWS documents the header as optional and
  * accepts any string, recommending the `Category.Reason` form, so no value is
- * rejected here; an absent or blank header is undefined.
+ * rejected here. An absent or blank header is undefined.
  * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-invokeerror
  */
 export function errorTypeHeader(request: IncomingMessage): string | undefined {
