@@ -50,8 +50,8 @@ export interface DockerBackendOptions {
   /** Give each container CPU in proportion to its memory, as Lambda does. Default true. */
   proportionalCpu?: boolean;
   /**
-   * Backing of /tmp: `auto` (default) uses a loop-mounted ext4 image where
-   * this host allows it and a tmpfs otherwise; `tmpfs` forces the tmpfs,
+   * Backing of /tmp. `auto` (default) uses a loop-mounted ext4 image where
+   * this host allows it, and a tmpfs otherwise. `tmpfs` forces the tmpfs,
    * whose pages count against the container's memory.
    */
   tmp?: "auto" | "tmpfs";
@@ -78,7 +78,7 @@ export class DockerBackend implements SandboxBackend {
     this.#logger = options.logger.child({ backend: "docker" });
   }
 
-  /** Folder that holds one sub-folder per environment's /tmp. */
+  /** Folder with one sub-folder per environment's /tmp. */
   get environmentsDir(): string {
     return path.join(this.#options.dataDir, "docker", "environments");
   }
@@ -143,7 +143,7 @@ export class DockerBackend implements SandboxBackend {
         await this.#docker.ping();
       } catch (error) {
         throw new Error(
-          "No Docker Engine answers (checked DOCKER_HOST, or /var/run/docker.sock). Start dockerd, or use the process backend.",
+          "Connecting to the Docker Engine failed (DOCKER_HOST, or /var/run/docker.sock when unset). Start dockerd, or use the process backend.",
           { cause: error },
         );
       }

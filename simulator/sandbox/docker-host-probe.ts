@@ -1,7 +1,7 @@
 /**
  * Reads a container's processes, memory and /tmp from the host side: the
  * container's cgroup files and /proc of its processes. Works when the
- * simulator runs on the engine's host and sees its /proc and /sys/fs/cgroup
+ * simulator runs on the engine's host and can read its /proc and /sys/fs/cgroup
  * (root, or the same user as the container processes); otherwise the
  * sandbox falls back to the engine's API.
  */
@@ -12,7 +12,7 @@ import type { ResourceSample } from "./backend.ts";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
-/** Where a container's cgroup lives on the host. */
+/** Location of a container's cgroup files on the host. */
 export type ContainerCgroup =
   | { version: 1; memory: string; freezer: string; procs: string }
   | { version: 2; dir: string };
@@ -52,7 +52,7 @@ export async function findContainerCgroup(pid: number): Promise<ContainerCgroup 
         : undefined;
   if (!found) return undefined;
 
-  // Inside a container of its own the simulator sees /proc but maybe not this cgroup.
+  // Inside a container of its own the simulator can read /proc but maybe not this cgroup.
   try {
     await stat(found.version === 1 ? found.procs : path.join(found.dir, "cgroup.procs"));
   } catch {
@@ -124,7 +124,7 @@ export async function setCgroupFrozen(cgroup: ContainerCgroup, frozen: boolean):
   );
 }
 
-/** What one pass over the sandbox's processes found. */
+/** Result of one pass over the sandbox's processes. */
 export interface ProcessSample {
   openDescriptors: number;
   descriptorTargets: string[];
@@ -227,7 +227,7 @@ async function countFiles(dir: string): Promise<number> {
   return count;
 }
 
-/** A sample with every count at zero, for a sandbox whose runtime is not running. */
+/** Creates a sample with every count at zero, for a sandbox whose runtime is not running. */
 export function emptySample(): ResourceSample {
   return {
     openDescriptors: 0,

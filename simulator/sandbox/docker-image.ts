@@ -1,6 +1,6 @@
 /**
  * The sandbox image of the docker backend, built without a registry: a
- * `FROM scratch` image that holds the host's Node.js binary, the shared
+ * `FROM scratch` image that contains the host's Node.js binary, the shared
  * libraries it and sharp's prebuilt libvips need, a shell and `env` for
  * `#!/usr/bin/env node` bootstraps, and the folders of Lambda's layout.
  * The tag carries a hash of that content, so a changed Node.js binary or
@@ -21,7 +21,7 @@ const execFileAsync = promisify(execFile);
 /** Repository part of the image tag; the tag itself is the content hash. */
 export const SANDBOX_IMAGE_REPOSITORY = "warmstate/lambda-nodejs";
 
-/** Where Node.js lives in the image, as in Lambda's Node.js runtimes. */
+/** Path of Node.js in the image, as in Lambda's Node.js runtimes. */
 export const IMAGE_NODE_PATH = "/var/lang/bin/node";
 
 /**
@@ -37,7 +37,7 @@ export const IMAGE_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin";
 // Bump when the layout below changes without any input file changing.
 const LAYOUT_VERSION = "2";
 
-/** What goes into the image, resolved on this host. */
+/** Files of the image, resolved on this host. */
 export interface ImageContent {
   /** Host path of the Node.js binary. */
   nodeBinary: string;

@@ -22,13 +22,13 @@ import {
 } from "./docker-host-probe.ts";
 import { type LoopTmp, removeLoopTmp } from "./docker-tmp.ts";
 
-/** How a docker sandbox stops its processes between invocations. */
+/** Mechanism that stops a docker sandbox's processes between invocations. */
 export type DockerFreezeMethod = "pause" | "cgroup";
 
-/** How /tmp of a docker sandbox is backed. */
+/** Backing of a docker sandbox's /tmp. */
 export type DockerTmp = { kind: "loop"; loop: LoopTmp } | { kind: "tmpfs" };
 
-/** What the backend hands a sandbox: the container to create and how to run it. */
+/** Inputs of a docker sandbox from its backend: the container to create and how to run it. */
 export interface DockerSandboxInit {
   docker: Dockerode;
   spec: SandboxSpec;
@@ -142,8 +142,8 @@ export class DockerSandbox implements Sandbox {
       const processes = await sampleProcesses(pids);
       const memory = await readCgroupMemory(this.#cgroup).catch(() => undefined);
       Object.assign(sample, processes);
-      // The memory cgroup's peak also counts page cache, so it bounds the peak from above;
-      // the processes' own high-water marks are the closer reading of Lambda's "Max Memory Used".
+      // The memory cgroup's peak also counts page cache, so it overstates the peak. The
+      // processes' own high-water marks come closer to Lambda's "Max Memory Used".
       this.#peakResidentBytes = Math.max(
         this.#peakResidentBytes,
         processes.peakResidentBytes,
@@ -203,9 +203,9 @@ export class DockerSandbox implements Sandbox {
   }
 
   // Pause and unpause through the engine. Two races show up when they alternate quickly
-  // (engine 20.10, runc 1.1, cgroup v1): runc answers "unable to freeze" while a task is busy
+  // (engine 20.10, runc 1.1, cgroup v1): runc returns "unable to freeze" while a task is busy
   // in the kernel, and the engine updates its paused flag only when containerd's event
-  // arrives, so it may answer "already paused" or "is not paused" from a stale flag. Both
+  // arrives, so it may return "already paused" or "is not paused" from a stale flag. Both
   // settle within milliseconds, so retry after checking the engine's view.
   async #pause(): Promise<void> {
     for (let attempt = 1; ; attempt++) {

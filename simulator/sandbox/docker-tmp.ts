@@ -23,7 +23,7 @@ const MOUNT_DIR = "tmp";
 
 /** A loop-mounted /tmp on the host. */
 export interface LoopTmp {
-  /** Host folder of the environment: holds the image file and the mount point. */
+  /** Host folder of the environment, with the image file and the mount point. */
   folder: string;
   /** Host path where the image is mounted; bind-mounted as the container's /tmp. */
   mountPoint: string;

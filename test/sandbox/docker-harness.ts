@@ -1,5 +1,5 @@
 /**
- * Shared set-up of the docker backend tests: whether an engine answers,
+ * Shared set-up of the docker backend tests: whether an engine responds,
  * a spec builder for the probe fixture, and output collection.
  */
 import path from "node:path";
@@ -12,12 +12,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repositoryRoot = path.resolve(here, "../..");
 export const probeDir = path.join(repositoryRoot, "test/fixtures/docker/probe");
 export const runtimeClientDir = path.join(repositoryRoot, "test/fixtures/docker/runtime-client");
-/** The fixture stands in for the project's runtime client, whose entry is index.mjs. */
+/** Entry of the fixture that replaces the project's runtime client (whose entry is index.mjs). */
 export const runtimeClientEntry = "index.js";
 export const nodeModulesDir = path.join(repositoryRoot, "node_modules");
 export const silentLogger = pino({ level: process.env.WARMSTATE_TEST_LOG_LEVEL ?? "silent" });
 
-/** Why docker tests cannot run here, or undefined when an engine answers. */
+/** Why docker tests cannot run here, or undefined when an engine responds. */
 export async function findEngineProblem(docker: Dockerode): Promise<string | undefined> {
   try {
     await Promise.race([
@@ -28,13 +28,13 @@ export async function findEngineProblem(docker: Dockerode): Promise<string | und
     ]);
     return undefined;
   } catch (error) {
-    return `no Docker Engine answers (${(error as Error).message}); start dockerd to run these tests`;
+    return `no Docker Engine responds (${(error as Error).message}); start dockerd to run these tests`;
   }
 }
 
 let counter = 0;
 
-/** A spec that runs the probe fixture's bootstrap in `mode`. */
+/** Builds a spec that runs the probe fixture's bootstrap in `mode`. */
 export function probeSpec(mode: string, overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   counter += 1;
   return {
