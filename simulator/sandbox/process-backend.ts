@@ -19,7 +19,8 @@ import {
   type ProcessMechanisms,
 } from "./process-mechanisms.ts";
 import { ProcessSandbox } from "./process-sandbox.ts";
-import { detachLoopDevice, loopDevicesUnder } from "./tmp-image.ts";
+import { SpareTmpImages } from "./spare-tmp-images.ts";
+import { attachedLoopDevices, detachLoopDevice } from "./tmp-image.ts";
 
 /** Options of {@link ProcessBackend}. */
 export interface ProcessBackendOptions {
@@ -62,6 +63,7 @@ export class ProcessBackend implements SandboxBackend {
   readonly #usedUids = new Set<number>();
   readonly #nodeBinaries = new Map<number, Promise<string>>();
   #mechanisms: Promise<ProcessMechanisms> | null = null;
+  #spareImages: SpareTmpImages | null = null;
   #nextUidSlot = 0;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -103,6 +105,7 @@ export class ProcessBackend implements SandboxBackend {
       uid,
       command,
       env: runtimeEnv(spec),
+      spareImages: this.#spareImagesFor(mechanisms),
       onStopped: () => {
         this.#sandboxes.delete(sandbox);
         this.#usedUids.delete(uid);
@@ -130,14 +133,25 @@ export class ProcessBackend implements SandboxBackend {
       removed += 1;
     }
 
+    // Every data directory's images, because a deleted data directory
+    // leaves its loop devices attached to deleted files.
+    for (const { device, backingFile } of attachedLoopDevices()) {
+      const owner = /\/sandboxes\/([^/]+)\//.exec(backingFile)?.[1];
+      const ownerPid = owner ? ownerPidOf(owner) : null;
+      if (ownerPid === null || isAlive(ownerPid)) continue;
+      try {
+        await detachLoopDevice(device, tools);
+        removed += 1;
+      } catch (error) {
+        this.#log.warn({ err: error, device, backingFile }, "orphaned loop device still in use");
+      }
+    }
+
     const sandboxesFolder = join(this.#options.dataDir, "sandboxes");
     for (const name of listFolder(sandboxesFolder)) {
       const ownerPid = ownerPidOf(name);
       if (ownerPid === null || isAlive(ownerPid)) continue;
-
-      const folder = join(sandboxesFolder, name);
-      for (const device of loopDevicesUnder(folder)) await detachLoopDevice(device, tools);
-      rmSync(folder, { recursive: true, force: true });
+      rmSync(join(sandboxesFolder, name), { recursive: true, force: true });
       removed += 1;
     }
     if (removed > 0) this.#log.info({ removed }, "orphaned sandboxes removed");
@@ -158,6 +172,7 @@ export class ProcessBackend implements SandboxBackend {
         this.#log.error({ err: result.reason }, "sandbox failed to stop");
     }
 
+    await this.#spareImages?.close();
     if (this.#mechanisms) {
       const mechanisms = await this.#mechanisms.catch(() => null);
       if (mechanisms) removeCgroupRoots(mechanisms.cgroupRoots);
@@ -185,6 +200,15 @@ export class ProcessBackend implements SandboxBackend {
       "process backend mechanisms",
     );
     return mechanisms;
+  }
+
+  #spareImagesFor(mechanisms: ProcessMechanisms): SpareTmpImages | null {
+    if (mechanisms.tmpKind !== "ext4 loop image") return null;
+    this.#spareImages ??= new SpareTmpImages(
+      join(this.#ownerFolder, "spare-images"),
+      mechanisms.tools,
+    );
+    return this.#spareImages;
   }
 
   #allocateUid(): number {

@@ -11,7 +11,8 @@ import { type NamespaceHolder, startNamespaceHolder } from "./namespace-holder.t
 import { sampleDescriptorsAndTmp } from "./probes.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
 import { listProcessTree, residentBytesOf, signalProcesses, taskCountOf } from "./process-tree.ts";
-import { attachLoopDevice, createTmpImage, detachLoopDevice } from "./tmp-image.ts";
+import type { SpareTmpImages } from "./spare-tmp-images.ts";
+import { detachLoopDevice } from "./tmp-image.ts";
 
 /** Everything a process sandbox needs besides the spec. */
 export interface ProcessSandboxOptions {
@@ -27,6 +28,8 @@ export interface ProcessSandboxOptions {
   /** Runtime program and arguments, absolute paths. */
   command: string[];
   env: Record<string, string>;
+  /** Source of formatted /tmp images when /tmp is an ext4 loop image. */
+  spareImages: SpareTmpImages | null;
   /** Called once the sandbox released everything at stop. */
   onStopped: () => void;
 }
@@ -194,8 +197,8 @@ export class ProcessSandbox implements Sandbox {
 
     if (mechanisms.tmpKind === "ext4 loop image") {
       const image = `${folder}/tmp.img`;
-      await createTmpImage(image, spec.ephemeralStorageMb, mechanisms.tools);
-      this.#tmp = { kind: "loop", device: await attachLoopDevice(image, mechanisms.tools) };
+      const spareImages = this.#options.spareImages as SpareTmpImages;
+      this.#tmp = { kind: "loop", device: await spareImages.take(spec.ephemeralStorageMb, image) };
       return;
     }
 

@@ -111,15 +111,15 @@ export async function detachLoopDevice(device: string, tools: ImageTools): Promi
     throw new Error(`Loop device ${device} still attached 5 seconds after detach.`);
 }
 
-/** Loop devices whose backing file lies under `folder`. */
-export function loopDevicesUnder(folder: string): string[] {
-  const devices: string[] = [];
+/** Attached loop devices with their backing file paths (without a " (deleted)" mark). */
+export function attachedLoopDevices(): { device: string; backingFile: string }[] {
+  const attached: { device: string; backingFile: string }[] = [];
   for (const name of readdirSync("/sys/block")) {
     if (!name.startsWith("loop")) continue;
-    const backing = loopBackingFile(`/dev/${name}`);
-    if (backing?.startsWith(`${folder}/`)) devices.push(`/dev/${name}`);
+    const backingFile = loopBackingFile(`/dev/${name}`);
+    if (backingFile) attached.push({ device: `/dev/${name}`, backingFile });
   }
-  return devices;
+  return attached;
 }
 
 /** Checks once that this machine can format and attach an image; throws what failed. */

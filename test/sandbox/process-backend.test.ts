@@ -133,7 +133,11 @@ describe("process backend cleanup", () => {
     await watched.sandbox.stop(200);
 
     expect(pids.filter(isAlive)).toEqual([]);
-    expect(loopDevicesUnder(dataDirs.at(-1) as string)).toEqual([]);
+    // The backend keeps one formatted spare image per size attached for the next cold start.
+    const sandboxLoops = loopDevicesUnder(dataDirs.at(-1) as string).filter(
+      (backing) => !backing.includes("/spare-images/"),
+    );
+    expect(sandboxLoops).toEqual([]);
     for (const root of Object.values(mechanisms.cgroupRoots)) {
       expect(readdirSync(root).filter((name) => name.startsWith("env-"))).toEqual([]);
     }
@@ -172,6 +176,21 @@ describe("process backend cleanup", () => {
     expect(pids.filter(isAlive)).toEqual([]);
     expect(loopDevicesUnder(dataDir)).toEqual([]);
     for (const root of Object.values(mechanisms.cgroupRoots)) expect(existsSync(root)).toBe(false);
+    expect(readdirSync(join(dataDir, "sandboxes"))).toEqual([]);
+  });
+
+  it("leaves nothing behind after concurrent starts", async () => {
+    const backend = newBackend();
+    const dataDir = dataDirs.at(-1) as string;
+    const specs = [1, 2, 3, 4].map((index) =>
+      probeSpec(`concurrent-${index}`, { env: { FIXTURE_ACTION: "exit" } }),
+    );
+
+    const sandboxes = await Promise.all(specs.map((spec) => backend.start(spec)));
+    await Promise.all(sandboxes.map((sandbox) => sandbox.stop(200)));
+    await backend.close();
+
+    expect(loopDevicesUnder(dataDir)).toEqual([]);
     expect(readdirSync(join(dataDir, "sandboxes"))).toEqual([]);
   });
 
@@ -232,16 +251,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// Backing files of the loop devices attached to files under `folder`.
 function loopDevicesUnder(folder: string): string[] {
-  return readdirSync("/sys/block")
-    .filter((name) => name.startsWith("loop"))
-    .filter((name) => {
-      try {
-        return readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").startsWith(folder);
-      } catch {
-        return false;
-      }
-    });
+  const backingFiles: string[] = [];
+  for (const name of readdirSync("/sys/block").filter((entry) => entry.startsWith("loop"))) {
+    try {
+      const backing = readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim();
+      if (backing.startsWith(folder)) backingFiles.push(backing);
+    } catch {
+      // Not attached.
+    }
+  }
+  return backingFiles;
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
