@@ -212,8 +212,10 @@ export class Engine {
       State: { EnteredTime: new Date(run.enteredTime).toISOString(), Name: run.name, RetryCount: run.retryCount },
       StateMachine: this.#stateMachineContext,
     };
+    // `$$.Map.Item` exists only while ItemSelector is built (see map.ts), so
+    // states inside an iteration do not see it.
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemselector.html
     if (token !== undefined) context.Task = { Token: token };
-    if (run.frame.mapItem) context.Map = { Item: run.frame.mapItem };
     return context;
   }
 

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from "node:crypto";
 import jsonata from "jsonata";
 import { StatesError } from "../errors.ts";
 
-/** What a JSONata expression sees as `$states`. */
+/** Value of `$states` in a JSONata expression. */
 export interface JsonataStates {
   input: unknown;
   context: unknown;

@@ -381,15 +381,19 @@ export function isReferencePath(path: string): boolean {
   }
 }
 
+function bracketSegment(segment: Segment): string {
+  if (segment.kind === "child") return `['${segment.name}']`;
+  if (segment.kind === "index") return `[${segment.index}]`;
+  return "[*]";
+}
+
 /** Renders a path the way AWS prints it in errors: `$['a']['b']`. */
 export function bracketNotation(path: string): string {
   try {
     const compiled = compilePath(path);
     return (
       "$" +
-      compiled.segments
-        .map((s) => (s.kind === "child" ? `['${s.name}']` : s.kind === "index" ? `[${s.index}]` : "[*]"))
-        .join("")
+      compiled.segments.map(bracketSegment).join("")
     );
   } catch {
     return path;

@@ -8,7 +8,7 @@ import { StatesError } from "../errors.ts";
 import { bracketNotation, compilePath, evaluatePath } from "./jsonpath.ts";
 import { evaluateIntrinsic, isIntrinsic } from "./intrinsics.ts";
 
-/** What paths of one state can read: its input, the context object and variables. */
+/** Data the paths of one state read: its input, the context object and variables. */
 export interface DataScope {
   input: unknown;
   context: unknown;
