@@ -18,6 +18,9 @@ import {
   setObjectHeaders,
 } from "./s3-context.ts";
 
+// Size of the reads that stream an object to the client.
+const READ_CHUNK_BYTES = 512 * 1024;
+
 function readConditions(context: S3Context, prefix = ""): ReadConditions {
   return {
     ifMatch: header(context.request, `${prefix}if-match`),
@@ -97,6 +100,7 @@ export async function getObject(context: S3Context): Promise<void> {
   const stream = handle.createReadStream({
     start: range?.start ?? 0,
     end: range?.end ?? metadata.size - 1,
+    highWaterMark: READ_CHUNK_BYTES,
   });
   context.reply.send(stream);
 }

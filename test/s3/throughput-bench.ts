@@ -1,0 +1,86 @@
+/**
+ * Measures PutObject and GetObject throughput of a 10 MiB object through the
+ * edge server and the real SDK client, against writing and reading the same
+ * bytes to a local file (with fsync, as the store does). Not a test: run it
+ * with `npx tsx test/s3/throughput-bench.ts`; it prints one JSON line.
+ */
+import { randomBytes } from "node:crypto";
+import { open, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { makeTempDir, removeDir, startS3 } from "./s3-harness.ts";
+
+const MIB = 1024 * 1024;
+const OBJECT_BYTES = 10 * MIB;
+const ROUNDS = 10;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function timeIt(action: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await action();
+  return performance.now() - start;
+}
+
+const root = await makeTempDir("bench");
+const server = await startS3(join(root, "store"));
+const body = randomBytes(OBJECT_BYTES);
+const samples = {
+  s3Put: [] as number[],
+  s3Get: [] as number[],
+  filePut: [] as number[],
+  fileGet: [] as number[],
+};
+
+try {
+  await server.client.send(new CreateBucketCommand({ Bucket: "bench-bucket" }));
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    const put = await timeIt(async () => {
+      await server.client.send(
+        new PutObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib", Body: body }),
+      );
+    });
+    const get = await timeIt(async () => {
+      const got = await server.client.send(
+        new GetObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib" }),
+      );
+      const bytes = await got.Body?.transformToByteArray();
+      if (bytes?.length !== OBJECT_BYTES)
+        throw new Error(`GetObject returned ${bytes?.length} bytes`);
+    });
+    const filePath = join(root, `plain-${round}.bin`);
+    const filePut = await timeIt(async () => {
+      const handle = await open(filePath, "w");
+      await handle.writeFile(body);
+      await handle.sync();
+      await handle.close();
+    });
+    const fileGet = await timeIt(async () => {
+      const bytes = await readFile(filePath);
+      if (bytes.length !== OBJECT_BYTES) throw new Error(`readFile returned ${bytes.length} bytes`);
+    });
+    // The first round warms up the JIT, the connection pool and the page cache.
+    if (round === 0) continue;
+    samples.s3Put.push(put);
+    samples.s3Get.push(get);
+    samples.filePut.push(filePut);
+    samples.fileGet.push(fileGet);
+  }
+
+  const mibPerSecond = (milliseconds: number) =>
+    Number((OBJECT_BYTES / MIB / (milliseconds / 1000)).toFixed(1));
+  const result = Object.fromEntries(
+    Object.entries(samples).map(([name, values]) => [
+      name,
+      { medianMs: Number(median(values).toFixed(1)), mibPerSecond: mibPerSecond(median(values)) },
+    ]),
+  );
+  console.log(JSON.stringify({ objectMiB: OBJECT_BYTES / MIB, rounds: ROUNDS, ...result }));
+} finally {
+  await server.close();
+  await removeDir(root);
+}
