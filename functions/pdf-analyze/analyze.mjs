@@ -161,8 +161,8 @@ export async function analyzePdfPage(library, bytes, options = {}) {
       );
     }
 
-    // The "bitmap" renderer returns PDFium's buffer as is; the library asks
-    // PDFium for reversed byte order, which makes BGRA come out as RGBA.
+    // The "bitmap" renderer returns PDFium's buffer as is. The library sets
+    // PDFium's reverse-byte-order flag, so pixels come out as RGBA, not BGRA.
     const bitmap = await page.render({ scale, render: "bitmap" });
     const raw = { raw: { width: bitmap.width, height: bitmap.height, channels: 4 } };
     const stats = await sharp(bitmap.data, raw).stats();

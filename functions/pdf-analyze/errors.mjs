@@ -28,7 +28,7 @@ export class TruncatedPDFError extends PdfInputError {}
 /** The file is encrypted with a user password, or with a security handler PDFium does not support. */
 export class EncryptedPDFError extends PdfInputError {}
 
-/** The page tree holds no pages. */
+/** The page tree contains no pages. */
 export class ZeroPagesError extends PdfInputError {}
 
 /** Parsing or splitting did not finish within the invocation's time budget. */

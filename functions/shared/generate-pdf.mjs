@@ -98,9 +98,9 @@ function drawScannedPage(document, page, random, scanDpi) {
 
 /**
  * Makes a PDF of `pages` pages (1 to 100,000). Text pages carry a heading,
- * seeded lines of words and a red bar. With `scanned: true` every page is one
- * greyscale image at `scanDpi` (default 150) instead, as a scanner would
- * produce; a large `pageSize` with `scanned` gives the pixel-heavy pages that
+ * seeded lines of words and a red bar. With `scanned: true` every page is
+ * instead one greyscale image at `scanDpi` (default 150), as a scanner would
+ * produce. A large `pageSize` with `scanned` gives the pixel-heavy pages that
  * stress rendering. Returns the PDF bytes.
  *
  * @param {{ pages: number, scanned?: boolean, seed?: number, pageSize?: [number, number], scanDpi?: number }} options
