@@ -54,7 +54,34 @@ export async function loadHandler(taskRoot, handlerName) {
     );
   if (!handler) throw new HandlerNotFound(`${handlerName} is undefined or not exported`);
   if (typeof handler !== "function") throw new HandlerNotFound(`${handlerName} is not a function`);
+  if (handler[STREAMING] !== undefined) {
+    // TODO(runtime): run response-streaming handlers; Lambda buffers their stream for a RequestResponse Invoke.
+    throw new Error(
+      `${handlerName} is wrapped in awslambda.streamifyResponse, and response streaming is not supported by this runtime yet; export a handler that returns its response.`,
+    );
+  }
   return handler;
+}
+
+/** Marker that `awslambda.streamifyResponse` puts on a response-streaming handler. */
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+
+/**
+ * Defines the `awslambda` global that Lambda's Node.js runtime provides, so
+ * modules that call `awslambda.streamifyResponse` at import load. Setting
+ * AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA to 1 or true leaves it out, as on Lambda.
+ */
+export function defineAwsLambdaGlobal() {
+  const optOut = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (optOut === "1" || optOut === "true") return;
+
+  /** @type {Record<string, unknown>} */ (globalThis).awslambda = {
+    /** @param {Record<symbol, unknown>} streamingHandler */
+    streamifyResponse: (streamingHandler) => {
+      streamingHandler[STREAMING] = "response";
+      return streamingHandler;
+    },
+  };
 }
 
 /**

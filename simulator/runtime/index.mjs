@@ -15,7 +15,7 @@
 import process from "node:process";
 import { logError, patchConsole } from "./console-patch.mjs";
 import { toErrorBody, UnhandledPromiseRejection } from "./errors.mjs";
-import { loadHandler } from "./handler-loader.mjs";
+import { defineAwsLambdaGlobal, loadHandler } from "./handler-loader.mjs";
 import {
   installBeforeExitListener,
   startInvokeLoop,
@@ -63,6 +63,7 @@ try {
   process.stderr.write(`Cannot change to LAMBDA_TASK_ROOT ${taskRoot}: ${String(error)}\n`);
 }
 
+defineAwsLambdaGlobal();
 let handler;
 try {
   handler = await loadHandler(taskRoot, process.env._HANDLER ?? "");

@@ -184,6 +184,14 @@ describe("init errors", () => {
     );
   });
 
+  it("reports a streaming handler as unsupported", async () => {
+    start("esm", "index.streaming");
+
+    const { body } = await initErrorOf();
+
+    expect(body.errorMessage).toContain("response streaming is not supported");
+  });
+
   it("reports a syntax error as UserCodeSyntaxError", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "warmstate-syntax-"));
     tempDirs.push(dir);

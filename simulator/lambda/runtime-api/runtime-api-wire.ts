@@ -54,7 +54,7 @@ export function sendError(
     return;
   }
   const body = JSON.stringify({ errorMessage, errorType });
-  if (options.closeConnection) response.shouldKeepAlive = false;
+  if (options.closeConnection) response.setHeader("Connection", "close");
   response.writeHead(statusCode, JSON_HEADERS);
   response.end(body);
 }
