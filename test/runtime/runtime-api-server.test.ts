@@ -24,7 +24,7 @@ afterEach(async () => {
   await api.close();
 });
 
-/** A keep-alive agent with one socket: the connection of one runtime process. */
+/** Creates a keep-alive agent with one socket, the way one runtime process connects. */
 function processConnection(): http.Agent {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   agents.push(agent);

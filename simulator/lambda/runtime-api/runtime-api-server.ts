@@ -393,7 +393,7 @@ export class RuntimeApiServer implements RuntimeApi {
     waiter?.resolve(this.#initOutcome);
   }
 
-  /** Sends 500 when a route handler fails, which tells the runtime to exit, as AWS documents for 500. */
+  /** Sends 500 when a route handler fails, because AWS documents 500 as a state the runtime must exit from. */
   #settle(work: Promise<void>, response: ServerResponse): void {
     work.catch((error: unknown) => {
       this.#logger?.error({ err: error }, "runtime API request failed");
