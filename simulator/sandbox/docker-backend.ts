@@ -200,17 +200,24 @@ export class DockerBackend implements SandboxBackend {
       AWS_LAMBDA_RUNTIME_API: `${runtimeApiHost}:${spec.runtimeApi.port}`,
     };
 
-    const binds = [
-      `${path.resolve(spec.codeDir)}:/var/task:ro`,
-      `${path.resolve(this.#options.nodeModulesDir)}:/opt/nodejs/node_modules:ro`,
+    // Mounts, not Binds: the engine rejects a missing source folder instead of creating an
+    // empty one, so a wrong code path fails the start.
+    const bind = (source: string, target: string, readOnly = true): MountSettings => ({
+      Type: "bind",
+      Source: path.resolve(source),
+      Target: target,
+      ReadOnly: readOnly,
+    });
+    const mounts = [
+      bind(spec.codeDir, "/var/task"),
+      bind(this.#options.nodeModulesDir, "/opt/nodejs/node_modules"),
       // PARITY: ES modules ignore NODE_PATH, so the layer also appears at /node_modules, where
       // Node.js's upward search from /var/task ends. Lambda resolves layer packages for ES modules
       // its own way; /node_modules does not exist there.
-      `${path.resolve(this.#options.nodeModulesDir)}:/node_modules:ro`,
+      bind(this.#options.nodeModulesDir, "/node_modules"),
     ];
-    if (!useImageEntrypoint)
-      binds.push(`${path.resolve(this.#options.runtimeClientDir)}:/var/runtime:ro`);
-    if (tmp.kind === "loop") binds.push(`${tmp.loop.mountPoint}:/tmp:rw`);
+    if (!useImageEntrypoint) mounts.push(bind(this.#options.runtimeClientDir, "/var/runtime"));
+    if (tmp.kind === "loop") mounts.push(bind(tmp.loop.mountPoint, "/tmp", false));
 
     const memoryBytes = spec.memoryMb * 1024 * 1024;
     return {
@@ -232,7 +239,7 @@ export class DockerBackend implements SandboxBackend {
       Tty: false,
       HostConfig: {
         ReadonlyRootfs: true,
-        Binds: binds,
+        Mounts: mounts,
         Tmpfs:
           tmp.kind === "tmpfs"
             ? { "/tmp": `rw,nosuid,nodev,size=${spec.ephemeralStorageMb}m,mode=1777` }
@@ -289,6 +296,10 @@ export class DockerBackend implements SandboxBackend {
     return { Entrypoint: [IMAGE_NODE_PATH, `/var/runtime/${entry}`], Cmd: [] };
   }
 }
+
+type MountSettings = NonNullable<
+  NonNullable<Dockerode.ContainerCreateOptions["HostConfig"]>["Mounts"]
+>[number];
 
 function safeName(value: string): string {
   return value.replace(/[^a-zA-Z0-9_.-]/g, "_");

@@ -241,7 +241,7 @@ export class DockerSandbox implements Sandbox {
     return (await this.#container.inspect()).State.Paused === true;
   }
 
-  // Attaches to the output, arms the exit watch, then starts the container, so nothing is missed.
+  // Attaches to the output before starting the container, so no output is missed.
   async #startRuntime(): Promise<void> {
     const stream = await this.#container.attach({ stream: true, stdout: true, stderr: true });
     this.#init.docker.modem.demuxStream(
@@ -249,9 +249,10 @@ export class DockerSandbox implements Sandbox {
       this.#outputSink("stdout"),
       this.#outputSink("stderr"),
     );
-    const waited = this.#container.wait({ condition: "next-exit" });
-
     await this.#container.start();
+    // Armed after start: "not-running" returns at once for a runtime that already exited,
+    // where "next-exit" armed before start could miss an exit that beats the request.
+    const waited = this.#container.wait({ condition: "not-running" });
     this.#running = true;
     this.#frozen = false;
     const inspected = await this.#container.inspect();

@@ -151,6 +151,25 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
     });
   });
 
+  describe("start failure", () => {
+    it("rejects a missing code folder cleanly", async () => {
+      const spec = probeSpec("tick", { codeDir: path.join(dataDir, "no-such-code") });
+
+      await expect(backend.start(spec)).rejects.toThrow(/no-such-code/);
+
+      const containers = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.environmentId}=${spec.environmentId}`] },
+      });
+      expect(containers).toEqual([]);
+      expect(
+        (await readdir(backend.environmentsDir)).filter((name) =>
+          name.endsWith(spec.environmentId),
+        ),
+      ).toEqual([]);
+    });
+  });
+
   describe("node entry", () => {
     it("runs the runtime client with the node_modules layer", async () => {
       const [, output] = await start("unused", { entry: { kind: "node", nodeMajor: 20 } });
