@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { type ChecksumAlgorithm, createHasher } from "./checksums.ts";
 import { badDigest, incompleteBody, invalidDigest } from "./errors.ts";
 
-/** What the client declared about a body, checked once the body has been written. */
+/** Integrity data the client declared about a body, checked after the body is written. */
 export interface BodyIntegrity {
   /** Base64 MD5 from the Content-MD5 header. */
   contentMd5?: string;

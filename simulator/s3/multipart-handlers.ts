@@ -1,5 +1,6 @@
 import { checksumHeaderName, parseChecksumAlgorithm } from "./checksums.ts";
 import { invalidArgument, malformedXml } from "./errors.ts";
+import { checkCopySourceConditions, parseCopySource } from "./object-handlers.ts";
 import type { ChecksumType, CompletedPart } from "./object-types.ts";
 import { readDocument, requestPayload } from "./request-body.ts";
 import {
@@ -19,7 +20,7 @@ const MAX_LISTED = 1000;
 /**
  * CreateMultipartUpload. With `x-amz-checksum-algorithm`, every part is
  * checksummed and the object gets a COMPOSITE checksum unless
- * `x-amz-checksum-type: FULL_OBJECT` asks for one over the whole body
+ * `x-amz-checksum-type: FULL_OBJECT` requests one over the whole body
  * (CRC64NVME defaults to FULL_OBJECT).
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
  */
@@ -90,6 +91,58 @@ export async function uploadPart(
   if (algorithm && part.checksum)
     context.reply.header(checksumHeaderName(algorithm), part.checksum);
   context.reply.status(200).send();
+}
+
+/**
+ * UploadPartCopy: copies a source object, or the inclusive byte range of
+ * `x-amz-copy-source-range: bytes=first-last`, into a part.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
+ */
+export async function uploadPartCopy(
+  context: S3Context,
+  uploadId: string,
+  partNumberText: string,
+  copySource: string,
+): Promise<void> {
+  if (!/^\d+$/.test(partNumberText)) {
+    throw invalidArgument(
+      "Part number must be an integer between 1 and 10000, inclusive",
+      "partNumber",
+      partNumberText,
+    );
+  }
+  const source = parseCopySource(copySource);
+  checkCopySourceConditions(context, source);
+
+  const rangeText = header(context.request, "x-amz-copy-source-range");
+  let range: { start: number; end: number } | undefined;
+  if (rangeText !== undefined) {
+    const match = /^bytes=(\d+)-(\d+)$/.exec(rangeText.trim());
+    if (!match || Number(match[2]) < Number(match[1])) {
+      throw invalidArgument(
+        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        "x-amz-copy-source-range",
+        rangeText,
+      );
+    }
+    range = { start: Number(match[1]), end: Number(match[2]) };
+  }
+
+  const part = await context.store.uploadPartCopy(
+    source,
+    { bucket: context.bucket, key: context.key },
+    uploadId,
+    Number(partNumberText),
+    range,
+  );
+  const upload = context.store.getMultipartUpload(context.bucket, context.key, uploadId);
+  sendXml(context, "CopyPartResult", {
+    ETag: part.etag,
+    LastModified: part.lastModified,
+    ...(upload.checksumAlgorithm && part.checksum
+      ? { [`Checksum${upload.checksumAlgorithm}`]: part.checksum }
+      : {}),
+  });
 }
 
 function parseCompletedParts(text: string): CompletedPart[] {

@@ -272,19 +272,22 @@ export class MultipartUploads {
       if (requested[index].partNumber <= requested[index - 1].partNumber) throw invalidPartOrder();
     }
 
-    const parts = requested.map((wanted) => {
-      const part = state.parts.get(wanted.partNumber);
-      if (!part) throw invalidPart(wanted.partNumber, "the part was not uploaded");
-      if (wanted.etag.replace(/"/g, "") !== part.etag.replace(/"/g, "")) {
-        throw invalidPart(wanted.partNumber, `the ETag ${wanted.etag} does not match ${part.etag}`);
+    const parts = requested.map((requestedPart) => {
+      const part = state.parts.get(requestedPart.partNumber);
+      if (!part) throw invalidPart(requestedPart.partNumber, "the part was not uploaded");
+      if (requestedPart.etag.replace(/"/g, "") !== part.etag.replace(/"/g, "")) {
+        throw invalidPart(
+          requestedPart.partNumber,
+          `the ETag ${requestedPart.etag} does not match ${part.etag}`,
+        );
       }
       if (
-        wanted.checksum !== undefined &&
+        requestedPart.checksum !== undefined &&
         part.checksum !== undefined &&
-        wanted.checksum !== part.checksum
+        requestedPart.checksum !== part.checksum
       ) {
         throw invalidPart(
-          wanted.partNumber,
+          requestedPart.partNumber,
           "the checksum does not match the uploaded part's checksum",
         );
       }

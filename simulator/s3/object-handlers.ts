@@ -171,6 +171,27 @@ export function parseCopySource(value: string): { bucket: string; key: string } 
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
 }
 
+/**
+ * Checks the `x-amz-copy-source-if-*` headers against the source object.
+ * Every failed copy-source condition is 412, the If-None-Match and
+ * If-Modified-Since ones included.
+ */
+export function checkCopySourceConditions(
+  context: S3Context,
+  source: { bucket: string; key: string },
+): void {
+  const sourceMetadata = context.store.headObject(source.bucket, source.key);
+  const outcome = evaluateReadConditions(
+    readConditions(context, "x-amz-copy-source-"),
+    sourceMetadata,
+  );
+  if (outcome === "not-modified") {
+    throw preconditionFailed(
+      "x-amz-copy-source-If-None-Match or x-amz-copy-source-If-Modified-Since",
+    );
+  }
+}
+
 /** CopyObject: copies a source object, keeping or replacing its metadata. */
 export async function copyObject(context: S3Context, copySource: string): Promise<void> {
   const source = parseCopySource(copySource);
@@ -179,16 +200,7 @@ export async function copyObject(context: S3Context, copySource: string): Promis
     throw invalidArgument("Unknown metadata directive.", "x-amz-metadata-directive", directive);
   }
 
-  // A copy's source conditions all fail with 412, including the If-None-Match ones.
-  const sourceMetadata = context.store.headObject(source.bucket, source.key);
-  if (
-    evaluateReadConditions(readConditions(context, "x-amz-copy-source-"), sourceMetadata) ===
-    "not-modified"
-  ) {
-    throw preconditionFailed(
-      "x-amz-copy-source-If-None-Match or x-amz-copy-source-If-Modified-Since",
-    );
-  }
+  checkCopySourceConditions(context, source);
 
   const attributes = directive === "REPLACE" ? attributesFromRequest(context.request) : undefined;
   const metadata = await context.store.copyObject(

@@ -10,7 +10,7 @@ import {
   unlink,
 } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import {
   type BodyIntegrity,
@@ -22,6 +22,7 @@ import {
 import {
   bucketAlreadyOwnedByYou,
   bucketNotEmpty,
+  invalidArgument,
   invalidRequest,
   noSuchBucket,
   noSuchKey,
@@ -233,13 +234,13 @@ export class ObjectStore {
     const written = await writeBodyToTemp(this.#tmpDir, handle.createReadStream(), {
       checksumAlgorithm: algorithm,
     });
-    const kept: ObjectAttributes = {
+    const sourceAttributes: ObjectAttributes = {
       contentType: sourceMetadata.contentType,
       userMetadata: sourceMetadata.userMetadata,
       headers: sourceMetadata.headers,
     };
     const metadata: Omit<ObjectMetadata, "dataFile"> = {
-      ...(attributes ?? kept),
+      ...(attributes ?? sourceAttributes),
       key: target.key,
       size: written.size,
       etag: `"${written.md5.toString("hex")}"`,
@@ -290,6 +291,41 @@ export class ObjectStore {
   ): Promise<PartRecord> {
     this.#bucket(bucket);
     return this.#uploads.uploadPart(bucket, key, uploadId, partNumber, body, integrity);
+  }
+
+  /**
+   * Copies a source object, or an inclusive byte range of it, into a part.
+   * A range past the end of the source is InvalidArgument, as on S3.
+   */
+  async uploadPartCopy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    uploadId: string,
+    partNumber: number,
+    range?: { start: number; end: number },
+  ): Promise<PartRecord> {
+    this.#bucket(target.bucket);
+    this.#uploads.get(target.bucket, target.key, uploadId);
+    const { metadata, handle } = await this.openObject(source.bucket, source.key);
+    if (range && range.end >= metadata.size) {
+      await handle.close();
+      throw invalidArgument(
+        `Range specified is not valid for source object of size: ${metadata.size}`,
+        "x-amz-copy-source-range",
+        `bytes=${range.start}-${range.end}`,
+      );
+    }
+
+    const start = range?.start ?? 0;
+    const end = range?.end ?? metadata.size - 1;
+    let body: Readable;
+    if (end < start) {
+      await handle.close();
+      body = Readable.from([]);
+    } else {
+      body = handle.createReadStream({ start, end });
+    }
+    return this.#uploads.uploadPart(target.bucket, target.key, uploadId, partNumber, body, {});
   }
 
   async completeMultipartUpload(

@@ -23,11 +23,11 @@ function parseHttpDate(text: string | undefined): number | undefined {
 }
 
 /**
- * Evaluates conditional headers as S3 does (RFC 7232 order): a failed
- * If-Match, or a failed If-Unmodified-Since without If-Match, is 412
- * PreconditionFailed; a matching If-None-Match, or an unmet
- * If-Modified-Since without If-None-Match, is 304 Not Modified. So
- * If-Match true with If-Unmodified-Since false returns the object, and
+ * Evaluates conditional headers in RFC 7232 order, as S3 does. A failed
+ * If-Match is 412 PreconditionFailed, and so is a failed
+ * If-Unmodified-Since without If-Match. A matching If-None-Match is 304 Not
+ * Modified, and so is an unmet If-Modified-Since without If-None-Match.
+ * So If-Match true with If-Unmodified-Since false returns the object, and
  * If-None-Match false with If-Modified-Since true returns 304.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
  *
@@ -59,10 +59,10 @@ export function evaluateReadConditions(
 
 /**
  * Parses a single `bytes=` range against an object size: `a-b`, the open
- * range `a-` and the suffix range `-n`. A range starting at or past the end
- * (or any range of an empty object) is 416 InvalidRange; a header that is
- * not one valid range is ignored and the whole object is returned, as S3
- * does.
+ * range `a-` and the suffix range `-n`. A range that starts at or past the
+ * end is 416 InvalidRange, and so is any range of an empty object. A header
+ * that is not one valid range is ignored, so the whole object is returned,
+ * as S3 does.
  * https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
  */
 export function parseRange(text: string | undefined, size: number): ByteRange | undefined {

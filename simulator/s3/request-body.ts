@@ -28,10 +28,10 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /**
- * Returns the payload of a streaming upload. An `aws-chunked` body (the
- * SDK's default for stream bodies, with `x-amz-content-sha256:
- * STREAMING-UNSIGNED-PAYLOAD-TRAILER` and the checksum in a trailer) is
- * decoded on the fly; its size is checked against
+ * Returns the payload of a streaming upload. The SDK sends stream bodies in
+ * the `aws-chunked` encoding, with `x-amz-content-sha256:
+ * STREAMING-UNSIGNED-PAYLOAD-TRAILER` and the checksum in a trailer. Such a
+ * body is decoded on the fly, and its size is checked against
  * `x-amz-decoded-content-length`.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */

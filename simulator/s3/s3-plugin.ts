@@ -18,6 +18,7 @@ import {
   listMultipartUploads,
   listParts,
   uploadPart,
+  uploadPartCopy,
 } from "./multipart-handlers.ts";
 import { assertValidKey } from "./names.ts";
 import {
@@ -134,8 +135,8 @@ async function dispatchObject(context: S3Context, method: string): Promise<void>
       const partNumber = query.get("partNumber");
       const copySource = header(context.request, "x-amz-copy-source");
       if (uploadId !== null && partNumber !== null) {
-        // TODO(s3): UploadPartCopy (x-amz-copy-source with partNumber) is missing; S3 copies a source range into the part.
-        if (copySource !== undefined) throw notImplemented("UploadPartCopy");
+        if (copySource !== undefined)
+          return uploadPartCopy(context, uploadId, partNumber, copySource);
         return uploadPart(context, uploadId, partNumber);
       }
       if (copySource !== undefined) return copyObject(context, copySource);
@@ -200,7 +201,7 @@ function sendError(
 }
 
 /**
- * The S3 REST API with path-style addressing, served from an ObjectStore.
+ * Serves the S3 REST API with path-style addressing from an ObjectStore.
  * Any access key is accepted and signatures are not checked. Request bodies
  * stay unread streams in this plugin's scope, so objects are streamed to
  * disk rather than buffered.

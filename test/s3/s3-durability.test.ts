@@ -220,6 +220,25 @@ describe("reopening the store", () => {
   });
 });
 
+describe("concurrent writes", () => {
+  it("leaves one complete version after racing writes to one key", async () => {
+    const bodies = Array.from({ length: 12 }, (_, index) =>
+      `version ${index} `.repeat(1000 + index),
+    );
+
+    await Promise.all(
+      bodies.map((body) =>
+        current().client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "raced", Body: body })),
+      ),
+    );
+    const text = await readText("raced");
+    const dataFiles = (await listFiles(root)).filter((file) => file.endsWith(".data"));
+
+    expect(bodies).toContain(text);
+    expect(dataFiles).toHaveLength(1);
+  });
+});
+
 describe("interrupted uploads", () => {
   it("leaves no object when the client aborts mid-body", async () => {
     await new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ afterAll(async () => {
   await removeDir(root);
 });
 
-/** A stream of OBJECT_BYTES of a repeating pattern, generated chunk by chunk. */
+/** Creates a stream of OBJECT_BYTES of a repeating pattern, generated chunk by chunk. */
 function generatedBody(): Readable {
   let sent = 0;
   return new Readable({

@@ -8,8 +8,10 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
+  PutObjectCommand,
   S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,7 +47,7 @@ function md5(data: Buffer): Buffer {
   return createHash("md5").update(data).digest();
 }
 
-/** The multipart ETag S3 computes: MD5 of the concatenated part MD5s, then -N. */
+/** Computes the multipart ETag as S3 does: the MD5 of the concatenated part MD5s, then -N. */
 function multipartEtag(parts: Buffer[]): string {
   const joined = Buffer.concat(parts.map((part) => md5(part)));
   return `"${md5(joined).toString("hex")}-${parts.length}"`;
@@ -343,5 +345,79 @@ describe("multipart upload operations", () => {
     );
 
     expect(error.name).toBe("BadDigest");
+  });
+
+  it("copies source ranges into parts with UploadPartCopy", async () => {
+    const source = randomBytes(6 * MIB + 123);
+    await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "copy/source.bin", Body: source }),
+    );
+    const key = "copy/assembled.bin";
+    const uploadId = await createUpload(key);
+
+    const first = await server.client.send(
+      new UploadPartCopyCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: 1,
+        CopySource: `${BUCKET}/copy/source.bin`,
+        CopySourceRange: `bytes=0-${5 * MIB - 1}`,
+      }),
+    );
+    const second = await server.client.send(
+      new UploadPartCopyCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: 2,
+        CopySource: `${BUCKET}/copy/source.bin`,
+        CopySourceRange: `bytes=${5 * MIB}-${source.length - 1}`,
+      }),
+    );
+    await server.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: first.CopyPartResult?.ETag },
+            { PartNumber: 2, ETag: second.CopyPartResult?.ETag },
+          ],
+        },
+      }),
+    );
+    const got = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+
+    expect(first.CopyPartResult?.ETag).toBe(
+      `"${md5(source.subarray(0, 5 * MIB)).toString("hex")}"`,
+    );
+    expect(bytes.equals(source)).toBe(true);
+  });
+
+  it("rejects a copy range past the source end with InvalidArgument", async () => {
+    await server.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "copy/small", Body: "tiny" }),
+    );
+    const key = "copy/out-of-range";
+    const uploadId = await createUpload(key);
+
+    const error = await expectS3Error(
+      server.client.send(
+        new UploadPartCopyCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: 1,
+          CopySource: `${BUCKET}/copy/small`,
+          CopySourceRange: "bytes=0-100",
+        }),
+      ),
+    );
+
+    expect(error.name).toBe("InvalidArgument");
+    expect(error.$metadata.httpStatusCode).toBe(400);
   });
 });
