@@ -398,6 +398,31 @@ describe("runtime crashes", () => {
   });
 });
 
+describe("environment lifecycle", () => {
+  it("serves again after a freeze and thaw", async () => {
+    const process = start("esm", "index.counter");
+    await responseOf();
+
+    process.child.kill("SIGSTOP");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.child.kill("SIGCONT");
+
+    expect(await responseOf()).toBe(2);
+  });
+
+  it("starts fresh in a new process after a reset", async () => {
+    const first = start("esm", "index.counter");
+    await responseOf();
+    api.resetRuntime(new Error("recycled for the test"));
+    await first.stop();
+
+    start("esm", "index.counter");
+
+    expect(await api.waitForInit()).toEqual({ kind: "ready" });
+    expect(await responseOf()).toBe(1);
+  });
+});
+
 describe("console logging", () => {
   it("prefixes each line with time, request id and level", async () => {
     const process = start("esm", "index.logs");
