@@ -166,12 +166,17 @@ function parseCompletedParts(text: string): CompletedPart[] {
 
 /** CompleteMultipartUpload: validates the listed parts and assembles the object. */
 export async function completeMultipartUpload(context: S3Context, uploadId: string): Promise<void> {
-  const parts = parseCompletedParts(await readDocument(context.request));
+  const parts = parseCompletedParts(await readDocument(context.request, "object"));
+  const upload = context.store.getMultipartUpload(context.bucket, context.key, uploadId);
+  const expectedChecksum = upload.checksumAlgorithm
+    ? header(context.request, checksumHeaderName(upload.checksumAlgorithm))
+    : undefined;
   const metadata = await context.store.completeMultipartUpload(
     context.bucket,
     context.key,
     uploadId,
     parts,
+    expectedChecksum,
   );
 
   const host = header(context.request, "host") ?? "127.0.0.1";

@@ -12,6 +12,7 @@ import {
   writeFileAtomic,
 } from "./durable-files.ts";
 import {
+  badDigest,
   entityTooSmall,
   invalidArgument,
   invalidPart,
@@ -191,7 +192,8 @@ export class MultipartUploads {
    * Assembles the listed parts into the object. Parts must be in ascending
    * order, exist with the given ETags, and all but the last be at least
    * 5 MiB. The ETag is the MD5 of the concatenated binary part MD5s,
-   * followed by `-<part count>`.
+   * followed by `-<part count>`. An `expectedChecksum` from the client must
+   * equal the object's checksum, or the request fails with BadDigest.
    * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
    */
   async complete(
@@ -199,6 +201,7 @@ export class MultipartUploads {
     key: string,
     uploadId: string,
     requested: CompletedPart[],
+    expectedChecksum?: string,
   ): Promise<ObjectMetadata> {
     const state = this.#state(bucket, key, uploadId);
     const parts = this.#validateCompletion(state, requested);
@@ -226,6 +229,14 @@ export class MultipartUploads {
         partSizes: parts.map((part) => part.size),
         checksum: compositeOrFullChecksum(upload, parts, written.checksum?.value),
       };
+      if (
+        expectedChecksum !== undefined &&
+        metadata.checksum &&
+        expectedChecksum !== metadata.checksum.value
+      ) {
+        await unlink(written.tempPath).catch(() => {});
+        throw badDigest(metadata.checksum.algorithm);
+      }
       const committed = await this.#commit(bucket, key, written.tempPath, metadata);
       await this.#remove(state);
       return committed;

@@ -333,9 +333,10 @@ export class ObjectStore {
     key: string,
     uploadId: string,
     parts: CompletedPart[],
+    expectedChecksum?: string,
   ): Promise<ObjectMetadata> {
     this.#bucket(bucket);
-    return this.#uploads.complete(bucket, key, uploadId, parts);
+    return this.#uploads.complete(bucket, key, uploadId, parts, expectedChecksum);
   }
 
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {

@@ -130,10 +130,15 @@ export function hasIntegrityHeader(request: FastifyRequest): boolean {
 }
 
 /**
- * Reads a small request document into memory, checking its Content-MD5 and
- * additional checksum like an object body.
+ * Reads a small request document into memory and checks its Content-MD5.
+ * Its `x-amz-checksum-*` header is checked too, unless `checksumHeaders` is
+ * "object" because the operation uses that header for the object's
+ * checksum, as CompleteMultipartUpload does.
  */
-export async function readDocument(request: FastifyRequest): Promise<string> {
+export async function readDocument(
+  request: FastifyRequest,
+  checksumHeaders: "document" | "object" = "document",
+): Promise<string> {
   const { body, integrity } = requestPayload(request);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -156,7 +161,7 @@ export async function readDocument(request: FastifyRequest): Promise<string> {
     if (!declared.equals(createHash("md5").update(document).digest()))
       throw badDigest("Content-MD5");
   }
-  const expected = integrity.expectedChecksum?.();
+  const expected = checksumHeaders === "document" ? integrity.expectedChecksum?.() : undefined;
   if (integrity.checksumAlgorithm && expected !== undefined) {
     if (digestOf(integrity.checksumAlgorithm, document).toString("base64") !== expected) {
       throw badDigest(integrity.checksumAlgorithm);

@@ -420,4 +420,73 @@ describe("multipart upload operations", () => {
     expect(error.name).toBe("InvalidArgument");
     expect(error.$metadata.httpStatusCode).toBe(400);
   });
+
+  it("computes a FULL_OBJECT CRC32 that the SDK validates on GET", async () => {
+    const key = "manual/full-object";
+    const created = await server.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        ChecksumAlgorithm: "CRC32",
+        ChecksumType: "FULL_OBJECT",
+      }),
+    );
+    const uploadId = created.UploadId as string;
+    const first = randomBytes(5 * MIB);
+    const second = randomBytes(1000);
+    const part1 = await uploadPart(key, uploadId, 1, first);
+    const part2 = await uploadPart(key, uploadId, 2, second);
+
+    const completed = await server.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [part1, part2] },
+      }),
+    );
+    const got = await server.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: "ENABLED" }),
+    );
+    const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+
+    expect(created.ChecksumType).toBe("FULL_OBJECT");
+    expect(completed.ChecksumCRC32).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+    expect(got.ChecksumCRC32).toBe(completed.ChecksumCRC32);
+    expect(got.ChecksumType).toBe("FULL_OBJECT");
+    expect(bytes.equals(Buffer.concat([first, second]))).toBe(true);
+  });
+
+  it("rejects a wrong full-object checksum on completion with BadDigest", async () => {
+    const key = "manual/full-object-bad";
+    const created = await server.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        ChecksumAlgorithm: "CRC32",
+        ChecksumType: "FULL_OBJECT",
+      }),
+    );
+    const uploadId = created.UploadId as string;
+    const part1 = await uploadPart(key, uploadId, 1, Buffer.from("single part"));
+
+    const error = await expectS3Error(
+      server.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId: uploadId,
+          ChecksumCRC32: "AAAAAA==",
+          ChecksumType: "FULL_OBJECT",
+          MultipartUpload: { Parts: [part1] },
+        }),
+      ),
+    );
+    const missing = await expectS3Error(
+      server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })),
+    );
+
+    expect(error.name).toBe("BadDigest");
+    expect(missing.$metadata.httpStatusCode).toBe(404);
+  });
 });
