@@ -1,7 +1,7 @@
 import type { LambdaServiceLike } from "../lambda/api/service-like.ts";
 import { lastModifiedOf } from "../lambda/function-registry.ts";
 
-/** What `/_warmstate/functions` shows of one function. */
+/** Summary of one function, as `/_warmstate/functions` returns it. */
 export interface FunctionSummary {
   functionName: string;
   functionArn: string;
@@ -18,7 +18,11 @@ export interface FunctionSummary {
   reservedConcurrency?: number;
   simulator: { keepAliveSeconds: number; maxLifetimeSeconds: number; freeze: boolean };
   versions: string[];
-  aliases: Array<{ name: string; functionVersion: string; additionalVersionWeights?: Record<string, number> }>;
+  aliases: Array<{
+    name: string;
+    functionVersion: string;
+    additionalVersionWeights?: Record<string, number>;
+  }>;
   /** Environments by status, gone ones excluded. */
   environments: Record<string, number>;
   invocations: number;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { AsyncInvocationQueue } from "../lambda/async/async-invocation-queue.ts";
 import type { LambdaServiceLike } from "../lambda/api/service-like.ts";
+import type { AsyncInvocationQueue } from "../lambda/async/async-invocation-queue.ts";
 import type { LogStore, StoredLogEvent } from "../lambda/logs/log-store.ts";
 import { describeFunctions } from "./function-summary.ts";
 
@@ -13,7 +13,7 @@ export interface AdminOptions {
 
 type Query = Record<string, string | undefined>;
 
-/** Longest a `/logs` request with `wait` holds the connection, in seconds of real time. */
+/** Maximum real-time seconds a `/logs` request with `wait` keeps the connection open. */
 const MAX_LOG_WAIT_SECONDS = 30;
 
 function notFound(reply: FastifyReply, message: string): FastifyReply {
@@ -24,7 +24,9 @@ function positiveInteger(value: string | undefined, name: string, fallback: numb
   if (value === undefined || value === "") return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) {
-    throw Object.assign(new Error(`Invalid ${name} "${value}": expected a non-negative integer.`), { statusCode: 400 });
+    throw Object.assign(new Error(`Invalid ${name} "${value}": expected a non-negative integer.`), {
+      statusCode: 400,
+    });
   }
   return parsed;
 }
@@ -37,7 +39,7 @@ function positiveInteger(value: string | undefined, name: string, fallback: numb
  * - `GET /invocations?function=NAME&limit=N`: invocation records, oldest first
  * - `GET /invocations/REQUEST_ID`: the record of one invocation (the last attempt for retried events)
  * - `GET /logs/FUNCTION?after=SEQ&stream=NAME&requestId=ID&filter=PATTERN&wait=SECONDS`:
- *   log lines after a cursor; with `wait`, holds the request until a line arrives
+ *   log lines after a cursor. With `wait`, the response waits until a line arrives
  * - `GET /logs/FUNCTION/streams`: log streams, one per environment
  * - `GET /async`: counters of the Event queue
  */
@@ -69,32 +71,53 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
     return records.slice(Math.max(0, records.length - limit));
   });
 
-  app.get("/invocations/:requestId", async (request: FastifyRequest<{ Params: { requestId: string } }>, reply) => {
-    const records = service.invocations().filter((record) => record.requestId === request.params.requestId);
-    const record = records.at(-1);
-    if (!record) return notFound(reply, `No invocation has request id ${request.params.requestId}. Check the x-amzn-RequestId of the response.`);
-    return { ...record, attempts: records.length };
-  });
+  app.get(
+    "/invocations/:requestId",
+    async (request: FastifyRequest<{ Params: { requestId: string } }>, reply) => {
+      const records = service
+        .invocations()
+        .filter((record) => record.requestId === request.params.requestId);
+      const record = records.at(-1);
+      if (!record)
+        return notFound(
+          reply,
+          `No invocation has request id ${request.params.requestId}. Check the x-amzn-RequestId of the response.`,
+        );
+      return { ...record, attempts: records.length };
+    },
+  );
 
   app.get("/async", async () => asyncQueue?.stats() ?? {});
 
-  app.get("/logs/:functionName/streams", async (request: FastifyRequest<{ Params: { functionName: string } }>) => {
-    return logs?.streams(request.params.functionName) ?? [];
-  });
+  app.get(
+    "/logs/:functionName/streams",
+    async (request: FastifyRequest<{ Params: { functionName: string } }>) => {
+      return logs?.streams(request.params.functionName) ?? [];
+    },
+  );
 
   app.get(
     "/logs/:functionName",
-    async (request: FastifyRequest<{ Params: { functionName: string }; Querystring: Query }>, reply) => {
+    async (
+      request: FastifyRequest<{ Params: { functionName: string }; Querystring: Query }>,
+      reply,
+    ) => {
       if (!logs) return notFound(reply, "This simulator keeps no logs.");
       const query = {
         functionName: request.params.functionName,
-        afterSequence: request.query.after === undefined ? undefined : positiveInteger(request.query.after, "after", 0),
+        afterSequence:
+          request.query.after === undefined
+            ? undefined
+            : positiveInteger(request.query.after, "after", 0),
         logStreamNames: request.query.stream ? [request.query.stream] : undefined,
         requestId: request.query.requestId || undefined,
         filterPattern: request.query.filter || undefined,
         limit: positiveInteger(request.query.limit, "limit", 10_000),
       };
-      const waitSeconds = Math.min(positiveInteger(request.query.wait, "wait", 0), MAX_LOG_WAIT_SECONDS);
+      const waitSeconds = Math.min(
+        positiveInteger(request.query.wait, "wait", 0),
+        MAX_LOG_WAIT_SECONDS,
+      );
 
       let events = logs.query(query);
       if (events.length === 0 && waitSeconds > 0) {
@@ -111,7 +134,12 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
  * Resolves when the function logs a line, the wait elapses or the client
  * goes away. The wait is real time on purpose: it paces an HTTP client.
  */
-function waitForLine(logs: LogStore, functionName: string, waitMs: number, request: FastifyRequest): Promise<void> {
+function waitForLine(
+  logs: LogStore,
+  functionName: string,
+  waitMs: number,
+  request: FastifyRequest,
+): Promise<void> {
   return new Promise((resolve) => {
     const finish = () => {
       clearTimeout(timer);

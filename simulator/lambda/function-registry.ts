@@ -1,17 +1,44 @@
 import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { type FSWatcher, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  type FSWatcher,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock.ts";
-import { type StoredCode, fingerprintDirectory, storeZip } from "./api/code-store.ts";
-import { combineQualifier, formatLastModified, parseFunctionReference } from "./api/function-name.ts";
-import { InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException } from "./errors.ts";
-import { type FunctionConfig, type SimulatorSettings, functionConfigSchema, simulatorSettingsSchema } from "./function-config.ts";
-import type { FunctionRegistryEvents, FunctionResolver, ResolvedFunction } from "./function-registry-types.ts";
+import { fingerprintDirectory, type StoredCode, storeZip } from "./api/code-store.ts";
+import {
+  combineQualifier,
+  formatLastModified,
+  parseFunctionReference,
+} from "./api/function-name.ts";
+import {
+  InvalidParameterValueException,
+  ResourceConflictException,
+  ResourceNotFoundException,
+} from "./errors.ts";
+import {
+  type FunctionConfig,
+  functionConfigSchema,
+  type SimulatorSettings,
+  simulatorSettingsSchema,
+} from "./function-config.ts";
+import type {
+  FunctionRegistryEvents,
+  FunctionResolver,
+  ResolvedFunction,
+} from "./function-registry-types.ts";
 
 /**
- * Where a function's code comes from.
+ * Source of a function's code.
  *
  * - `zipFile`: a zip archive, unpacked once into `<dataDir>/functions/<name>/<sha>/`.
  * - `hotReloadDir`: an absolute local folder used in place and watched. A change
@@ -93,7 +120,7 @@ interface FunctionEntry {
   tags: Record<string, string>;
 }
 
-/** What CreateFunction takes, already parsed from the wire. */
+/** Input of CreateFunction, already parsed from the wire. */
 export interface CreateFunctionInput {
   functionName: string;
   runtime: string;
@@ -112,7 +139,17 @@ export interface CreateFunctionInput {
 
 /** Fields UpdateFunctionConfiguration may change; undefined leaves a field as it is. */
 export type UpdateConfigurationInput = Partial<
-  Pick<CreateFunctionInput, "runtime" | "handler" | "role" | "memorySize" | "timeout" | "ephemeralStorageSize" | "environment" | "description">
+  Pick<
+    CreateFunctionInput,
+    | "runtime"
+    | "handler"
+    | "role"
+    | "memorySize"
+    | "timeout"
+    | "ephemeralStorageSize"
+    | "environment"
+    | "description"
+  >
 >;
 
 /** Options of {@link FunctionRegistry}. */
@@ -148,7 +185,10 @@ const HOT_RELOAD_DEBOUNCE_MS = 150;
  * `<dataDir>/functions/`. Implements what the invoke path needs
  * (FunctionResolver) and the operations of Lambda's control API.
  */
-export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> implements FunctionResolver {
+export class FunctionRegistry
+  extends EventEmitter<FunctionRegistryEvents>
+  implements FunctionResolver
+{
   readonly dataDir: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -194,16 +234,16 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
 
   resolve(functionName: string, qualifier?: string): ResolvedFunction {
     const reference = parseFunctionReference(functionName);
-    const wanted = combineQualifier(reference.qualifier, qualifier);
-    const entry = this.#entry(reference.functionName, wanted);
-    const version = this.#versionFor(entry, wanted, true);
+    const requested = combineQualifier(reference.qualifier, qualifier);
+    const entry = this.#entry(reference.functionName, requested);
+    const version = this.#versionFor(entry, requested, true);
     const functionArn = this.functionArn(entry.name);
 
     return {
       config: { ...version.config, reservedConcurrency: entry.reservedConcurrency },
       version: version.version,
       functionArn,
-      invokedFunctionArn: wanted ? `${functionArn}:${wanted}` : functionArn,
+      invokedFunctionArn: requested ? `${functionArn}:${requested}` : functionArn,
       configurationId: configurationIdOf(version),
     };
   }
@@ -271,14 +311,16 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   /** The version a qualifier names: `$LATEST` (default), a number or an alias (its primary version). */
   getFunction(functionName: string, qualifier?: string): FunctionVersion {
     const reference = parseFunctionReference(functionName);
-    const wanted = combineQualifier(reference.qualifier, qualifier);
-    const entry = this.#entry(reference.functionName, wanted);
-    return this.#versionFor(entry, wanted, false);
+    const requested = combineQualifier(reference.qualifier, qualifier);
+    const entry = this.#entry(reference.functionName, requested);
+    return this.#versionFor(entry, requested, false);
   }
 
   /** `$LATEST` of every function, sorted by name. */
   listFunctions(): FunctionVersion[] {
-    return this.functionNames().map((name) => this.#functions.get(name)!.latest);
+    return [...this.#functions.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((entry) => entry.latest);
   }
 
   /** Tags of a function. */
@@ -287,7 +329,11 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   }
 
   /** UpdateFunctionConfiguration on `$LATEST`. */
-  updateFunctionConfiguration(functionName: string, patch: UpdateConfigurationInput, revisionId?: string): FunctionVersion {
+  updateFunctionConfiguration(
+    functionName: string,
+    patch: UpdateConfigurationInput,
+    revisionId?: string,
+  ): FunctionVersion {
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
     const latest = entry.latest;
     this.#checkUpdatable(entry, revisionId);
@@ -338,7 +384,10 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
 
     if (options.publish) this.#publish(entry, latest.config.description);
     this.#save();
-    this.logger.info({ functionName: entry.name, codeSha256: stored.codeSha256 }, "function code updated");
+    this.logger.info(
+      { functionName: entry.name, codeSha256: stored.codeSha256 },
+      "function code updated",
+    );
     this.emit("configuration-changed", entry.name);
     return latest;
   }
@@ -346,29 +395,35 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   /** DeleteFunction: the whole function, or one published version when a qualifier is given. */
   deleteFunction(functionName: string, qualifier?: string): void {
     const reference = parseFunctionReference(functionName);
-    const wanted = combineQualifier(reference.qualifier, qualifier);
-    const entry = this.#entry(reference.functionName, wanted);
+    const requested = combineQualifier(reference.qualifier, qualifier);
+    const entry = this.#entry(reference.functionName, requested);
 
-    if (wanted !== undefined && wanted !== "$LATEST") {
-      if (!entry.versions.has(wanted)) {
-        throw new ResourceNotFoundException(`Function not found: ${this.functionArn(entry.name)}:${wanted}`);
+    if (requested !== undefined && requested !== "$LATEST") {
+      if (!entry.versions.has(requested)) {
+        throw new ResourceNotFoundException(
+          `Function not found: ${this.functionArn(entry.name)}:${requested}`,
+        );
       }
       const aliasUsing = [...entry.aliases.values()].find(
-        (alias) => alias.functionVersion === wanted || alias.additionalVersionWeights?.[wanted] !== undefined,
+        (alias) =>
+          alias.functionVersion === requested ||
+          alias.additionalVersionWeights?.[requested] !== undefined,
       );
       if (aliasUsing) {
         throw new ResourceConflictException(
           `Unable to delete version because the following aliases reference it: [${aliasUsing.name}]`,
         );
       }
-      entry.versions.delete(wanted);
-      entry.eventInvokeConfigs.delete(wanted);
+      entry.versions.delete(requested);
+      entry.eventInvokeConfigs.delete(requested);
       this.#save();
       this.emit("configuration-changed", entry.name);
       return;
     }
-    if (wanted === "$LATEST") {
-      throw new InvalidParameterValueException("$LATEST version cannot be deleted without deleting the function.");
+    if (requested === "$LATEST") {
+      throw new InvalidParameterValueException(
+        "$LATEST version cannot be deleted without deleting the function.",
+      );
     }
 
     this.#unwatch(entry.name);
@@ -385,7 +440,10 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
    * PublishVersion. Returns the latest published version unchanged when
    * neither code nor configuration changed since it, as Lambda does.
    */
-  publishVersion(functionName: string, options: { description?: string; codeSha256?: string; revisionId?: string }): FunctionVersion {
+  publishVersion(
+    functionName: string,
+    options: { description?: string; codeSha256?: string; revisionId?: string },
+  ): FunctionVersion {
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
     const latest = entry.latest;
     if (options.revisionId && options.revisionId !== latest.revisionId) throw revisionConflict();
@@ -394,7 +452,8 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
         `CodeSha256 (${options.codeSha256}) is different from current CodeSha256 in $LATEST (${latest.codeSha256}). Please try again with the CodeSha256 in $LATEST.`,
       );
     }
-    if (latest.lastUpdateStatus === "InProgress" || latest.state === "Pending") throw updateInProgress(this.functionArn(entry.name));
+    if (latest.lastUpdateStatus === "InProgress" || latest.state === "Pending")
+      throw updateInProgress(this.functionArn(entry.name));
 
     return this.#publish(entry, options.description ?? latest.config.description);
   }
@@ -432,7 +491,10 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   /** ListVersionsByFunction: `$LATEST` first, then published versions in order. */
   listVersions(functionName: string): FunctionVersion[] {
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
-    return [entry.latest, ...[...entry.versions.values()].sort((a, b) => Number(a.version) - Number(b.version))];
+    return [
+      entry.latest,
+      ...[...entry.versions.values()].sort((a, b) => Number(a.version) - Number(b.version)),
+    ];
   }
 
   // ---- Aliases ----------------------------------------------------------
@@ -441,7 +503,9 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   createAlias(functionName: string, alias: Omit<FunctionAlias, "revisionId">): FunctionAlias {
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
     if (entry.aliases.has(alias.name)) {
-      throw new ResourceConflictException(`Alias already exists: ${this.functionArn(entry.name)}:${alias.name}`);
+      throw new ResourceConflictException(
+        `Alias already exists: ${this.functionArn(entry.name)}:${alias.name}`,
+      );
     }
     this.#checkAliasTargets(entry, alias.functionVersion, alias.additionalVersionWeights);
 
@@ -455,7 +519,10 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   getAlias(functionName: string, aliasName: string): FunctionAlias {
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
     const alias = entry.aliases.get(aliasName);
-    if (!alias) throw new ResourceNotFoundException(`Cannot find alias arn: ${this.functionArn(entry.name)}:${aliasName}`);
+    if (!alias)
+      throw new ResourceNotFoundException(
+        `Cannot find alias arn: ${this.functionArn(entry.name)}:${aliasName}`,
+      );
     return alias;
   }
 
@@ -474,7 +541,8 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     const weights = patch.additionalVersionWeights ?? alias.additionalVersionWeights;
     this.#checkAliasTargets(entry, functionVersion, weights);
     alias.functionVersion = functionVersion;
-    alias.additionalVersionWeights = weights && Object.keys(weights).length > 0 ? weights : undefined;
+    alias.additionalVersionWeights =
+      weights && Object.keys(weights).length > 0 ? weights : undefined;
     if (patch.description !== undefined) alias.description = patch.description;
     alias.revisionId = randomUUID();
     this.#save();
@@ -534,7 +602,9 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     const previous = entry.eventInvokeConfigs.get(key);
     const lastModified = this.clock.now();
     const stored: EventInvokeConfig =
-      merge && previous ? { ...previous, ...stripUndefined(config), lastModified } : { ...config, lastModified };
+      merge && previous
+        ? { ...previous, ...stripUndefined(config), lastModified }
+        : { ...config, lastModified };
     entry.eventInvokeConfigs.set(key, stored);
     this.#save();
     return stored;
@@ -553,7 +623,9 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     const key = combineQualifier(reference.qualifier, qualifier) ?? "$LATEST";
     const entry = this.#entry(reference.functionName, key);
     if (!entry.eventInvokeConfigs.delete(key)) {
-      throw new ResourceNotFoundException(`The function ${this.functionArn(entry.name)}:${key} doesn't have an EventInvokeConfig`);
+      throw new ResourceNotFoundException(
+        `The function ${this.functionArn(entry.name)}:${key} doesn't have an EventInvokeConfig`,
+      );
     }
     this.#save();
   }
@@ -567,7 +639,8 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     for (const key of remove) delete tags[key];
     const settings = parseSettingTags(tags);
 
-    const settingsChanged = JSON.stringify(settings) !== JSON.stringify(entry.latest.config.simulator);
+    const settingsChanged =
+      JSON.stringify(settings) !== JSON.stringify(entry.latest.config.simulator);
     entry.tags = tags;
     if (settingsChanged) {
       entry.latest.config = { ...entry.latest.config, simulator: settings };
@@ -596,24 +669,39 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     return entry;
   }
 
-  #versionFor(entry: FunctionEntry, qualifier: string | undefined, routeAlias: boolean): FunctionVersion {
+  #versionFor(
+    entry: FunctionEntry,
+    qualifier: string | undefined,
+    routeAlias: boolean,
+  ): FunctionVersion {
     if (qualifier === undefined || qualifier === "$LATEST") return entry.latest;
     const version = entry.versions.get(qualifier);
     if (version) return version;
 
     const alias = entry.aliases.get(qualifier);
-    if (!alias) throw new ResourceNotFoundException(`Function not found: ${this.functionArn(entry.name)}:${qualifier}`);
+    if (!alias)
+      throw new ResourceNotFoundException(
+        `Function not found: ${this.functionArn(entry.name)}:${qualifier}`,
+      );
     const target = routeAlias ? pickWeightedVersion(alias) : alias.functionVersion;
     return this.#versionFor(entry, target, false);
   }
 
-  #checkAliasTargets(entry: FunctionEntry, functionVersion: string, weights?: Record<string, number>): void {
+  #checkAliasTargets(
+    entry: FunctionEntry,
+    functionVersion: string,
+    weights?: Record<string, number>,
+  ): void {
     if (functionVersion !== "$LATEST" && !entry.versions.has(functionVersion)) {
-      throw new ResourceNotFoundException(`Function not found: ${this.functionArn(entry.name)}:${functionVersion}`);
+      throw new ResourceNotFoundException(
+        `Function not found: ${this.functionArn(entry.name)}:${functionVersion}`,
+      );
     }
     for (const [version, weight] of Object.entries(weights ?? {})) {
       if (!entry.versions.has(version)) {
-        throw new ResourceNotFoundException(`Function not found: ${this.functionArn(entry.name)}:${version}`);
+        throw new ResourceNotFoundException(
+          `Function not found: ${this.functionArn(entry.name)}:${version}`,
+        );
       }
       if (version === functionVersion) {
         throw new InvalidParameterValueException(
@@ -680,10 +768,15 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
   }
 
   async #storeCode(functionName: string, code: FunctionCode): Promise<StoredCode> {
-    if ("zipFile" in code) return storeZip(path.join(this.#functionsRoot, functionName), code.zipFile);
+    if ("zipFile" in code)
+      return storeZip(path.join(this.#functionsRoot, functionName), code.zipFile);
 
     const directory = code.hotReloadDir;
-    if (!path.isAbsolute(directory) || !existsSync(directory) || !statSync(directory).isDirectory()) {
+    if (
+      !path.isAbsolute(directory) ||
+      !existsSync(directory) ||
+      !statSync(directory).isDirectory()
+    ) {
       throw new InvalidParameterValueException(
         `Invalid value for Code.S3Key: hot-reload code must be an absolute path of an existing folder, got ${JSON.stringify(directory)}.`,
       );
@@ -702,9 +795,14 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
       const slot = this.#watchers.get(entry.name);
       if (!slot) return;
       this.clock.clearTimeout(slot.debounce);
-      slot.debounce = this.clock.setTimeout(() => void this.#reloadHotCode(entry), HOT_RELOAD_DEBOUNCE_MS);
+      slot.debounce = this.clock.setTimeout(
+        () => void this.#reloadHotCode(entry),
+        HOT_RELOAD_DEBOUNCE_MS,
+      );
     });
-    watcher.on("error", (error) => this.logger.warn({ functionName: entry.name, err: error }, "hot-reload watch failed"));
+    watcher.on("error", (error) =>
+      this.logger.warn({ functionName: entry.name, err: error }, "hot-reload watch failed"),
+    );
     watcher.unref();
     this.#watchers.set(entry.name, { watcher });
   }
@@ -727,7 +825,10 @@ export class FunctionRegistry extends EventEmitter<FunctionRegistryEvents> imple
     entry.latest.codeSize = fingerprint.codeSize;
     this.#touch(entry.latest);
     this.#save();
-    this.logger.info({ functionName: entry.name, codeSha256: fingerprint.codeSha256 }, "hot-reload code changed");
+    this.logger.info(
+      { functionName: entry.name, codeSha256: fingerprint.codeSha256 },
+      "hot-reload code changed",
+    );
     this.emit("configuration-changed", entry.name);
   }
 
@@ -787,12 +888,24 @@ export function lastModifiedOf(version: FunctionVersion): string {
  * concurrency is left out because changing it does not recycle environments.
  */
 function configurationIdOf(version: FunctionVersion): string {
+  // Every change of code or configuration gives the version a new RevisionId,
+  // so the hash is computed once per revision instead of once per invocation.
+  const cached = configurationIds.get(version);
+  if (cached?.revisionId === version.revisionId) return cached.configurationId;
+
   const { reservedConcurrency: _unused, ...config } = version.config;
-  return createHash("sha256")
+  const configurationId = createHash("sha256")
     .update(JSON.stringify({ version: version.version, codeSha256: version.codeSha256, config }))
     .digest("hex")
     .slice(0, 16);
+  configurationIds.set(version, { revisionId: version.revisionId, configurationId });
+  return configurationId;
 }
+
+const configurationIds = new WeakMap<
+  FunctionVersion,
+  { revisionId: string; configurationId: string }
+>();
 
 function pickWeightedVersion(alias: FunctionAlias): string {
   let draw = Math.random();
@@ -804,7 +917,9 @@ function pickWeightedVersion(alias: FunctionAlias): string {
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, field]) => field !== undefined),
+  ) as Partial<T>;
 }
 
 function revisionConflict(): ResourceConflictException {
@@ -826,8 +941,13 @@ function validateConfig(input: Record<string, unknown>): FunctionConfig {
 
   const issue = result.error.issues[0];
   const field = AWS_FIELD_NAMES[String(issue.path[0])] ?? issue.path.join(".");
-  const detail = issue.path.length > 1 && field.startsWith("Environment") ? ` (${issue.path.slice(1).join(".")})` : "";
-  throw new InvalidParameterValueException(`Invalid value for ${field}${detail}: ${issue.message}.`);
+  const detail =
+    issue.path.length > 1 && field.startsWith("Environment")
+      ? ` (${issue.path.slice(1).join(".")})`
+      : "";
+  throw new InvalidParameterValueException(
+    `Invalid value for ${field}${detail}: ${issue.message}.`,
+  );
 }
 
 /**
@@ -864,5 +984,7 @@ export function parseSettingTags(tags: Record<string, string>): SimulatorSetting
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const key = issue.path[0] as keyof typeof SETTING_TAGS;
-  throw new InvalidParameterValueException(`Invalid value for tag ${SETTING_TAGS[key] ?? key}: ${issue.message}.`);
+  throw new InvalidParameterValueException(
+    `Invalid value for tag ${SETTING_TAGS[key] ?? key}: ${issue.message}.`,
+  );
 }

@@ -9,10 +9,11 @@
  * expect(await ws.wasWarm(output)).toBe(true);
  * ```
  */
-import type { EnvironmentInfo, InvocationRecord } from "../lambda/types.ts";
-import type { FunctionSummary } from "../admin/function-summary.ts";
 
-export type { EnvironmentInfo, InvocationRecord, FunctionSummary };
+import type { FunctionSummary } from "../admin/function-summary.ts";
+import type { EnvironmentInfo, InvocationRecord } from "../lambda/types.ts";
+
+export type { EnvironmentInfo, FunctionSummary, InvocationRecord };
 
 /** A request id, or an SDK command output whose `$metadata.requestId` is one. */
 export type RequestRef = string | { $metadata?: { requestId?: string } };
@@ -33,7 +34,10 @@ export interface LogLine {
  */
 export function requestIdOf(ref: RequestRef): string {
   const requestId = typeof ref === "string" ? ref : ref.$metadata?.requestId;
-  if (!requestId) throw new Error("No request id: pass the Invoke output of an AWS SDK v3 call or its $metadata.requestId.");
+  if (!requestId)
+    throw new Error(
+      "No request id: pass the Invoke output of an AWS SDK v3 call or its $metadata.requestId.",
+    );
   return requestId;
 }
 
@@ -61,7 +65,11 @@ export interface WarmstateClient {
   /** Log lines of a function, optionally of one invocation. */
   logs(functionName: string, options?: { requestId?: string; filter?: string }): Promise<LogLine[]>;
   /** Waits until a function has at least `count` invocation records (Event invocations run later). */
-  waitForInvocations(functionName: string, count: number, options?: { timeoutMs?: number }): Promise<InvocationRecord[]>;
+  waitForInvocations(
+    functionName: string,
+    count: number,
+    options?: { timeoutMs?: number },
+  ): Promise<InvocationRecord[]>;
 }
 
 /**
@@ -74,27 +82,38 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
   async function get<T>(path: string): Promise<T> {
     const response = await fetch(`${base}/_warmstate${path}`);
     const body = (await response.json()) as T & { message?: string };
-    if (!response.ok) throw new Error(`GET /_warmstate${path} failed with ${response.status}: ${body.message ?? "no message"}`);
+    if (!response.ok)
+      throw new Error(
+        `GET /_warmstate${path} failed with ${response.status}: ${body.message ?? "no message"}`,
+      );
     return body;
   }
 
   await get("/health");
 
-  const invocation = (ref: RequestRef) => get<InvocationRecord>(`/invocations/${encodeURIComponent(requestIdOf(ref))}`);
+  const invocation = (ref: RequestRef) =>
+    get<InvocationRecord>(`/invocations/${encodeURIComponent(requestIdOf(ref))}`);
   const environments = (functionName?: string) =>
-    get<EnvironmentInfo[]>(`/environments${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`);
+    get<EnvironmentInfo[]>(
+      `/environments${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`,
+    );
   const invocations = (functionName?: string) =>
-    get<InvocationRecord[]>(`/invocations${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`);
+    get<InvocationRecord[]>(
+      `/invocations${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`,
+    );
 
   const client: WarmstateClient = {
     endpoint: base,
     functions: () => get<FunctionSummary[]>("/functions"),
     environments,
-    liveEnvironments: async (functionName) => (await environments(functionName)).filter((environment) => environment.status !== "gone"),
+    liveEnvironments: async (functionName) =>
+      (await environments(functionName)).filter((environment) => environment.status !== "gone"),
     invocations,
     invocation,
     async lastInvocation(functionName) {
-      const records = await get<InvocationRecord[]>(`/invocations?function=${encodeURIComponent(functionName)}&limit=1`);
+      const records = await get<InvocationRecord[]>(
+        `/invocations?function=${encodeURIComponent(functionName)}&limit=1`,
+      );
       const last = records.at(-1);
       if (!last) throw new Error(`Function ${functionName} has no invocations yet.`);
       return last;
@@ -103,8 +122,13 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
     wasCold: async (ref) => (await invocation(ref)).coldStart,
     async environmentOf(ref) {
       const record = await invocation(ref);
-      const found = (await environments(record.functionName)).find((environment) => environment.environmentId === record.environmentId);
-      if (!found) throw new Error(`Environment ${record.environmentId} of request ${record.requestId} is no longer known.`);
+      const found = (await environments(record.functionName)).find(
+        (environment) => environment.environmentId === record.environmentId,
+      );
+      if (!found)
+        throw new Error(
+          `Environment ${record.environmentId} of request ${record.requestId} is no longer known.`,
+        );
       return found;
     },
     async sameEnvironment(first, second) {
@@ -115,7 +139,9 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
       const query = new URLSearchParams();
       if (options.requestId) query.set("requestId", options.requestId);
       if (options.filter) query.set("filter", options.filter);
-      const body = await get<{ events: LogLine[] }>(`/logs/${encodeURIComponent(functionName)}?${query}`);
+      const body = await get<{ events: LogLine[] }>(
+        `/logs/${encodeURIComponent(functionName)}?${query}`,
+      );
       return body.events;
     },
     async waitForInvocations(functionName, count, options = {}) {
@@ -124,7 +150,9 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
         const records = await invocations(functionName);
         if (records.length >= count) return records;
         if (Date.now() > deadline) {
-          throw new Error(`Function ${functionName} has ${records.length} invocations, expected at least ${count} in time.`);
+          throw new Error(
+            `Function ${functionName} has ${records.length} invocations, expected at least ${count} in time.`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

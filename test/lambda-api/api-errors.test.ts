@@ -16,7 +16,7 @@ import { RealClock } from "../../simulator/clock.ts";
 import { lambdaApiPlugin } from "../../simulator/lambda/api/plugin.ts";
 import { FunctionRegistry } from "../../simulator/lambda/function-registry.ts";
 import { createLogger } from "../../simulator/logger.ts";
-import { FUNCTION_FIXTURES, type Stack, makeDataDir, startStack } from "./support/stack.ts";
+import { FUNCTION_FIXTURES, makeDataDir, type Stack, startStack } from "./support/stack.ts";
 
 const ROLE = "arn:aws:iam::000000000000:role/lambda-role";
 const ECHO = { S3Bucket: "hot-reload", S3Key: `${FUNCTION_FIXTURES}/api-echo` };
@@ -24,10 +24,15 @@ const ECHO = { S3Bucket: "hot-reload", S3Key: `${FUNCTION_FIXTURES}/api-echo` };
 let stack: Stack;
 
 /** Sends a raw request to the edge server, as a client without the SDK would. */
-async function raw(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) {
+async function raw(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(`${stack.endpoint}${path}`, {
     method,
-    body,
+    body: typeof body === "string" || body === undefined ? body : new Uint8Array(body),
     headers: { "content-type": "application/json", ...headers },
   });
   const text = await response.text();
@@ -43,7 +48,13 @@ async function raw(method: string, path: string, body?: string | Buffer, headers
 beforeAll(async () => {
   stack = await startStack();
   await stack.lambda.send(
-    new CreateFunctionCommand({ FunctionName: "echo", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO }),
+    new CreateFunctionCommand({
+      FunctionName: "echo",
+      Runtime: "nodejs20.x",
+      Role: ROLE,
+      Handler: "index.handler",
+      Code: ECHO,
+    }),
   );
 });
 
@@ -56,7 +67,9 @@ describe("ResourceNotFoundException", () => {
     const call = stack.lambda.send(new InvokeCommand({ FunctionName: "missing" }));
 
     await expect(call).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(call).rejects.toThrow("Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing");
+    await expect(call).rejects.toThrow(
+      "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing",
+    );
   });
 
   it("has status 404, the error type header and a User body", async () => {
@@ -82,7 +95,13 @@ describe("ResourceConflictException", () => {
     const response = await raw(
       "POST",
       "/2015-03-31/functions",
-      JSON.stringify({ FunctionName: "echo", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO }),
+      JSON.stringify({
+        FunctionName: "echo",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+      }),
     );
 
     expect(response.status).toBe(409);
@@ -92,7 +111,13 @@ describe("ResourceConflictException", () => {
 
   it("reaches the SDK as its exception class", async () => {
     const call = stack.lambda.send(
-      new CreateFunctionCommand({ FunctionName: "echo", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO }),
+      new CreateFunctionCommand({
+        FunctionName: "echo",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+      }),
     );
 
     await expect(call).rejects.toBeInstanceOf(ResourceConflictException);
@@ -102,7 +127,14 @@ describe("ResourceConflictException", () => {
 describe("InvalidParameterValueException", () => {
   it("names MemorySize when it is out of range", async () => {
     const call = stack.lambda.send(
-      new CreateFunctionCommand({ FunctionName: "tiny", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO, MemorySize: 64 }),
+      new CreateFunctionCommand({
+        FunctionName: "tiny",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+        MemorySize: 64,
+      }),
     );
 
     await expect(call).rejects.toBeInstanceOf(InvalidParameterValueException);
@@ -113,7 +145,14 @@ describe("InvalidParameterValueException", () => {
     const response = await raw(
       "POST",
       "/2015-03-31/functions",
-      JSON.stringify({ FunctionName: "typed", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO, Timeout: "ten" }),
+      JSON.stringify({
+        FunctionName: "typed",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+        Timeout: "ten",
+      }),
     );
 
     expect(response.status).toBe(400);
@@ -123,7 +162,13 @@ describe("InvalidParameterValueException", () => {
 
   it("rejects an unsupported runtime", async () => {
     const call = stack.lambda.send(
-      new CreateFunctionCommand({ FunctionName: "old", Runtime: "nodejs8.10", Role: ROLE, Handler: "index.handler", Code: ECHO }),
+      new CreateFunctionCommand({
+        FunctionName: "old",
+        Runtime: "nodejs8.10",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+      }),
     );
 
     await expect(call).rejects.toThrow(/Runtime/);
@@ -146,14 +191,21 @@ describe("InvalidParameterValueException", () => {
   });
 
   it("rejects MaximumRetryAttempts above 2", async () => {
-    const call = stack.lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: "echo", MaximumRetryAttempts: 3 }));
+    const call = stack.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: "echo", MaximumRetryAttempts: 3 }),
+    );
 
     await expect(call).rejects.toBeInstanceOf(InvalidParameterValueException);
     await expect(call).rejects.toThrow(/MaximumRetryAttempts/);
   });
 
   it("rejects reserving concurrency below the unreserved minimum", async () => {
-    const call = stack.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "echo", ReservedConcurrentExecutions: 950 }));
+    const call = stack.lambda.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: "echo",
+        ReservedConcurrentExecutions: 950,
+      }),
+    );
 
     await expect(call).rejects.toBeInstanceOf(InvalidParameterValueException);
     await expect(call).rejects.toThrow(/minimum value of \[100\]/);
@@ -185,22 +237,34 @@ describe("RequestEntityTooLargeException", () => {
 
     expect(response.status).toBe(413);
     expect(response.errorType).toBe("RequestEntityTooLargeException");
-    expect(response.body.message).toBe("Request must be smaller than 6291456 bytes for the InvokeFunction operation");
+    expect(response.body.message).toBe(
+      "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    );
   });
 
   it("is raised for an Event payload over 1 MB", async () => {
     const payload = Buffer.from(JSON.stringify({ data: "x".repeat(1024 * 1024) }));
 
-    const response = await raw("POST", "/2015-03-31/functions/echo/invocations", payload, { "x-amz-invocation-type": "Event" });
+    const response = await raw("POST", "/2015-03-31/functions/echo/invocations", payload, {
+      "x-amz-invocation-type": "Event",
+    });
 
     expect(response.status).toBe(413);
-    expect(response.body.message).toMatch(/too large for the Event invocation type \(limit 1048576 bytes\)/);
+    expect(response.body.message).toMatch(
+      /too large for the Event invocation type \(limit 1048576 bytes\)/,
+    );
   });
 
   it("leaves the server serving the next request", async () => {
-    await raw("POST", "/2015-03-31/functions/echo/invocations", Buffer.alloc(7 * 1024 * 1024, 0x20));
+    await raw(
+      "POST",
+      "/2015-03-31/functions/echo/invocations",
+      Buffer.alloc(7 * 1024 * 1024, 0x20),
+    );
 
-    const output = await stack.lambda.send(new InvokeCommand({ FunctionName: "echo", Payload: Buffer.from("{}") }));
+    const output = await stack.lambda.send(
+      new InvokeCommand({ FunctionName: "echo", Payload: Buffer.from("{}") }),
+    );
 
     expect(output.StatusCode).toBe(200);
   });
@@ -209,12 +273,25 @@ describe("RequestEntityTooLargeException", () => {
 describe("TooManyRequestsException", () => {
   it("is raised with its Reason when reserved concurrency is zero", async () => {
     await stack.lambda.send(
-      new CreateFunctionCommand({ FunctionName: "throttled", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: ECHO }),
+      new CreateFunctionCommand({
+        FunctionName: "throttled",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+      }),
     );
-    await stack.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "throttled", ReservedConcurrentExecutions: 0 }));
+    await stack.lambda.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: "throttled",
+        ReservedConcurrentExecutions: 0,
+      }),
+    );
 
     const response = await raw("POST", "/2015-03-31/functions/throttled/invocations", "{}");
-    const call = stack.lambda.send(new InvokeCommand({ FunctionName: "throttled", Payload: Buffer.from("{}") }));
+    const call = stack.lambda.send(
+      new InvokeCommand({ FunctionName: "throttled", Payload: Buffer.from("{}") }),
+    );
 
     expect(response.status).toBe(429);
     expect(response.errorType).toBe("TooManyRequestsException");
@@ -232,15 +309,21 @@ describe("other requests", () => {
   });
 
   it("answers DryRun with 204 after validation", async () => {
-    const dryRun = await raw("POST", "/2015-03-31/functions/echo/invocations", "{}", { "x-amz-invocation-type": "DryRun" });
-    const missing = await raw("POST", "/2015-03-31/functions/missing/invocations", "{}", { "x-amz-invocation-type": "DryRun" });
+    const dryRun = await raw("POST", "/2015-03-31/functions/echo/invocations", "{}", {
+      "x-amz-invocation-type": "DryRun",
+    });
+    const missing = await raw("POST", "/2015-03-31/functions/missing/invocations", "{}", {
+      "x-amz-invocation-type": "DryRun",
+    });
 
     expect(dryRun.status).toBe(204);
     expect(missing.status).toBe(404);
   });
 
   it("rejects an unknown invocation type", async () => {
-    const response = await raw("POST", "/2015-03-31/functions/echo/invocations", "{}", { "x-amz-invocation-type": "Later" });
+    const response = await raw("POST", "/2015-03-31/functions/echo/invocations", "{}", {
+      "x-amz-invocation-type": "Later",
+    });
 
     expect(response.status).toBe(400);
     expect(response.body.message).toMatch(/X-Amz-Invocation-Type/);
@@ -250,7 +333,12 @@ describe("other requests", () => {
 describe("ServiceException", () => {
   it("is sent when the service fails unexpectedly", async () => {
     const dataDir = makeDataDir("service-exception");
-    const registry = new FunctionRegistry({ dataDir, clock: new RealClock(), logger: createLogger({ level: "silent" }), transitionMs: 0 });
+    const registry = new FunctionRegistry({
+      dataDir,
+      clock: new RealClock(),
+      logger: createLogger({ level: "silent" }),
+      transitionMs: 0,
+    });
     const failing = {
       registry,
       events: new EventEmitter(),
@@ -262,9 +350,18 @@ describe("ServiceException", () => {
     };
     const app = Fastify({ logger: false });
     await app.register(lambdaApiPlugin, { service: failing });
-    await registry.createFunction({ functionName: "fn", runtime: "nodejs20.x", handler: "index.handler", code: { hotReloadDir: ECHO.S3Key } });
+    await registry.createFunction({
+      functionName: "fn",
+      runtime: "nodejs20.x",
+      handler: "index.handler",
+      code: { hotReloadDir: ECHO.S3Key },
+    });
 
-    const response = await app.inject({ method: "POST", url: "/2015-03-31/functions/fn/invocations", payload: "{}" });
+    const response = await app.inject({
+      method: "POST",
+      url: "/2015-03-31/functions/fn/invocations",
+      payload: "{}",
+    });
 
     expect(response.statusCode).toBe(500);
     expect(response.headers["x-amzn-errortype"]).toBe("ServiceException");

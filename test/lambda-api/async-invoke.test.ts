@@ -30,7 +30,11 @@ async function createFunction(name: string, fixture: string): Promise<void> {
 
 async function invokeEvent(name: string, event: unknown): Promise<string> {
   const output = await stack.lambda.send(
-    new InvokeCommand({ FunctionName: name, InvocationType: "Event", Payload: Buffer.from(JSON.stringify(event)) }),
+    new InvokeCommand({
+      FunctionName: name,
+      InvocationType: "Event",
+      Payload: Buffer.from(JSON.stringify(event)),
+    }),
   );
   expect(output.StatusCode).toBe(202);
   return output.$metadata.requestId ?? "";
@@ -60,7 +64,10 @@ describe("Event invocation retries", () => {
   it("retries a failing function twice, then sends it to OnFailure", async () => {
     await createFunction("fails", "api-fail");
     await stack.lambda.send(
-      new PutFunctionEventInvokeConfigCommand({ FunctionName: "fails", DestinationConfig: { OnFailure: { Destination: "file:failures" } } }),
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "fails",
+        DestinationConfig: { OnFailure: { Destination: "file:failures" } },
+      }),
     );
 
     const requestId = await invokeEvent("fails", { order: 42 });
@@ -76,9 +83,15 @@ describe("Event invocation retries", () => {
     expect(record.requestContext.requestId).toBe(requestId);
     expect(record.requestContext.condition).toBe("RetriesExhausted");
     expect(record.requestContext.approximateInvokeCount).toBe(3);
-    expect(record.requestContext.functionArn).toBe("arn:aws:lambda:us-east-1:000000000000:function:fails:$LATEST");
+    expect(record.requestContext.functionArn).toBe(
+      "arn:aws:lambda:us-east-1:000000000000:function:fails:$LATEST",
+    );
     expect(record.requestPayload).toEqual({ order: 42 });
-    expect(record.responseContext).toEqual({ statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" });
+    expect(record.responseContext).toEqual({
+      statusCode: 200,
+      executedVersion: "$LATEST",
+      functionError: "Unhandled",
+    });
     expect((record.responsePayload as { errorType: string }).errorType).toBe("DeliberateFailure");
   });
 
@@ -119,7 +132,12 @@ describe("Event invocation retries", () => {
 
   it("requeues throttled events until they are too old", async () => {
     await createFunction("no-capacity", "api-echo");
-    await stack.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: "no-capacity", ReservedConcurrentExecutions: 0 }));
+    await stack.lambda.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: "no-capacity",
+        ReservedConcurrentExecutions: 0,
+      }),
+    );
     await stack.lambda.send(
       new PutFunctionEventInvokeConfigCommand({
         FunctionName: "no-capacity",
@@ -142,7 +160,10 @@ describe("Event invocation destinations", () => {
   it("sends a success record to OnSuccess", async () => {
     await createFunction("succeeds", "api-echo");
     await stack.lambda.send(
-      new PutFunctionEventInvokeConfigCommand({ FunctionName: "succeeds", DestinationConfig: { OnSuccess: { Destination: "file:done" } } }),
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "succeeds",
+        DestinationConfig: { OnSuccess: { Destination: "file:done" } },
+      }),
     );
 
     await invokeEvent("succeeds", { item: "a" });
@@ -162,7 +183,9 @@ describe("Event invocation destinations", () => {
       new PutFunctionEventInvokeConfigCommand({
         FunctionName: "fails-to-fn",
         MaximumRetryAttempts: 0,
-        DestinationConfig: { OnFailure: { Destination: "arn:aws:lambda:us-east-1:000000000000:function:collector" } },
+        DestinationConfig: {
+          OnFailure: { Destination: "arn:aws:lambda:us-east-1:000000000000:function:collector" },
+        },
       }),
     );
 

@@ -8,7 +8,7 @@ import { FUNCTION_FIXTURES, type Stack, startStack } from "./support/stack.ts";
 
 const run = promisify(execFile);
 
-/** The AWS CLI: Debian's v2 package (`apt-get install -y awscli`) first, else whatever `aws` is on PATH. */
+/** Finds the AWS CLI: Debian's v2 package (`apt-get install -y awscli`) first, else `aws` on PATH. */
 function findAwsCli(): string | undefined {
   if (existsSync("/usr/bin/aws")) return "/usr/bin/aws";
   try {
@@ -19,27 +19,34 @@ function findAwsCli(): string | undefined {
 }
 
 const AWS = findAwsCli();
-if (!AWS) console.warn("Skipping the AWS CLI tests: no `aws` command. Install it with `apt-get install -y awscli`.");
+if (!AWS)
+  console.warn(
+    "Skipping the AWS CLI tests: no `aws` command. Install it with `apt-get install -y awscli`.",
+  );
 
 let stack: Stack;
 
 async function aws(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(AWS as string, ["--endpoint-url", stack.endpoint, "--output", "json", ...args], {
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH,
-        HOME: stack.dataDir,
-        AWS_ACCESS_KEY_ID: "cli-key",
-        AWS_SECRET_ACCESS_KEY: "cli-secret",
-        AWS_DEFAULT_REGION: "us-east-1",
-        AWS_PAGER: "",
-        // Credentials come from the variables above; never ask an instance metadata service.
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_CONFIG_FILE: path.join(stack.dataDir, "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(stack.dataDir, "no-aws-credentials"),
+    const { stdout, stderr } = await run(
+      AWS as string,
+      ["--endpoint-url", stack.endpoint, "--output", "json", ...args],
+      {
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          HOME: stack.dataDir,
+          AWS_ACCESS_KEY_ID: "cli-key",
+          AWS_SECRET_ACCESS_KEY: "cli-secret",
+          AWS_DEFAULT_REGION: "us-east-1",
+          AWS_PAGER: "",
+          // Credentials come from the variables above; never ask an instance metadata service.
+          AWS_EC2_METADATA_DISABLED: "true",
+          AWS_CONFIG_FILE: path.join(stack.dataDir, "no-aws-config"),
+          AWS_SHARED_CREDENTIALS_FILE: path.join(stack.dataDir, "no-aws-credentials"),
+        },
       },
-    });
+    );
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failure = error as { stdout: string; stderr: string; code: number };
@@ -81,7 +88,10 @@ describe.skipIf(!AWS)("AWS CLI against the Lambda API", () => {
     ]);
 
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ StatusCode: 200, ExecutedVersion: "$LATEST" });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      StatusCode: 200,
+      ExecutedVersion: "$LATEST",
+    });
     expect(JSON.parse(readFileSync(outFile, "utf8")).event).toEqual({ from: "cli" });
   });
 
@@ -100,7 +110,9 @@ describe.skipIf(!AWS)("AWS CLI against the Lambda API", () => {
     expect(update.code, update.stderr).toBe(0);
     expect(JSON.parse(update.stdout).Environment.Variables.MARK).toBe("from-cli");
     expect(invoke.code, invoke.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(outFile, "utf8")).mark, readFileSync(outFile, "utf8")).toBe("from-cli");
+    expect(JSON.parse(readFileSync(outFile, "utf8")).mark, readFileSync(outFile, "utf8")).toBe(
+      "from-cli",
+    );
   });
 
   it("prints the AWS error name for an unknown function", async () => {

@@ -38,7 +38,11 @@ function echoZip(extra = ""): Buffer {
 
 async function invokeJson(client: LambdaClient, functionName: string, qualifier?: string) {
   const output = await client.send(
-    new InvokeCommand({ FunctionName: functionName, Qualifier: qualifier, Payload: Buffer.from('{"ping":1}') }),
+    new InvokeCommand({
+      FunctionName: functionName,
+      Qualifier: qualifier,
+      Payload: Buffer.from('{"ping":1}'),
+    }),
   );
   return { output, body: JSON.parse(Buffer.from(output.Payload ?? []).toString()) };
 }
@@ -92,7 +96,10 @@ describe("function lifecycle through the AWS SDK", () => {
     expect(first.body.requestId).toBe(first.output.$metadata.requestId);
 
     const updated = await client.send(
-      new UpdateFunctionConfigurationCommand({ FunctionName: "lifecycle", Environment: { Variables: { MARK: "2" } } }),
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: "lifecycle",
+        Environment: { Variables: { MARK: "2" } },
+      }),
     );
     expect(updated.LastUpdateStatus).toBe("InProgress");
     expect(updated.RevisionId).not.toBe(created.RevisionId);
@@ -101,13 +108,19 @@ describe("function lifecycle through the AWS SDK", () => {
     expect(second.body.mark).toBe("2");
     expect(second.body.invocations).toBe(1);
 
-    const version = await client.send(new PublishVersionCommand({ FunctionName: "lifecycle", Description: "first" }));
+    const version = await client.send(
+      new PublishVersionCommand({ FunctionName: "lifecycle", Description: "first" }),
+    );
     expect(version.Version).toBe("1");
     expect(version.FunctionArn).toBe("arn:aws:lambda:us-east-1:000000000000:function:lifecycle:1");
-    const alias = await client.send(new CreateAliasCommand({ FunctionName: "lifecycle", Name: "live", FunctionVersion: "1" }));
+    const alias = await client.send(
+      new CreateAliasCommand({ FunctionName: "lifecycle", Name: "live", FunctionVersion: "1" }),
+    );
     expect(alias.AliasArn).toBe("arn:aws:lambda:us-east-1:000000000000:function:lifecycle:live");
 
-    await client.send(new UpdateFunctionCodeCommand({ FunctionName: "lifecycle", ZipFile: echoZip("\n// v2\n") }));
+    await client.send(
+      new UpdateFunctionCodeCommand({ FunctionName: "lifecycle", ZipFile: echoZip("\n// v2\n") }),
+    );
     await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: "lifecycle" });
     const viaAlias = await invokeJson(client, "lifecycle", "live");
     expect(viaAlias.output.ExecutedVersion).toBe("1");
@@ -116,29 +129,46 @@ describe("function lifecycle through the AWS SDK", () => {
     expect(version2.Version).toBe("2");
     expect(version2.CodeSha256).not.toBe(version.CodeSha256);
 
-    await client.send(new UpdateAliasCommand({ FunctionName: "lifecycle", Name: "live", FunctionVersion: "2" }));
+    await client.send(
+      new UpdateAliasCommand({ FunctionName: "lifecycle", Name: "live", FunctionVersion: "2" }),
+    );
     expect((await invokeJson(client, "lifecycle", "live")).output.ExecutedVersion).toBe("2");
-    expect((await client.send(new GetAliasCommand({ FunctionName: "lifecycle", Name: "live" }))).FunctionVersion).toBe("2");
+    expect(
+      (await client.send(new GetAliasCommand({ FunctionName: "lifecycle", Name: "live" })))
+        .FunctionVersion,
+    ).toBe("2");
 
     await client.send(new DeleteAliasCommand({ FunctionName: "lifecycle", Name: "live" }));
     await client.send(new DeleteFunctionCommand({ FunctionName: "lifecycle", Qualifier: "1" }));
-    const versions = await client.send(new ListVersionsByFunctionCommand({ FunctionName: "lifecycle" }));
+    const versions = await client.send(
+      new ListVersionsByFunctionCommand({ FunctionName: "lifecycle" }),
+    );
     expect(versions.Versions?.map((entry) => entry.Version)).toEqual(["$LATEST", "2"]);
 
     await client.send(new DeleteFunctionCommand({ FunctionName: "lifecycle" }));
-    await expect(client.send(new GetFunctionCommand({ FunctionName: "lifecycle" }))).rejects.toBeInstanceOf(
-      ResourceNotFoundException,
-    );
+    await expect(
+      client.send(new GetFunctionCommand({ FunctionName: "lifecycle" })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it("rejects a second update while the first is in progress", async () => {
     await client.send(
-      new CreateFunctionCommand({ FunctionName: "busy-updates", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: { ZipFile: echoZip() } }),
+      new CreateFunctionCommand({
+        FunctionName: "busy-updates",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: { ZipFile: echoZip() },
+      }),
     );
     await waitUntilFunctionActiveV2({ client, maxWaitTime: 30 }, { FunctionName: "busy-updates" });
 
-    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: "busy-updates", Timeout: 10 }));
-    const second = client.send(new UpdateFunctionConfigurationCommand({ FunctionName: "busy-updates", Timeout: 20 }));
+    await client.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: "busy-updates", Timeout: 10 }),
+    );
+    const second = client.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: "busy-updates", Timeout: 20 }),
+    );
 
     await expect(second).rejects.toBeInstanceOf(ResourceConflictException);
     await expect(second).rejects.toThrow(/An update is in progress/);
@@ -146,11 +176,19 @@ describe("function lifecycle through the AWS SDK", () => {
 
   it("accepts a function ARN wherever a name goes", async () => {
     await client.send(
-      new CreateFunctionCommand({ FunctionName: "by-arn", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: { ZipFile: echoZip() } }),
+      new CreateFunctionCommand({
+        FunctionName: "by-arn",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: { ZipFile: echoZip() },
+      }),
     );
     const arn = "arn:aws:lambda:us-east-1:000000000000:function:by-arn";
 
-    const configuration = await client.send(new GetFunctionConfigurationCommand({ FunctionName: arn }));
+    const configuration = await client.send(
+      new GetFunctionConfigurationCommand({ FunctionName: arn }),
+    );
     const partial = await invokeJson(client, "000000000000:function:by-arn");
 
     expect(configuration.FunctionName).toBe("by-arn");
@@ -160,7 +198,13 @@ describe("function lifecycle through the AWS SDK", () => {
   it("pages ListFunctions with MaxItems and Marker", async () => {
     for (const name of ["page-a", "page-b", "page-c"]) {
       await client.send(
-        new CreateFunctionCommand({ FunctionName: name, Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: { ZipFile: echoZip() } }),
+        new CreateFunctionCommand({
+          FunctionName: name,
+          Runtime: "nodejs20.x",
+          Role: ROLE,
+          Handler: "index.handler",
+          Code: { ZipFile: echoZip() },
+        }),
       );
     }
 
@@ -188,10 +232,25 @@ describe("function lifecycle through the AWS SDK", () => {
 
   it("lists aliases of a function", async () => {
     await client.send(
-      new CreateFunctionCommand({ FunctionName: "aliased", Runtime: "nodejs20.x", Role: ROLE, Handler: "index.handler", Code: { ZipFile: echoZip() }, Publish: true }),
+      new CreateFunctionCommand({
+        FunctionName: "aliased",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: { ZipFile: echoZip() },
+        Publish: true,
+      }),
     );
-    await client.send(new CreateAliasCommand({ FunctionName: "aliased", Name: "blue", FunctionVersion: "1" }));
-    await client.send(new CreateAliasCommand({ FunctionName: "aliased", Name: "green", FunctionVersion: "$LATEST" }));
+    await client.send(
+      new CreateAliasCommand({ FunctionName: "aliased", Name: "blue", FunctionVersion: "1" }),
+    );
+    await client.send(
+      new CreateAliasCommand({
+        FunctionName: "aliased",
+        Name: "green",
+        FunctionVersion: "$LATEST",
+      }),
+    );
 
     const aliases = await client.send(new ListAliasesCommand({ FunctionName: "aliased" }));
 

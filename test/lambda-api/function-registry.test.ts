@@ -3,7 +3,10 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RealClock, VirtualClock } from "../../simulator/clock.ts";
 import { createZip, readZip } from "../../simulator/lambda/api/zip-archive.ts";
-import { InvalidParameterValueException, ResourceNotFoundException } from "../../simulator/lambda/errors.ts";
+import {
+  InvalidParameterValueException,
+  ResourceNotFoundException,
+} from "../../simulator/lambda/errors.ts";
 import { FunctionRegistry } from "../../simulator/lambda/function-registry.ts";
 import { createLogger } from "../../simulator/logger.ts";
 import { FUNCTION_FIXTURES, makeDataDir } from "./support/stack.ts";
@@ -14,7 +17,9 @@ const ECHO_SOURCE = readFileSync(path.join(FUNCTION_FIXTURES, "api-echo/index.mj
 let dataDir: string;
 let registries: FunctionRegistry[] = [];
 
-function openRegistry(options: { clock?: VirtualClock | RealClock; transitionMs?: number } = {}): FunctionRegistry {
+function openRegistry(
+  options: { clock?: VirtualClock | RealClock; transitionMs?: number } = {},
+): FunctionRegistry {
   const registry = new FunctionRegistry({
     dataDir,
     clock: options.clock ?? new RealClock(),
@@ -113,9 +118,16 @@ describe("function registry resolution", () => {
     registry.publishVersion("weighted", {});
     registry.updateFunctionConfiguration("weighted", { description: "second" });
     registry.publishVersion("weighted", {});
-    registry.createAlias("weighted", { name: "canary", functionVersion: "1", description: "", additionalVersionWeights: { "2": 1 } });
+    registry.createAlias("weighted", {
+      name: "canary",
+      functionVersion: "1",
+      description: "",
+      additionalVersionWeights: { "2": 1 },
+    });
 
-    const versions = new Set(Array.from({ length: 20 }, () => registry.resolve("weighted", "canary").version));
+    const versions = new Set(
+      Array.from({ length: 20 }, () => registry.resolve("weighted", "canary").version),
+    );
 
     expect([...versions]).toEqual(["2"]);
   });
@@ -181,12 +193,16 @@ describe("function registry settings tags", () => {
       "warmstate:freeze": "false",
     });
 
-    expect(created.config.simulator).toEqual({ keepAliveSeconds: 30, maxLifetimeSeconds: 120, freeze: false });
+    expect(created.config.simulator).toEqual({
+      keepAliveSeconds: 30,
+      maxLifetimeSeconds: 120,
+      freeze: false,
+    });
   });
 
   it("rejects out-of-range and malformed values", async () => {
     const registry = openRegistry();
-    const cases = [
+    const cases: Array<Record<string, string>> = [
       { "warmstate:keep-alive-seconds": "0" },
       { "warmstate:keep-alive-seconds": "1.5" },
       { "warmstate:max-lifetime-seconds": "99999999" },
@@ -194,7 +210,9 @@ describe("function registry settings tags", () => {
     ];
 
     for (const tags of cases) {
-      await expect(createEcho(registry, "bad-tags", tags), JSON.stringify(tags)).rejects.toThrow(InvalidParameterValueException);
+      await expect(createEcho(registry, "bad-tags", tags), JSON.stringify(tags)).rejects.toThrow(
+        InvalidParameterValueException,
+      );
     }
   });
 
@@ -223,7 +241,9 @@ describe("function registry hot reload", () => {
       code: { hotReloadDir: folder },
     });
     const firstSha = created.codeSha256;
-    const changed = new Promise<string>((resolve) => registry.once("configuration-changed", resolve));
+    const changed = new Promise<string>((resolve) =>
+      registry.once("configuration-changed", resolve),
+    );
 
     writeFileSync(path.join(folder, "extra.mjs"), "export const extra = 1;\n");
 
@@ -248,7 +268,10 @@ describe("function registry hot reload", () => {
 
 describe("zip archives", () => {
   it("reads back what createZip wrote", () => {
-    const archive = createZip({ "index.mjs": "export const handler = 1;", "lib/util.js": Buffer.from([1, 2, 3]) });
+    const archive = createZip({
+      "index.mjs": "export const handler = 1;",
+      "lib/util.js": Buffer.from([1, 2, 3]),
+    });
 
     const entries = readZip(archive);
 
@@ -258,7 +281,9 @@ describe("zip archives", () => {
   });
 
   it("rejects bytes that are not a zip archive", () => {
-    expect(() => readZip(Buffer.from("definitely not a zip file, just some text"))).toThrow(InvalidParameterValueException);
+    expect(() => readZip(Buffer.from("definitely not a zip file, just some text"))).toThrow(
+      InvalidParameterValueException,
+    );
   });
 
   it("rejects entries that escape the code folder", async () => {

@@ -13,7 +13,7 @@ import { RealClock } from "../../simulator/clock.ts";
 import { compileFilterPattern } from "../../simulator/lambda/logs/filter-pattern.ts";
 import { LogStore } from "../../simulator/lambda/logs/log-store.ts";
 import { logsCommand } from "../../simulator/lambda/logs/logs-command.ts";
-import { FUNCTION_FIXTURES, type Stack, makeDataDir, startStack } from "./support/stack.ts";
+import { FUNCTION_FIXTURES, makeDataDir, type Stack, startStack } from "./support/stack.ts";
 
 function line(functionName: string, stream: string, message: string, timestamp = Date.now()) {
   return { functionName, logStreamName: stream, environmentId: stream, timestamp, message };
@@ -49,7 +49,9 @@ describe("log store", () => {
     for (let index = 0; index < 12; index++) store.append(line("fn", "s1", `line ${index}`));
     await store.close();
 
-    const lines = readFileSync(path.join(dataDir, "logs", "fn.log"), "utf8").trim().split("\n");
+    const lines = readFileSync(path.join(dataDir, "logs", "fn.log"), "utf8")
+      .trim()
+      .split("\n");
     expect(lines).toHaveLength(12);
     expect(JSON.parse(lines[11]).message).toBe("line 11");
   });
@@ -62,7 +64,12 @@ describe("log store", () => {
     store.append(line("fn", "middle", "b"));
     store.append(line("fn", "new", "c"));
 
-    expect(store.streams("fn").map((stream) => stream.logStreamName).sort()).toEqual(["middle", "new"]);
+    expect(
+      store
+        .streams("fn")
+        .map((stream) => stream.logStreamName)
+        .sort(),
+    ).toEqual(["middle", "new"]);
     await store.close();
   });
 
@@ -73,9 +80,15 @@ describe("log store", () => {
     store.append({ ...line("fn", "s2", "second"), requestId: "r2" });
     store.append({ ...line("fn", "s1", "third"), requestId: "r1" });
 
-    expect(store.query({ functionName: "fn", logStreamNames: ["s2"] }).map((event) => event.message)).toEqual(["second"]);
-    expect(store.query({ functionName: "fn", requestId: "r1" }).map((event) => event.message)).toEqual(["first", "third"]);
-    expect(store.query({ functionName: "fn", afterSequence: 2 }).map((event) => event.message)).toEqual(["third"]);
+    expect(
+      store.query({ functionName: "fn", logStreamNames: ["s2"] }).map((event) => event.message),
+    ).toEqual(["second"]);
+    expect(
+      store.query({ functionName: "fn", requestId: "r1" }).map((event) => event.message),
+    ).toEqual(["first", "third"]);
+    expect(
+      store.query({ functionName: "fn", afterSequence: 2 }).map((event) => event.message),
+    ).toEqual(["third"]);
     await store.close();
   });
 });
@@ -131,7 +144,11 @@ describe("function logs over the APIs", () => {
 
   it("returns the invocation's log tail with LogType Tail", async () => {
     const output = await stack.lambda.send(
-      new InvokeCommand({ FunctionName: "chatty", LogType: "Tail", Payload: Buffer.from('{"tail":true}') }),
+      new InvokeCommand({
+        FunctionName: "chatty",
+        LogType: "Tail",
+        Payload: Buffer.from('{"tail":true}'),
+      }),
     );
 
     const tail = Buffer.from(output.LogResult ?? "", "base64").toString("utf8");
@@ -140,13 +157,19 @@ describe("function logs over the APIs", () => {
   });
 
   it("filters a log group with FilterLogEvents", async () => {
-    await stack.lambda.send(new InvokeCommand({ FunctionName: "chatty", Payload: Buffer.from('{"marker":"findme"}') }));
+    await stack.lambda.send(
+      new InvokeCommand({ FunctionName: "chatty", Payload: Buffer.from('{"marker":"findme"}') }),
+    );
 
     // A function's own output may reach the store just after the response.
-    let result = await logsClient.send(new FilterLogEventsCommand({ logGroupName: "/aws/lambda/chatty", filterPattern: "findme" }));
+    let result = await logsClient.send(
+      new FilterLogEventsCommand({ logGroupName: "/aws/lambda/chatty", filterPattern: "findme" }),
+    );
     for (let attempt = 0; result.events?.length === 0 && attempt < 50; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      result = await logsClient.send(new FilterLogEventsCommand({ logGroupName: "/aws/lambda/chatty", filterPattern: "findme" }));
+      result = await logsClient.send(
+        new FilterLogEventsCommand({ logGroupName: "/aws/lambda/chatty", filterPattern: "findme" }),
+      );
     }
 
     expect(result.events).toHaveLength(1);
@@ -155,7 +178,9 @@ describe("function logs over the APIs", () => {
   });
 
   it("lists one log stream per environment", async () => {
-    const result = await logsClient.send(new DescribeLogStreamsCommand({ logGroupName: "/aws/lambda/chatty" }));
+    const result = await logsClient.send(
+      new DescribeLogStreamsCommand({ logGroupName: "/aws/lambda/chatty" }),
+    );
     const environments = stack.service.environments("chatty");
 
     expect(result.logStreams?.map((stream) => stream.logStreamName).sort()).toEqual(
@@ -167,7 +192,11 @@ describe("function logs over the APIs", () => {
     const [stream] = stack.logs.streams("chatty");
 
     const result = await logsClient.send(
-      new GetLogEventsCommand({ logGroupName: "/aws/lambda/chatty", logStreamName: stream.logStreamName, startFromHead: true }),
+      new GetLogEventsCommand({
+        logGroupName: "/aws/lambda/chatty",
+        logStreamName: stream.logStreamName,
+        startFromHead: true,
+      }),
     );
 
     expect(result.events?.[0].message).toMatch(/^(INIT_START|START RequestId)/);
@@ -175,7 +204,9 @@ describe("function logs over the APIs", () => {
   });
 
   it("raises ResourceNotFoundException for an unknown log group", async () => {
-    const call = logsClient.send(new FilterLogEventsCommand({ logGroupName: "/aws/lambda/nobody" }));
+    const call = logsClient.send(
+      new FilterLogEventsCommand({ logGroupName: "/aws/lambda/nobody" }),
+    );
 
     await expect(call).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
@@ -201,11 +232,17 @@ describe("function logs over the APIs", () => {
     });
     const controller = new AbortController();
 
-    const following = logsCommand(["chatty", "--endpoint", stack.endpoint, "--follow", "--filter", "followed"], {
-      signal: controller.signal,
-    });
-    await stack.lambda.send(new InvokeCommand({ FunctionName: "chatty", Payload: Buffer.from('{"tag":"followed"}') }));
-    for (let waited = 0; printed.length === 0 && waited < 100; waited++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const following = logsCommand(
+      ["chatty", "--endpoint", stack.endpoint, "--follow", "--filter", "followed"],
+      {
+        signal: controller.signal,
+      },
+    );
+    await stack.lambda.send(
+      new InvokeCommand({ FunctionName: "chatty", Payload: Buffer.from('{"tag":"followed"}') }),
+    );
+    for (let waited = 0; printed.length === 0 && waited < 100; waited++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort();
     const code = await following;
     spy.mockRestore();

@@ -1,13 +1,25 @@
 import path from "node:path";
-import { CreateFunctionCommand, InvokeCommand, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
+import {
+  CreateFunctionCommand,
+  InvokeCommand,
+  UpdateFunctionConfigurationCommand,
+} from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type WarmstateClient, requestIdOf, warmstateClient } from "../../simulator/testing/index.ts";
+import {
+  requestIdOf,
+  type WarmstateClient,
+  warmstateClient,
+} from "../../simulator/testing/index.ts";
 import { FUNCTION_FIXTURES, type Stack, startStack } from "./support/stack.ts";
 
 let stack: Stack;
 let ws: WarmstateClient;
 
-async function createFunction(name: string, fixture: string, tags?: Record<string, string>): Promise<void> {
+async function createFunction(
+  name: string,
+  fixture: string,
+  tags?: Record<string, string>,
+): Promise<void> {
   await stack.lambda.send(
     new CreateFunctionCommand({
       FunctionName: name,
@@ -21,7 +33,9 @@ async function createFunction(name: string, fixture: string, tags?: Record<strin
 }
 
 function invoke(name: string, event: unknown = {}) {
-  return stack.lambda.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
+  return stack.lambda.send(
+    new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }),
+  );
 }
 
 beforeAll(async () => {
@@ -58,7 +72,10 @@ describe("warmstate testing client", () => {
   it("sees every environment replaced after a configuration update", async () => {
     const before = await invoke("reused");
     await stack.lambda.send(
-      new UpdateFunctionConfigurationCommand({ FunctionName: "reused", Environment: { Variables: { MARK: "new" } } }),
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: "reused",
+        Environment: { Variables: { MARK: "new" } },
+      }),
     );
 
     const after = await invoke("reused");
@@ -76,7 +93,10 @@ describe("warmstate testing client", () => {
   });
 
   it("shows concurrent invocations in separate environments", async () => {
-    const [a, b] = await Promise.all([invoke("parallel", { ms: 400 }), invoke("parallel", { ms: 400 })]);
+    const [a, b] = await Promise.all([
+      invoke("parallel", { ms: 400 }),
+      invoke("parallel", { ms: 400 }),
+    ]);
 
     expect(await ws.sameEnvironment(a, b)).toBe(false);
     expect((await ws.liveEnvironments("parallel")).length).toBeGreaterThanOrEqual(2);
@@ -87,18 +107,26 @@ describe("warmstate testing client", () => {
     const requestId = requestIdOf(output);
 
     let lines = await ws.logs("reused", { requestId });
-    for (let attempt = 0; !lines.some((line) => line.message.startsWith("REPORT")) && attempt < 50; attempt++) {
+    for (
+      let attempt = 0;
+      !lines.some((line) => line.message.startsWith("REPORT")) && attempt < 50;
+      attempt++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       lines = await ws.logs("reused", { requestId });
     }
 
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((line) => line.requestId === requestId)).toBe(true);
-    expect(lines.some((line) => line.message.startsWith(`START RequestId: ${requestId}`))).toBe(true);
+    expect(lines.some((line) => line.message.startsWith(`START RequestId: ${requestId}`))).toBe(
+      true,
+    );
   });
 
   it("rejects an unknown request id with a clear message", async () => {
-    await expect(ws.invocation("no-such-request")).rejects.toThrow(/No invocation has request id no-such-request/);
+    await expect(ws.invocation("no-such-request")).rejects.toThrow(
+      /No invocation has request id no-such-request/,
+    );
   });
 });
 
@@ -112,7 +140,9 @@ describe("admin API", () => {
     expect(reused?.simulator.keepAliveSeconds).toBe(300);
     expect(reused?.state).toBe("Active");
     expect(reused?.hotReloadDir).toBe(path.join(FUNCTION_FIXTURES, "api-echo"));
-    expect(Object.values(reused?.environments ?? {}).reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(1);
+    expect(
+      Object.values(reused?.environments ?? {}).reduce((sum, count) => sum + count, 0),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("reports environment age and status", async () => {

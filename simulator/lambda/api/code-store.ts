@@ -50,7 +50,9 @@ const SKIPPED_FOLDERS = new Set(["node_modules", ".git"]);
  * Fingerprints a local code folder by the paths, sizes and modification times
  * of its files, so a change of any file gives a new CodeSha256.
  */
-export async function fingerprintDirectory(directory: string): Promise<{ codeSha256: string; codeSize: number }> {
+export async function fingerprintDirectory(
+  directory: string,
+): Promise<{ codeSha256: string; codeSize: number }> {
   const hash = createHash("sha256");
   let codeSize = 0;
 

@@ -38,7 +38,10 @@ export function parseFunctionReference(reference: string): FunctionReference {
  * Combines the qualifier of a reference with the Qualifier parameter. Lambda
  * rejects the two when they disagree.
  */
-export function combineQualifier(fromReference: string | undefined, parameter: string | undefined): string | undefined {
+export function combineQualifier(
+  fromReference: string | undefined,
+  parameter: string | undefined,
+): string | undefined {
   if (fromReference && parameter && fromReference !== parameter) {
     throw new InvalidParameterValueException(
       `The derived qualifier from the function name (${fromReference}) does not match the specified qualifier (${parameter}).`,

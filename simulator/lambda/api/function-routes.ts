@@ -1,11 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { InvalidParameterValueException } from "../errors.ts";
-import { type FunctionCode, HOT_RELOAD_BUCKET, type FunctionRegistry } from "../function-registry.ts";
+import {
+  type FunctionCode,
+  type FunctionRegistry,
+  HOT_RELOAD_BUCKET,
+} from "../function-registry.ts";
 import { parseFunctionReference } from "./function-name.ts";
 import { createFunctionSchema, updateCodeSchema, updateConfigurationSchema } from "./schemas.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
 import { functionConfiguration } from "./shapes.ts";
-import { parseJsonBody, queryParameter } from "./wire.ts";
+import { paginate, parseJsonBody, queryParameter } from "./wire.ts";
 
 type NamedRequest = FastifyRequest<{ Params: { FunctionName: string } }>;
 
@@ -18,13 +22,23 @@ const DEFAULT_PAGE_SIZE = 50;
  * Reads Code from CreateFunction or UpdateFunctionCode: a base64 ZipFile, or
  * the hot-reload bucket with an absolute folder as the key.
  */
-export function readCode(code: { ZipFile?: string; S3Bucket?: string; S3Key?: string; ImageUri?: string }): FunctionCode {
+export function readCode(code: {
+  ZipFile?: string;
+  S3Bucket?: string;
+  S3Key?: string;
+  ImageUri?: string;
+}): FunctionCode {
   if (code.ImageUri) {
-    throw new InvalidParameterValueException("Invalid value for Code.ImageUri: container images are not supported. Upload a zip archive in Code.ZipFile.");
+    throw new InvalidParameterValueException(
+      "Invalid value for Code.ImageUri: container images are not supported. Upload a zip archive in Code.ZipFile.",
+    );
   }
   if (code.ZipFile) {
     const zipFile = Buffer.from(code.ZipFile, "base64");
-    if (zipFile.length === 0) throw new InvalidParameterValueException("Invalid value for Code.ZipFile: the archive is empty.");
+    if (zipFile.length === 0)
+      throw new InvalidParameterValueException(
+        "Invalid value for Code.ZipFile: the archive is empty.",
+      );
     return { zipFile };
   }
   if (code.S3Bucket === HOT_RELOAD_BUCKET && code.S3Key) return { hotReloadDir: code.S3Key };
@@ -34,7 +48,9 @@ export function readCode(code: { ZipFile?: string; S3Bucket?: string; S3Key?: st
       `Invalid value for Code.S3Bucket: only "${HOT_RELOAD_BUCKET}" (with an absolute folder in S3Key) is supported. Upload the archive in Code.ZipFile instead.`,
     );
   }
-  throw new InvalidParameterValueException("Invalid value for Code: give ZipFile, or S3Bucket \"hot-reload\" with S3Key.");
+  throw new InvalidParameterValueException(
+    'Invalid value for Code: give ZipFile, or S3Bucket "hot-reload" with S3Key.',
+  );
 }
 
 /** Reads the name of a path parameter, accepting names and ARNs. */
@@ -43,7 +59,11 @@ function nameOf(request: NamedRequest): string {
 }
 
 /** GetFunction's body: configuration, code location, tags and concurrency. */
-function getFunctionBody(registry: FunctionRegistry, name: string, qualifier?: string): Record<string, unknown> {
+function getFunctionBody(
+  registry: FunctionRegistry,
+  name: string,
+  qualifier?: string,
+): Record<string, unknown> {
   const version = registry.getFunction(name, qualifier);
   const functionName = version.config.functionName;
   const body: Record<string, unknown> = {
@@ -64,7 +84,9 @@ export function registerFunctionRoutes(app: FastifyInstance, service: LambdaServ
   app.post("/2015-03-31/functions", async (request, reply) => {
     const body = parseJsonBody(request, createFunctionSchema);
     if (body.PackageType === "Image") {
-      throw new InvalidParameterValueException("Invalid value for PackageType: Image functions are not supported. Use Zip.");
+      throw new InvalidParameterValueException(
+        "Invalid value for PackageType: Image functions are not supported. Use Zip.",
+      );
     }
     const created = await registry.createFunction({
       functionName: parseFunctionReference(body.FunctionName).functionName,
@@ -81,39 +103,41 @@ export function registerFunctionRoutes(app: FastifyInstance, service: LambdaServ
       tags: body.Tags,
       publish: body.Publish,
     });
-    const version = body.Publish ? registry.listVersions(created.config.functionName).at(-1)! : created;
+    const version = body.Publish
+      ? (registry.listVersions(created.config.functionName).at(-1) ?? created)
+      : created;
     return reply.status(201).send(functionConfiguration(registry, version));
   });
 
   const listFunctions = async (request: FastifyRequest) => {
-    const maxItems = Number(queryParameter(request, "MaxItems") ?? DEFAULT_PAGE_SIZE);
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10_000) {
-      throw new InvalidParameterValueException(`Invalid value for MaxItems: ${queryParameter(request, "MaxItems")} must be an integer from 1 to 10000.`);
-    }
-    const marker = queryParameter(request, "Marker");
     const all = queryParameter(request, "FunctionVersion") === "ALL";
     const versions = all
       ? registry.functionNames().flatMap((name) => registry.listVersions(name))
       : registry.listFunctions();
-
-    const start = marker ? Number(Buffer.from(marker, "base64url").toString()) : 0;
-    if (!Number.isInteger(start) || start < 0) throw new InvalidParameterValueException(`Invalid value for Marker: ${marker} is not a marker this API returned.`);
-    const page = versions.slice(start, start + maxItems);
-    const next = start + maxItems < versions.length ? Buffer.from(String(start + maxItems)).toString("base64url") : undefined;
+    const { page, nextMarker } = paginate(request, versions, DEFAULT_PAGE_SIZE);
     return {
-      Functions: page.map((version) => functionConfiguration(registry, version, { qualifyLatest: all })),
-      ...(next ? { NextMarker: next } : {}),
+      Functions: page.map((version) =>
+        functionConfiguration(registry, version, { qualifyLatest: all }),
+      ),
+      ...(nextMarker ? { NextMarker: nextMarker } : {}),
     };
   };
   app.get("/2015-03-31/functions", listFunctions);
   app.get("/2015-03-31/functions/", listFunctions);
 
   app.get("/2015-03-31/functions/:FunctionName", async (request: NamedRequest) => {
-    return getFunctionBody(registry, request.params.FunctionName, queryParameter(request, "Qualifier"));
+    return getFunctionBody(
+      registry,
+      request.params.FunctionName,
+      queryParameter(request, "Qualifier"),
+    );
   });
 
   app.get("/2015-03-31/functions/:FunctionName/configuration", async (request: NamedRequest) => {
-    const version = registry.getFunction(request.params.FunctionName, queryParameter(request, "Qualifier"));
+    const version = registry.getFunction(
+      request.params.FunctionName,
+      queryParameter(request, "Qualifier"),
+    );
     return functionConfiguration(registry, version);
   });
 
@@ -146,7 +170,9 @@ export function registerFunctionRoutes(app: FastifyInstance, service: LambdaServ
       revisionId: body.RevisionId,
       architectures: body.Architectures,
     });
-    const version = body.Publish ? registry.listVersions(updated.config.functionName).at(-1)! : updated;
+    const version = body.Publish
+      ? (registry.listVersions(updated.config.functionName).at(-1) ?? updated)
+      : updated;
     return functionConfiguration(registry, version);
   });
 

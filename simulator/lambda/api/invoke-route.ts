@@ -1,10 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AsyncInvocationQueue } from "../async/async-invocation-queue.ts";
-import { InvalidParameterValueException, InvalidRequestContentException, ResourceConflictException } from "../errors.ts";
+import {
+  InvalidParameterValueException,
+  InvalidRequestContentException,
+  ResourceConflictException,
+} from "../errors.ts";
 import type { InvocationType } from "../types.ts";
 import { combineQualifier, parseFunctionReference } from "./function-name.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
-import { RequestEntityTooLargeException, queryParameter } from "./wire.ts";
+import { queryParameter, RequestEntityTooLargeException } from "./wire.ts";
 
 // Invoke payload quotas: 6 MB for synchronous requests, 1 MB for
 // asynchronous (Event) requests, raised from 256 KB.
@@ -31,12 +35,17 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * Invoke: RequestResponse runs the function and returns its result, Event
  * queues it and returns 202, DryRun validates and returns 204.
  */
-export function registerInvokeRoute(app: FastifyInstance, service: LambdaServiceLike, queue: AsyncInvocationQueue): void {
+export function registerInvokeRoute(
+  app: FastifyInstance,
+  service: LambdaServiceLike,
+  queue: AsyncInvocationQueue,
+): void {
   app.post(
     "/2015-03-31/functions/:FunctionName/invocations",
     { bodyLimit: INVOKE_BODY_LIMIT },
     async (request: InvokeHttpRequest, reply) => {
-      const invocationType = (header(request, "x-amz-invocation-type") ?? "RequestResponse") as InvocationType;
+      const invocationType = (header(request, "x-amz-invocation-type") ??
+        "RequestResponse") as InvocationType;
       if (!INVOCATION_TYPES.includes(invocationType)) {
         throw new InvalidParameterValueException(
           `Invalid value for X-Amz-Invocation-Type: ${JSON.stringify(invocationType)} must be RequestResponse, Event or DryRun.`,
@@ -44,7 +53,9 @@ export function registerInvokeRoute(app: FastifyInstance, service: LambdaService
       }
       const logType = header(request, "x-amz-log-type") ?? "None";
       if (logType !== "None" && logType !== "Tail") {
-        throw new InvalidParameterValueException(`Invalid value for X-Amz-Log-Type: ${JSON.stringify(logType)} must be None or Tail.`);
+        throw new InvalidParameterValueException(
+          `Invalid value for X-Amz-Log-Type: ${JSON.stringify(logType)} must be None or Tail.`,
+        );
       }
       // An Invoke without a payload reaches the handler as an empty JSON object, as on Lambda.
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -123,7 +134,11 @@ function checkJson(payload: Buffer): void {
  * of a second, so it waits instead, and scripts that invoke right after
  * creating keep working; GetFunction still shows Pending to waiters.
  */
-async function waitUntilActive(service: LambdaServiceLike, functionName: string, qualifier: string | undefined): Promise<void> {
+async function waitUntilActive(
+  service: LambdaServiceLike,
+  functionName: string,
+  qualifier: string | undefined,
+): Promise<void> {
   const registry = service.registry;
   const deadline = registry.clock.now() + registry.transitionMs * 4 + 1_000;
   let version = registry.getFunction(functionName, qualifier);

@@ -6,7 +6,11 @@ import { registerFunctionRoutes } from "./function-routes.ts";
 import { registerInvokeRoute } from "./invoke-route.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
 import { registerVersionRoutes } from "./version-routes.ts";
-import { RequestEntityTooLargeException, UnknownOperationException, sendLambdaError } from "./wire.ts";
+import {
+  RequestEntityTooLargeException,
+  sendLambdaError,
+  UnknownOperationException,
+} from "./wire.ts";
 
 export type { LambdaServiceLike } from "./service-like.ts";
 
@@ -42,9 +46,13 @@ export const lambdaApiPlugin: FastifyPluginAsync<LambdaApiOptions> = async (app,
   // Bodies stay raw: Invoke payloads are bytes, and JSON bodies are parsed by
   // each route so malformed JSON gets Lambda's error, not Fastify's.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: CONTROL_BODY_LIMIT }, (_request, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    "*",
+    { parseAs: "buffer", bodyLimit: CONTROL_BODY_LIMIT },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
 
   app.addHook("onRequest", async (request, reply) => {
     request.lambdaRequestId = randomUUID();
@@ -55,13 +63,24 @@ export const lambdaApiPlugin: FastifyPluginAsync<LambdaApiOptions> = async (app,
     if (error instanceof LambdaError) return sendLambdaError(reply, error);
 
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return sendLambdaError(reply, new RequestEntityTooLargeException(`Request must be smaller than ${CONTROL_BODY_LIMIT} bytes.`));
+      return sendLambdaError(
+        reply,
+        new RequestEntityTooLargeException(
+          `Request must be smaller than ${CONTROL_BODY_LIMIT} bytes.`,
+        ),
+      );
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendLambdaError(reply, new InvalidRequestContentException(`Could not read the request: ${error.message}`));
+      return sendLambdaError(
+        reply,
+        new InvalidRequestContentException(`Could not read the request: ${error.message}`),
+      );
     }
     request.log.error({ err: error, url: request.url }, "lambda API request failed");
-    return sendLambdaError(reply, new ServiceException(`The simulator failed to handle the request: ${error.message}`, error));
+    return sendLambdaError(
+      reply,
+      new ServiceException(`The simulator failed to handle the request: ${error.message}`, error),
+    );
   });
 
   app.setNotFoundHandler((request, reply) => {

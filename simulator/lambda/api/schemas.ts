@@ -30,7 +30,10 @@ export const createFunctionSchema = z.looseObject({
   PackageType: z.enum(["Zip", "Image"]).optional(),
   Environment: environmentSchema.optional(),
   EphemeralStorage: z.looseObject({ Size: z.number().int() }).optional(),
-  Architectures: z.array(z.enum(["x86_64", "arm64"])).length(1).optional(),
+  Architectures: z
+    .array(z.enum(["x86_64", "arm64"]))
+    .length(1)
+    .optional(),
   Tags: z.record(z.string(), z.string()).optional(),
 });
 
@@ -55,7 +58,10 @@ export const updateCodeSchema = z.looseObject({
   Publish: z.boolean().optional(),
   DryRun: z.boolean().optional(),
   RevisionId: z.string().optional(),
-  Architectures: z.array(z.enum(["x86_64", "arm64"])).length(1).optional(),
+  Architectures: z
+    .array(z.enum(["x86_64", "arm64"]))
+    .length(1)
+    .optional(),
 });
 
 export const publishVersionSchema = z.looseObject({
@@ -66,9 +72,14 @@ export const publishVersionSchema = z.looseObject({
 
 const aliasName = z
   .string()
-  .regex(/^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$/, "must be 1 to 128 letters, digits, hyphens or underscores and not only digits")
+  .regex(
+    /^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$/,
+    "must be 1 to 128 letters, digits, hyphens or underscores and not only digits",
+  )
   .max(128);
-const functionVersion = z.string().regex(/^(\$LATEST|[0-9]+)$/, "must be $LATEST or a version number");
+const functionVersion = z
+  .string()
+  .regex(/^(\$LATEST|[0-9]+)$/, "must be $LATEST or a version number");
 const routingConfig = z.looseObject({
   AdditionalVersionWeights: z.record(z.string(), z.number()).optional(),
 });

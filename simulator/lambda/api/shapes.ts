@@ -7,7 +7,7 @@ import type {
 import { formatLastModified } from "./function-name.ts";
 
 /**
- * The FunctionConfiguration object of Lambda's API for one version.
+ * Builds Lambda's FunctionConfiguration object for one version.
  * https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
  */
 export function functionConfiguration(
@@ -46,18 +46,25 @@ export function functionConfiguration(
     SnapStart: { ApplyOn: "None", OptimizationStatus: "Off" },
     LoggingConfig: { LogFormat: "Text", LogGroup: `/aws/lambda/${config.functionName}` },
   };
-  if (Object.keys(config.environment).length > 0) shape.Environment = { Variables: config.environment };
+  if (Object.keys(config.environment).length > 0)
+    shape.Environment = { Variables: config.environment };
   return dropUndefined(shape);
 }
 
 /** The AliasConfiguration object. */
-export function aliasConfiguration(registry: FunctionRegistry, functionName: string, alias: FunctionAlias): Record<string, unknown> {
+export function aliasConfiguration(
+  registry: FunctionRegistry,
+  functionName: string,
+  alias: FunctionAlias,
+): Record<string, unknown> {
   return dropUndefined({
     AliasArn: `${registry.functionArn(functionName)}:${alias.name}`,
     Name: alias.name,
     FunctionVersion: alias.functionVersion,
     Description: alias.description,
-    RoutingConfig: alias.additionalVersionWeights ? { AdditionalVersionWeights: alias.additionalVersionWeights } : undefined,
+    RoutingConfig: alias.additionalVersionWeights
+      ? { AdditionalVersionWeights: alias.additionalVersionWeights }
+      : undefined,
     RevisionId: alias.revisionId,
   });
 }

@@ -11,7 +11,7 @@ import {
 } from "./schemas.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
 import { aliasConfiguration, eventInvokeConfiguration, functionConfiguration } from "./shapes.ts";
-import { parseJsonBody, queryParameter } from "./wire.ts";
+import { paginate, parseJsonBody, queryParameter } from "./wire.ts";
 
 type NamedRequest = FastifyRequest<{ Params: { FunctionName: string } }>;
 type AliasRequest = FastifyRequest<{ Params: { FunctionName: string; Name: string } }>;
@@ -25,6 +25,9 @@ const MINIMUM_UNRESERVED = 100;
 const TOTAL_CODE_SIZE = 75 * 1024 ** 3;
 const CODE_SIZE_ZIPPED = 50 * 1024 ** 2;
 const CODE_SIZE_UNZIPPED = 250 * 1024 ** 2;
+// ListVersionsByFunction and ListAliases return at most 50 items per page by default.
+// https://docs.aws.amazon.com/lambda/latest/api/API_ListVersionsByFunction.html
+const LIST_PAGE_SIZE = 50;
 
 function nameOf(request: NamedRequest): string {
   return parseFunctionReference(request.params.FunctionName).functionName;
@@ -48,8 +51,17 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
   });
 
   app.get("/2015-03-31/functions/:FunctionName/versions", async (request: NamedRequest) => {
-    const versions = registry.listVersions(nameOf(request));
-    return { Versions: versions.map((version) => functionConfiguration(registry, version, { qualifyLatest: true })) };
+    const { page, nextMarker } = paginate(
+      request,
+      registry.listVersions(nameOf(request)),
+      LIST_PAGE_SIZE,
+    );
+    return {
+      Versions: page.map((version) =>
+        functionConfiguration(registry, version, { qualifyLatest: true }),
+      ),
+      ...(nextMarker ? { NextMarker: nextMarker } : {}),
+    };
   });
 
   // ---- Aliases
@@ -69,7 +81,11 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
   app.get("/2015-03-31/functions/:FunctionName/aliases", async (request: NamedRequest) => {
     const name = nameOf(request);
     const aliases = registry.listAliases(name, queryParameter(request, "FunctionVersion"));
-    return { Aliases: aliases.map((alias) => aliasConfiguration(registry, name, alias)) };
+    const { page, nextMarker } = paginate(request, aliases, LIST_PAGE_SIZE);
+    return {
+      Aliases: page.map((alias) => aliasConfiguration(registry, name, alias)),
+      ...(nextMarker ? { NextMarker: nextMarker } : {}),
+    };
   });
 
   app.get("/2015-03-31/functions/:FunctionName/aliases/:Name", async (request: AliasRequest) => {
@@ -86,25 +102,34 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
       {
         functionVersion: body.FunctionVersion,
         description: body.Description,
-        additionalVersionWeights: body.RoutingConfig ? (body.RoutingConfig.AdditionalVersionWeights ?? {}) : undefined,
+        additionalVersionWeights: body.RoutingConfig
+          ? (body.RoutingConfig.AdditionalVersionWeights ?? {})
+          : undefined,
       },
       body.RevisionId,
     );
     return aliasConfiguration(registry, name, alias);
   });
 
-  app.delete("/2015-03-31/functions/:FunctionName/aliases/:Name", async (request: AliasRequest, reply) => {
-    registry.deleteAlias(nameOf(request), request.params.Name);
-    return reply.status(204).send();
-  });
+  app.delete(
+    "/2015-03-31/functions/:FunctionName/aliases/:Name",
+    async (request: AliasRequest, reply) => {
+      registry.deleteAlias(nameOf(request), request.params.Name);
+      return reply.status(204).send();
+    },
+  );
 
   // ---- Reserved concurrency
 
   app.put("/2017-10-31/functions/:FunctionName/concurrency", async (request: NamedRequest) => {
     const body = parseJsonBody(request, putConcurrencySchema);
     const name = nameOf(request);
-    const reservedElsewhere = registry.totalReservedConcurrency() - (registry.reservedConcurrency(name) ?? 0);
-    if (accountConcurrency - reservedElsewhere - body.ReservedConcurrentExecutions < MINIMUM_UNRESERVED) {
+    const reservedElsewhere =
+      registry.totalReservedConcurrency() - (registry.reservedConcurrency(name) ?? 0);
+    if (
+      accountConcurrency - reservedElsewhere - body.ReservedConcurrentExecutions <
+      MINIMUM_UNRESERVED
+    ) {
       throw new InvalidParameterValueException(
         `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${MINIMUM_UNRESERVED}].`,
       );
@@ -113,10 +138,13 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
     return { ReservedConcurrentExecutions: body.ReservedConcurrentExecutions };
   });
 
-  app.delete("/2017-10-31/functions/:FunctionName/concurrency", async (request: NamedRequest, reply) => {
-    registry.setReservedConcurrency(nameOf(request), undefined);
-    return reply.status(204).send();
-  });
+  app.delete(
+    "/2017-10-31/functions/:FunctionName/concurrency",
+    async (request: NamedRequest, reply) => {
+      registry.setReservedConcurrency(nameOf(request), undefined);
+      return reply.status(204).send();
+    },
+  );
 
   app.get("/2019-09-30/functions/:FunctionName/concurrency", async (request: NamedRequest) => {
     const reserved = registry.reservedConcurrency(nameOf(request));
@@ -128,7 +156,8 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
   const putEventInvokeConfig = (merge: boolean) => async (request: NamedRequest) => {
     const body = parseJsonBody(request, eventInvokeConfigSchema);
     const reference = parseFunctionReference(request.params.FunctionName);
-    const qualifier = combineQualifier(reference.qualifier, queryParameter(request, "Qualifier")) ?? "$LATEST";
+    const qualifier =
+      combineQualifier(reference.qualifier, queryParameter(request, "Qualifier")) ?? "$LATEST";
     const stored = registry.putEventInvokeConfig(
       reference.functionName,
       qualifier,
@@ -144,22 +173,32 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
   app.put("/2019-09-25/functions/:FunctionName/event-invoke-config", putEventInvokeConfig(false));
   app.post("/2019-09-25/functions/:FunctionName/event-invoke-config", putEventInvokeConfig(true));
 
-  app.get("/2019-09-25/functions/:FunctionName/event-invoke-config", async (request: NamedRequest) => {
-    const reference = parseFunctionReference(request.params.FunctionName);
-    const qualifier = combineQualifier(reference.qualifier, queryParameter(request, "Qualifier")) ?? "$LATEST";
-    const stored = registry.eventInvokeConfig(reference.functionName, qualifier);
-    if (!stored) {
-      throw new ResourceNotFoundException(
-        `The function ${registry.functionArn(reference.functionName)}:${qualifier} doesn't have an EventInvokeConfig`,
-      );
-    }
-    return eventInvokeConfiguration(registry, reference.functionName, qualifier, stored);
-  });
+  app.get(
+    "/2019-09-25/functions/:FunctionName/event-invoke-config",
+    async (request: NamedRequest) => {
+      const reference = parseFunctionReference(request.params.FunctionName);
+      const qualifier =
+        combineQualifier(reference.qualifier, queryParameter(request, "Qualifier")) ?? "$LATEST";
+      const stored = registry.eventInvokeConfig(reference.functionName, qualifier);
+      if (!stored) {
+        throw new ResourceNotFoundException(
+          `The function ${registry.functionArn(reference.functionName)}:${qualifier} doesn't have an EventInvokeConfig`,
+        );
+      }
+      return eventInvokeConfiguration(registry, reference.functionName, qualifier, stored);
+    },
+  );
 
-  app.delete("/2019-09-25/functions/:FunctionName/event-invoke-config", async (request: NamedRequest, reply) => {
-    registry.deleteEventInvokeConfig(request.params.FunctionName, queryParameter(request, "Qualifier"));
-    return reply.status(204).send();
-  });
+  app.delete(
+    "/2019-09-25/functions/:FunctionName/event-invoke-config",
+    async (request: NamedRequest, reply) => {
+      registry.deleteEventInvokeConfig(
+        request.params.FunctionName,
+        queryParameter(request, "Qualifier"),
+      );
+      return reply.status(204).send();
+    },
+  );
 
   // ---- Tags (the simulator's per-function settings live in tags)
 
@@ -194,7 +233,10 @@ export function registerVersionRoutes(app: FastifyInstance, service: LambdaServi
         ConcurrentExecutions: accountConcurrency,
         UnreservedConcurrentExecutions: accountConcurrency - registry.totalReservedConcurrency(),
       },
-      AccountUsage: { TotalCodeSize: totalCodeSize, FunctionCount: registry.functionNames().length },
+      AccountUsage: {
+        TotalCodeSize: totalCodeSize,
+        FunctionCount: registry.functionNames().length,
+      },
     };
   };
   app.get("/2016-08-19/account-settings", accountSettings);

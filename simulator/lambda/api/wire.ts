@@ -1,6 +1,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import { InvalidParameterValueException, InvalidRequestContentException, LambdaError } from "../errors.ts";
+import {
+  InvalidParameterValueException,
+  InvalidRequestContentException,
+  LambdaError,
+} from "../errors.ts";
 
 /**
  * Payload too large for Invoke. AWS's API reference names this error
@@ -27,7 +31,10 @@ export class UnknownOperationException extends LambdaError {
  * `message`. Throttles add `Retry-After` when a wait is known.
  */
 export function sendLambdaError(reply: FastifyReply, error: LambdaError): FastifyReply {
-  reply.status(error.statusCode).header("x-amzn-ErrorType", error.name).header("content-type", "application/json");
+  reply
+    .status(error.statusCode)
+    .header("x-amzn-ErrorType", error.name)
+    .header("content-type", "application/json");
   const retryAfter = error.fields.retryAfterSeconds;
   if (retryAfter !== undefined) reply.header("Retry-After", String(retryAfter));
   return reply.send(JSON.stringify(error.toBody()));
@@ -38,7 +45,10 @@ export function sendLambdaError(reply: FastifyReply, error: LambdaError): Fastif
  * InvalidRequestContentException; a schema mismatch gives
  * InvalidParameterValueException naming the field.
  */
-export function parseJsonBody<Schema extends z.ZodType>(request: FastifyRequest, schema: Schema): z.infer<Schema> {
+export function parseJsonBody<Schema extends z.ZodType>(
+  request: FastifyRequest,
+  schema: Schema,
+): z.infer<Schema> {
   const raw = request.body;
   let value: unknown = {};
   if (Buffer.isBuffer(raw) && raw.length > 0) {
@@ -54,7 +64,11 @@ export function parseJsonBody<Schema extends z.ZodType>(request: FastifyRequest,
 }
 
 /** Validates a value, naming the first invalid field in Lambda's error. */
-export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown, what = ""): z.infer<Schema> {
+export function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  what = "",
+): z.infer<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
 
@@ -68,4 +82,37 @@ export function queryParameter(request: FastifyRequest, name: string): string | 
   const value = (request.query as Record<string, string | string[] | undefined>)[name];
   const single = Array.isArray(value) ? value[0] : value;
   return single === undefined || single === "" ? undefined : single;
+}
+
+/**
+ * Cuts one page out of a list for the List* operations: `MaxItems` (1 to
+ * 10,000, default `pageSize`) items after the opaque `Marker` this function
+ * returned as `nextMarker` for the previous page.
+ */
+export function paginate<T>(
+  request: FastifyRequest,
+  items: T[],
+  pageSize: number,
+): { page: T[]; nextMarker?: string } {
+  const rawMaxItems = queryParameter(request, "MaxItems");
+  const maxItems = Number(rawMaxItems ?? pageSize);
+  if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10_000) {
+    throw new InvalidParameterValueException(
+      `Invalid value for MaxItems: ${rawMaxItems} must be an integer from 1 to 10000.`,
+    );
+  }
+
+  const marker = queryParameter(request, "Marker");
+  const start = marker ? Number(Buffer.from(marker, "base64url").toString()) : 0;
+  if (!Number.isInteger(start) || start < 0) {
+    throw new InvalidParameterValueException(
+      `Invalid value for Marker: ${marker} is not a marker this API returned.`,
+    );
+  }
+
+  const end = start + maxItems;
+  return {
+    page: items.slice(start, end),
+    nextMarker: end < items.length ? Buffer.from(String(end)).toString("base64url") : undefined,
+  };
 }

@@ -1,6 +1,6 @@
-import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { InvalidParameterValueException } from "../errors.ts";
 
 /** One file of a zip archive, already decompressed. */
@@ -32,7 +32,11 @@ function invalid(reason: string): InvalidParameterValueException {
 export function readZip(archive: Buffer): ZipEntry[] {
   // The end-of-central-directory record sits in the last 22 + 65,535 bytes.
   let eocd = -1;
-  for (let offset = archive.length - 22; offset >= Math.max(0, archive.length - 22 - 65_535); offset--) {
+  for (
+    let offset = archive.length - 22;
+    offset >= Math.max(0, archive.length - 22 - 65_535);
+    offset--
+  ) {
     if (archive.readUInt32LE(offset) === END_OF_CENTRAL_DIRECTORY) {
       eocd = offset;
       break;
@@ -61,9 +65,14 @@ export function readZip(archive: Buffer): ZipEntry[] {
 
     if (name.endsWith("/")) continue;
     if (flags & 0x1) throw invalid(`entry ${name} is encrypted`);
-    if (archive.readUInt32LE(localOffset) !== LOCAL_FILE_HEADER) throw invalid(`entry ${name} has no local header`);
+    if (archive.readUInt32LE(localOffset) !== LOCAL_FILE_HEADER)
+      throw invalid(`entry ${name} has no local header`);
 
-    const dataStart = localOffset + 30 + archive.readUInt16LE(localOffset + 26) + archive.readUInt16LE(localOffset + 28);
+    const dataStart =
+      localOffset +
+      30 +
+      archive.readUInt16LE(localOffset + 26) +
+      archive.readUInt16LE(localOffset + 28);
     const raw = archive.subarray(dataStart, dataStart + compressedSize);
     let data: Buffer;
     if (method === METHOD_STORED) data = Buffer.from(raw);

@@ -5,17 +5,17 @@ import type { LambdaServiceLike } from "../api/service-like.ts";
 import { LambdaError, ResourceNotFoundException } from "../errors.ts";
 import type { InvokeResult } from "../types.ts";
 import {
+  appendRecord,
   type DestinationCondition,
   type DestinationRecord,
-  appendRecord,
   destinationTarget,
   payloadValue,
 } from "./destinations.ts";
 
-// Lambda's asynchronous retry rules: two retries after a function error,
-// about one minute before the second attempt and two minutes before the third;
-// throttles and system errors back off from one second up to five minutes,
-// for at most MaximumEventAgeInSeconds (six hours by default).
+// Lambda retries a function error twice, about one minute before the second
+// attempt and two minutes before the third. Throttles and system errors back
+// off from one second up to five minutes. Neither goes on past
+// MaximumEventAgeInSeconds, six hours by default.
 // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
 const DEFAULT_RETRY_ATTEMPTS = 2;
 const DEFAULT_MAX_EVENT_AGE_SECONDS = 21_600;
@@ -83,7 +83,9 @@ export class AsyncInvocationQueue {
   constructor(options: AsyncInvocationQueueOptions) {
     this.#service = options.service;
     this.#maxConcurrency = options.maxConcurrency ?? 32;
-    this.#logger = (options.logger ?? options.service.registry.logger).child({ component: "async-queue" });
+    this.#logger = (options.logger ?? options.service.registry.logger).child({
+      component: "async-queue",
+    });
   }
 
   get #clock() {
@@ -94,7 +96,12 @@ export class AsyncInvocationQueue {
    * Queues an Event invocation and returns its request id at once. The
    * function must exist; the caller has already checked the payload size.
    */
-  enqueue(request: { functionName: string; qualifier?: string; payload: Buffer; requestId?: string }): string {
+  enqueue(request: {
+    functionName: string;
+    qualifier?: string;
+    payload: Buffer;
+    requestId?: string;
+  }): string {
     const requestId = request.requestId ?? randomUUID();
     this.#pending.push({
       requestId,
@@ -136,7 +143,9 @@ export class AsyncInvocationQueue {
   }
 
   #isIdle(): boolean {
-    return this.#pending.length === this.#head && this.#inFlight === 0 && this.#retryTimers.size === 0;
+    return (
+      this.#pending.length === this.#head && this.#inFlight === 0 && this.#retryTimers.size === 0
+    );
   }
 
   #notifyIdle(): void {
@@ -147,7 +156,11 @@ export class AsyncInvocationQueue {
   }
 
   #pump(): void {
-    while (!this.#closed && this.#inFlight < this.#maxConcurrency && this.#head < this.#pending.length) {
+    while (
+      !this.#closed &&
+      this.#inFlight < this.#maxConcurrency &&
+      this.#head < this.#pending.length
+    ) {
       const event = this.#pending[this.#head++];
       this.#inFlight++;
       void this.#dispatch(event).finally(() => {
@@ -168,7 +181,10 @@ export class AsyncInvocationQueue {
     try {
       await this.#attempt(event);
     } catch (error) {
-      this.#logger.error({ requestId: event.requestId, err: error }, "asynchronous invocation handling failed");
+      this.#logger.error(
+        { requestId: event.requestId, err: error },
+        "asynchronous invocation handling failed",
+      );
     } finally {
       release();
     }
@@ -206,22 +222,37 @@ export class AsyncInvocationQueue {
       return;
     }
 
-    const delay = FUNCTION_ERROR_DELAYS_MS[Math.min(event.invokeCount - 1, FUNCTION_ERROR_DELAYS_MS.length - 1)];
+    const delay =
+      FUNCTION_ERROR_DELAYS_MS[
+        Math.min(event.invokeCount - 1, FUNCTION_ERROR_DELAYS_MS.length - 1)
+      ];
     if (this.#clock.now() + delay - event.enqueuedAt > settings.maxAgeMs) {
       await this.#finish(event, "EventAgeExceeded", result, settings);
       return;
     }
-    this.#logger.debug({ requestId: event.requestId, attempt: event.invokeCount, delayMs: delay }, "function error, retry scheduled");
+    this.#logger.debug(
+      { requestId: event.requestId, attempt: event.invokeCount, delayMs: delay },
+      "function error, retry scheduled",
+    );
     this.#retryLater(event, delay);
   }
 
-  async #handleSystemError(event: QueuedEvent, error: unknown, settings: EventSettings): Promise<void> {
-    const retryable = error instanceof LambdaError && (error.statusCode === 429 || error.statusCode >= 500);
+  async #handleSystemError(
+    event: QueuedEvent,
+    error: unknown,
+    settings: EventSettings,
+  ): Promise<void> {
+    const retryable =
+      error instanceof LambdaError && (error.statusCode === 429 || error.statusCode >= 500);
     if (!retryable) {
       // The function was deleted or the request can never succeed: Lambda
       // discards such events.
-      const reason = error instanceof ResourceNotFoundException ? "function not found" : "invocation rejected";
-      this.#logger.warn({ requestId: event.requestId, functionName: event.functionName, err: error }, `asynchronous event discarded: ${reason}`);
+      const reason =
+        error instanceof ResourceNotFoundException ? "function not found" : "invocation rejected";
+      this.#logger.warn(
+        { requestId: event.requestId, functionName: event.functionName, err: error },
+        `asynchronous event discarded: ${reason}`,
+      );
       this.#stats.failed++;
       return;
     }
@@ -272,7 +303,10 @@ export class AsyncInvocationQueue {
     if (condition === "Success") this.#stats.succeeded++;
     else {
       this.#stats.failed++;
-      this.#logger.info({ requestId: event.requestId, functionName: event.functionName, condition }, "asynchronous invocation failed");
+      this.#logger.info(
+        { requestId: event.requestId, functionName: event.functionName, condition },
+        "asynchronous invocation failed",
+      );
     }
 
     const destination = condition === "Success" ? settings.onSuccess : settings.onFailure;

@@ -2,7 +2,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseFunctionReference } from "../api/function-name.ts";
 
-/** Why a destination received a record, as Lambda names it. */
+/** Condition under which a destination received a record, as Lambda names it. */
 export type DestinationCondition = "Success" | "RetriesExhausted" | "EventAgeExceeded";
 
 /**
@@ -29,7 +29,7 @@ export interface DestinationRecord {
   responsePayload?: unknown;
 }
 
-/** Where a record goes: another function, or a file (the simulator's extension). */
+/** Target of a record: another function, or a file (the simulator's extension). */
 export type DestinationTarget =
   | { kind: "function"; functionName: string; qualifier?: string }
   | { kind: "file"; file: string };
@@ -39,8 +39,8 @@ export type DestinationTarget =
  * `<dataDir>/destinations/NAME.jsonl`.
  *
  * PARITY: SQS, SNS, EventBridge and S3 destinations are not delivered to
- * those services; their records go to a file named after the ARN's service and
- * resource (`sqs-my-queue.jsonl`), so nothing is dropped silently.
+ * those services. Their records go to a file named after the ARN's service and
+ * resource (`sqs-my-queue.jsonl`), so no record is dropped silently.
  */
 export function destinationTarget(destination: string, dataDir: string): DestinationTarget {
   const folder = path.join(dataDir, "destinations");
@@ -51,7 +51,11 @@ export function destinationTarget(destination: string, dataDir: string): Destina
   const parts = destination.split(":");
   if (parts[2] === "lambda" && parts[5] === "function") {
     const reference = parseFunctionReference(destination);
-    return { kind: "function", functionName: reference.functionName, qualifier: reference.qualifier };
+    return {
+      kind: "function",
+      functionName: reference.functionName,
+      qualifier: reference.qualifier,
+    };
   }
   const service = parts[2] ?? "unknown";
   const resource = (parts.slice(5).join("-") || "destination").replace(/[^A-Za-z0-9._-]/g, "_");
@@ -64,7 +68,7 @@ export async function appendRecord(file: string, record: DestinationRecord): Pro
   await appendFile(file, `${JSON.stringify(record)}\n`);
 }
 
-/** A payload as the record carries it: parsed JSON when it parses, else the text. */
+/** Converts a payload for the record: parsed JSON when it parses, else the text. */
 export function payloadValue(payload: Buffer | undefined): unknown {
   if (!payload || payload.length === 0) return null;
   const text = payload.toString("utf8");

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { type WriteStream, createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { Clock } from "../../clock.ts";
 import type { LogEvent, LogSink } from "../types.ts";
@@ -13,7 +13,7 @@ export interface StoredLogEvent extends LogEvent {
   ingestionTime: number;
 }
 
-/** What DescribeLogStreams and the admin API show of one stream. */
+/** Summary of one log stream, as DescribeLogStreams and the admin API show it. */
 export interface LogStreamInfo {
   logStreamName: string;
   environmentId: string;
@@ -87,7 +87,11 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
 
   /** Stores one line. Called by execution environments for everything they print. */
   append(event: LogEvent): void {
-    const stored: StoredLogEvent = { ...event, sequence: ++this.#sequence, ingestionTime: this.#clock.now() };
+    const stored: StoredLogEvent = {
+      ...event,
+      sequence: ++this.#sequence,
+      ingestionTime: this.#clock.now(),
+    };
     const stream = this.#stream(event);
     const info = stream.info;
     info.firstEventTimestamp ??= event.timestamp;
@@ -97,7 +101,8 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
 
     stream.events.push(stored);
     // Trim in batches so each append stays O(1) on average.
-    if (stream.events.length > this.#maxEvents * 1.25) stream.events.splice(0, stream.events.length - this.#maxEvents);
+    if (stream.events.length > this.#maxEvents * 1.25)
+      stream.events.splice(0, stream.events.length - this.#maxEvents);
     info.eventCount = Math.min(stream.events.length, this.#maxEvents);
 
     this.#file(event.functionName)?.write(
@@ -125,12 +130,12 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
     const streams = this.#functions.get(query.functionName);
     if (!streams) return [];
     const matches = query.filterPattern ? compileFilterPattern(query.filterPattern) : undefined;
-    const wanted = query.logStreamNames ? new Set(query.logStreamNames) : undefined;
+    const streamNames = query.logStreamNames ? new Set(query.logStreamNames) : undefined;
     const limit = query.limit ?? 10_000;
 
     const selected: StoredLogEvent[] = [];
     for (const [name, stream] of streams) {
-      if (wanted && !wanted.has(name)) continue;
+      if (streamNames && !streamNames.has(name)) continue;
       if (query.logStreamNamePrefix && !name.startsWith(query.logStreamNamePrefix)) continue;
       for (const event of stream.events.slice(-this.#maxEvents)) {
         if (query.afterSequence !== undefined && event.sequence <= query.afterSequence) continue;

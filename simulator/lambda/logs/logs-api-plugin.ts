@@ -72,7 +72,10 @@ function parse<Schema extends z.ZodType>(schema: Schema, value: unknown): z.infe
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new LogsApiError("InvalidParameterException", `Invalid value for ${issue.path.join(".") || "request"}: ${issue.message}.`);
+  throw new LogsApiError(
+    "InvalidParameterException",
+    `Invalid value for ${issue.path.join(".") || "request"}: ${issue.message}.`,
+  );
 }
 
 function sendError(reply: FastifyReply, error: LogsApiError): FastifyReply {
@@ -87,13 +90,16 @@ function decodeToken(token: string | undefined): number | undefined {
   if (!token) return undefined;
   const sequence = Number(token.replace(/^[fb]\//, ""));
   if (!Number.isInteger(sequence) || sequence < 0) {
-    throw new LogsApiError("InvalidParameterException", `Invalid value for nextToken: ${token} is not a token this API returned.`);
+    throw new LogsApiError(
+      "InvalidParameterException",
+      `Invalid value for nextToken: ${token} is not a token this API returned.`,
+    );
   }
   return sequence;
 }
 
 /**
- * The CloudWatch Logs API over the simulator's log store, registered under
+ * Serves the CloudWatch Logs API from the simulator's log store, registered under
  * SERVICE_PREFIX.logs: FilterLogEvents, GetLogEvents, DescribeLogStreams and
  * DescribeLogGroups on the `/aws/lambda/<function>` groups.
  */
@@ -104,11 +110,26 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
   const groupFunction = (body: { logGroupName?: string; logGroupIdentifier?: string }): string => {
-    const group = body.logGroupName ?? body.logGroupIdentifier?.replace(/^arn:.*:log-group:/, "").replace(/:\*$/, "");
-    if (!group) throw new LogsApiError("InvalidParameterException", "Missing logGroupName: name the log group, /aws/lambda/FUNCTION.");
-    const functionName = group.startsWith(LOG_GROUP_PREFIX) ? group.slice(LOG_GROUP_PREFIX.length) : undefined;
-    const known = functionName && (logs.functionNames().includes(functionName) || options.functionNames?.().includes(functionName));
-    if (!functionName || !known) throw new LogsApiError("ResourceNotFoundException", "The specified log group does not exist.");
+    const group =
+      body.logGroupName ??
+      body.logGroupIdentifier?.replace(/^arn:.*:log-group:/, "").replace(/:\*$/, "");
+    if (!group)
+      throw new LogsApiError(
+        "InvalidParameterException",
+        "Missing logGroupName: name the log group, /aws/lambda/FUNCTION.",
+      );
+    const functionName = group.startsWith(LOG_GROUP_PREFIX)
+      ? group.slice(LOG_GROUP_PREFIX.length)
+      : undefined;
+    const known =
+      functionName &&
+      (logs.functionNames().includes(functionName) ||
+        options.functionNames?.().includes(functionName));
+    if (!functionName || !known)
+      throw new LogsApiError(
+        "ResourceNotFoundException",
+        "The specified log group does not exist.",
+      );
     return functionName;
   };
 
@@ -139,15 +160,20 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
       return {
         events: page.map(toOutput),
         searchedLogStreams: [],
-        ...(events.length > limit ? { nextToken: String(page.at(-1)!.sequence) } : {}),
+        ...(events.length > limit ? { nextToken: String(page.at(-1)?.sequence) } : {}),
       };
     },
 
     GetLogEvents: (raw) => {
       const body = parse(getLogEventsSchema, raw);
       const functionName = groupFunction(body);
-      if (!logs.streams(functionName).some((stream) => stream.logStreamName === body.logStreamName)) {
-        throw new LogsApiError("ResourceNotFoundException", "The specified log stream does not exist.");
+      if (
+        !logs.streams(functionName).some((stream) => stream.logStreamName === body.logStreamName)
+      ) {
+        throw new LogsApiError(
+          "ResourceNotFoundException",
+          "The specified log stream does not exist.",
+        );
       }
       const limit = body.limit ?? MAX_EVENTS;
       const all = logs.query({
@@ -158,14 +184,19 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
         afterSequence: body.nextToken?.startsWith("b/") ? undefined : decodeToken(body.nextToken),
       });
       const before = body.nextToken?.startsWith("b/") ? decodeToken(body.nextToken) : undefined;
-      const candidates = before === undefined ? all : all.filter((event) => event.sequence < before);
+      const candidates =
+        before === undefined ? all : all.filter((event) => event.sequence < before);
       // Without a token, CloudWatch returns the newest events unless startFromHead is set.
       const fromHead = body.startFromHead === true || body.nextToken?.startsWith("f/");
       const page = fromHead ? candidates.slice(0, limit) : candidates.slice(-limit);
       const last = page.at(-1)?.sequence ?? decodeToken(body.nextToken) ?? 0;
       const first = page[0]?.sequence ?? last + 1;
       return {
-        events: page.map((event) => ({ timestamp: event.timestamp, message: `${event.message}\n`, ingestionTime: event.ingestionTime })),
+        events: page.map((event) => ({
+          timestamp: event.timestamp,
+          message: `${event.message}\n`,
+          ingestionTime: event.ingestionTime,
+        })),
         nextForwardToken: `f/${last}`,
         nextBackwardToken: `b/${first}`,
       };
@@ -174,8 +205,14 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
     DescribeLogStreams: (raw) => {
       const body = parse(describeLogStreamsSchema, raw);
       const functionName = groupFunction(body);
-      let streams = logs.streams(functionName).filter((stream) => !body.logStreamNamePrefix || stream.logStreamName.startsWith(body.logStreamNamePrefix));
-      if (body.orderBy === "LastEventTime") streams.sort((a, b) => (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0));
+      let streams = logs
+        .streams(functionName)
+        .filter(
+          (stream) =>
+            !body.logStreamNamePrefix || stream.logStreamName.startsWith(body.logStreamNamePrefix),
+        );
+      if (body.orderBy === "LastEventTime")
+        streams.sort((a, b) => (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0));
       else streams.sort((a, b) => a.logStreamName.localeCompare(b.logStreamName));
       if (body.descending) streams.reverse();
 
@@ -193,7 +230,9 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
           arn: `arn:aws:logs:us-east-1:000000000000:log-group:${LOG_GROUP_PREFIX}${functionName}:log-stream:${stream.logStreamName}`,
           storedBytes: stream.storedBytes,
         })),
-        ...(start + limit < logs.streams(functionName).length ? { nextToken: String(start + limit) } : {}),
+        ...(start + limit < logs.streams(functionName).length
+          ? { nextToken: String(start + limit) }
+          : {}),
       };
     },
 
@@ -219,9 +258,14 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
   app.post("/", async (request, reply) => {
     try {
       const target = String(request.headers["x-amz-target"] ?? "");
-      const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
+      const operation = target.startsWith(TARGET_PREFIX)
+        ? operations[target.slice(TARGET_PREFIX.length)]
+        : undefined;
       if (!operation) {
-        throw new LogsApiError("UnknownOperationException", `Unsupported X-Amz-Target ${JSON.stringify(target)}: the simulator serves FilterLogEvents, GetLogEvents, DescribeLogStreams and DescribeLogGroups.`);
+        throw new LogsApiError(
+          "UnknownOperationException",
+          `Unsupported X-Amz-Target ${JSON.stringify(target)}: the simulator serves FilterLogEvents, GetLogEvents, DescribeLogStreams and DescribeLogGroups.`,
+        );
       }
       let body: unknown = {};
       const text = typeof request.body === "string" ? request.body : "";
@@ -229,15 +273,27 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
         try {
           body = JSON.parse(text);
         } catch (error) {
-          throw new LogsApiError("SerializationException", `Could not parse the request body as JSON: ${(error as Error).message}.`);
+          throw new LogsApiError(
+            "SerializationException",
+            `Could not parse the request body as JSON: ${(error as Error).message}.`,
+          );
         }
       }
       const result = operation(body);
-      return reply.header("content-type", "application/x-amz-json-1.1").send(JSON.stringify(result));
+      return reply
+        .header("content-type", "application/x-amz-json-1.1")
+        .send(JSON.stringify(result));
     } catch (error) {
       if (error instanceof LogsApiError) return sendError(reply, error);
       request.log.error({ err: error }, "logs API request failed");
-      return sendError(reply, new LogsApiError("ServiceUnavailableException", `The simulator failed to handle the request: ${(error as Error).message}`, 500));
+      return sendError(
+        reply,
+        new LogsApiError(
+          "ServiceUnavailableException",
+          `The simulator failed to handle the request: ${(error as Error).message}`,
+          500,
+        ),
+      );
     }
   });
 };

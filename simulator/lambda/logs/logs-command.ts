@@ -20,8 +20,13 @@ interface LogLineBody {
 /** Parses `30s`, `10m`, `2h`, `1d` into milliseconds. */
 function parseDuration(value: string): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!match) throw new UsageError(`Invalid --since "${value}": expected a number followed by s, m, h or d, for example 10m.`);
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
+  if (!match)
+    throw new UsageError(
+      `Invalid --since "${value}": expected a number followed by s, m, h or d, for example 10m.`,
+    );
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    match[2] as "s" | "m" | "h" | "d"
+  ];
   return Number(match[1]) * unit;
 }
 
@@ -36,13 +41,19 @@ function formatLine(line: LogLineBody): string {
  * simulator. With --follow it long-polls for new lines until Ctrl-C or until
  * `options.signal` aborts.
  */
-export async function logsCommand(argv: string[], options: { signal?: AbortSignal } = {}): Promise<number> {
+export async function logsCommand(
+  argv: string[],
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       follow: { type: "boolean", short: "f", default: false },
-      endpoint: { type: "string", default: process.env.WARMSTATE_ENDPOINT ?? "http://127.0.0.1:4700" },
+      endpoint: {
+        type: "string",
+        default: process.env.WARMSTATE_ENDPOINT ?? "http://127.0.0.1:4700",
+      },
       "request-id": { type: "string" },
       filter: { type: "string" },
       since: { type: "string" },
@@ -54,7 +65,8 @@ export async function logsCommand(argv: string[], options: { signal?: AbortSigna
     return 0;
   }
   const functionName = positionals[0];
-  if (!functionName || positionals.length > 1) throw new UsageError(`Expected one function name.\n\n${HELP}`);
+  if (!functionName || positionals.length > 1)
+    throw new UsageError(`Expected one function name.\n\n${HELP}`);
 
   const since = values.since ? Date.now() - parseDuration(values.since) : undefined;
   const base = `${values.endpoint.replace(/\/+$/, "")}/_warmstate/logs/${encodeURIComponent(functionName)}`;
@@ -79,12 +91,20 @@ export async function logsCommand(argv: string[], options: { signal?: AbortSigna
         response = await fetch(`${base}?${query}`, { signal: controller.signal });
       } catch (error) {
         if (controller.signal.aborted) return 0;
-        console.error(`Could not reach the simulator at ${values.endpoint}: ${(error as Error).message}. Start it with \`warmstate serve\` or pass --endpoint.`);
+        console.error(
+          `Could not reach the simulator at ${values.endpoint}: ${(error as Error).message}. Start it with \`warmstate serve\` or pass --endpoint.`,
+        );
         return 1;
       }
-      const body = (await response.json()) as { events?: LogLineBody[]; lastSequence?: number; message?: string };
+      const body = (await response.json()) as {
+        events?: LogLineBody[];
+        lastSequence?: number;
+        message?: string;
+      };
       if (!response.ok) {
-        console.error(`Reading the log of ${functionName} failed (${response.status}): ${body.message ?? "no message"}`);
+        console.error(
+          `Reading the log of ${functionName} failed (${response.status}): ${body.message ?? "no message"}`,
+        );
         return 1;
       }
 
