@@ -64,6 +64,16 @@ export function getBucketLocation(context: S3Context): void {
 }
 
 /**
+ * GetBucketVersioning: buckets here are never versioned, which S3 reports as
+ * a configuration without a Status element.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
+ */
+export function getBucketVersioning(context: S3Context): void {
+  context.store.requireBucket(context.bucket);
+  sendXml(context, "VersioningConfiguration", {});
+}
+
+/**
  * URL-encodes a listed name for `encoding-type=url` the way S3 does, as
  * form encoding (a space becomes `+`), so clients decode it with
  * unquote-plus semantics.

@@ -5,6 +5,7 @@ import {
   deleteBucket,
   deleteObjects,
   getBucketLocation,
+  getBucketVersioning,
   headBucket,
   listBuckets,
   listObjectsV1,
@@ -98,6 +99,13 @@ async function dispatchBucket(context: S3Context, method: string): Promise<void>
   const unsupported = UNSUPPORTED_BUCKET_SUBRESOURCES.find((name) => query.has(name));
   if (unsupported) throw notImplemented(`the ?${unsupported} bucket subresource`);
 
+  // PUT and DELETE on a bucket with any subresource (other than the SDK's
+  // x-id marker) configure the bucket rather than create or delete it.
+  const subresource = [...query.keys()].find((name) => name !== "x-id");
+  if ((method === "PUT" || method === "DELETE") && subresource !== undefined) {
+    throw notImplemented(`${method} on the ?${subresource} bucket subresource`);
+  }
+
   switch (method) {
     case "PUT":
       return createBucket(context);
@@ -111,6 +119,7 @@ async function dispatchBucket(context: S3Context, method: string): Promise<void>
     case "GET":
       if (query.has("uploads")) return listMultipartUploads(context);
       if (query.has("location")) return getBucketLocation(context);
+      if (query.has("versioning")) return getBucketVersioning(context);
       if (query.get("list-type") === "2") return listObjectsV2(context);
       return listObjectsV1(context);
     default:

@@ -6,10 +6,13 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLocationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  PutBucketTaggingCommand,
   PutObjectCommand,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -117,6 +120,31 @@ describe("buckets", () => {
     );
 
     expect(error.$metadata.httpStatusCode).toBe(404);
+  });
+});
+
+describe("bucket configuration", () => {
+  it("reports us-east-1 and no versioning", async () => {
+    const location = await server.client.send(new GetBucketLocationCommand({ Bucket: BUCKET }));
+    const versioning = await server.client.send(new GetBucketVersioningCommand({ Bucket: BUCKET }));
+
+    expect(location.LocationConstraint ?? "").toBe("");
+    expect(versioning.Status).toBeUndefined();
+    expect(versioning.$metadata.httpStatusCode).toBe(200);
+  });
+
+  it("rejects unsupported bucket configuration with NotImplemented", async () => {
+    const error = await expectS3Error(
+      server.client.send(
+        new PutBucketTaggingCommand({
+          Bucket: BUCKET,
+          Tagging: { TagSet: [{ Key: "team", Value: "pdf" }] },
+        }),
+      ),
+    );
+
+    expect(error.name).toBe("NotImplemented");
+    expect(error.$metadata.httpStatusCode).toBe(501);
   });
 });
 
