@@ -46,6 +46,8 @@ export interface ResourceTrend {
   limit: number;
   /** Invocation number at which the fitted line crosses the limit, when it grows. */
   forecastInvocation?: number;
+  /** First invocation whose probe was at the limit, when one was. */
+  reachedAtInvocation?: number;
   /** True when the growth is steady and large enough to call a leak. */
   leaking: boolean;
 }
@@ -144,6 +146,12 @@ function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: n
     limit,
     leaking: false,
   };
+  // A full resource reads a little under its size: /tmp loses blocks to the
+  // file system, and a descriptor table is full one short of the limit.
+  const fullAt = resource === "descriptors" ? limit - 1 : limit * 0.97;
+  const reached = ys.findIndex((y) => y >= fullAt);
+  if (reached >= 0) trend.reachedAtInvocation = xs[reached];
+
   const fit = theilSenFit(xs, ys);
   if (!fit) return trend;
 
@@ -191,14 +199,14 @@ function describeFindings(findings: EnvironmentFindings): string[] {
           : "";
     messages.push(
       `+${descriptors.perInvocation.toFixed(2)} descriptor per invocation${share}; ${descriptors.last} of ${descriptors.limit} open, ` +
-        `EMFILE expected at invocation ${descriptors.forecastInvocation}.`,
+        outlook(descriptors, "EMFILE"),
     );
   }
   if (tmpBytes.leaking) {
     const top = findings.tmpGrowth[0];
     messages.push(
       `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation${top ? `, growing files such as ${top.pattern}` : ""}; ` +
-        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ENOSPC expected at invocation ${tmpBytes.forecastInvocation}.`,
+        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, "ENOSPC")}`,
     );
   }
   if (findings.tmpDeletedOpenBytes > 0) {
@@ -209,8 +217,13 @@ function describeFindings(findings: EnvironmentFindings): string[] {
   if (memoryBytes.leaking) {
     messages.push(
       `+${(memoryBytes.perInvocation / MB).toFixed(2)} MB of resident memory per invocation; ${(memoryBytes.last / MB).toFixed(0)} of ` +
-        `${(memoryBytes.limit / MB).toFixed(0)} MB, out of memory expected at invocation ${memoryBytes.forecastInvocation}.`,
+        `${(memoryBytes.limit / MB).toFixed(0)} MB, ${outlook(memoryBytes, "out of memory")}`,
     );
   }
   return messages;
+}
+
+function outlook(trend: ResourceTrend, failure: string): string {
+  if (trend.reachedAtInvocation !== undefined) return `full since invocation ${trend.reachedAtInvocation} (${failure} from there on).`;
+  return `${failure} expected at invocation ${trend.forecastInvocation}.`;
 }

@@ -18,6 +18,7 @@ import { type Arrival, generateArrivals } from "./arrivals.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
 import { DocumentPicker } from "./document-mix.ts";
 import { ExecutionTracker } from "./execution-tracker.ts";
+import { GapBridge } from "./gap-bridge.ts";
 import type { Scenario } from "./scenario-schema.ts";
 
 /** Options of {@link runReplay}. */
@@ -97,6 +98,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const sfn = new SFNClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
   const tracker = new ExecutionTracker({ sfn, redrive: scenario.drive.redrive });
+  const bridge = new GapBridge(clock);
+  // Direct invocations hold the clock themselves; only executions need the bridge.
+  const onInvocation = () => {
+    if (tracker.counts().running > 0) bridge.touch();
+  };
+  simulator?.lambda.events.on("invocation", onInvocation);
   const driverErrors: DriverError[] = [];
   let interrupted = options.signal?.aborted ?? false;
   let arrivalsStarted = 0;
@@ -149,7 +156,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       if (options.signal?.aborted) break;
       await sleepUntil(clock, arrival.at, options.signal);
       if (options.signal?.aborted) break;
-      while (inFlight.size >= scenario.drive.maxInFlight) await Promise.race(inFlight);
+      // The driver is behind schedule while it waits for room: that is work, not idle time.
+      if (inFlight.size >= scenario.drive.maxInFlight) {
+        const releaseWhileBehind = clock.hold();
+        while (inFlight.size >= scenario.drive.maxInFlight) await Promise.race(inFlight);
+        releaseWhileBehind();
+      }
 
       // Hold the clock while the arrival is uploaded, so it does not jump mid-arrival.
       const release = clock.hold();
@@ -164,6 +176,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
             }),
           );
           tracker.add(started.executionArn as string, clock.now(), keys.length);
+          bridge.touch();
         } else {
           const task = invokeEach(lambda, scenario.drive.function, deployed.bucket, keys, clock, driverErrors);
           inFlight.add(task);
@@ -192,6 +205,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
 
   const simulatedEnd = clock.now();
+  simulator?.lambda.events.off("invocation", onInvocation);
+  bridge.close();
   series?.detach();
   await shutdown();
 
@@ -222,10 +237,20 @@ export function writeReports(run: RunData, outDir: string): ReplayResult {
   return { report, run, outDir, reportJsonPath, reportHtmlPath };
 }
 
-async function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {
+function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {
   const delay = at - clock.now();
-  if (delay <= 0) return;
-  await Promise.race([clock.sleep(delay), abortPromise(signal)]);
+  if (delay <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      resolve();
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, delay);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function abortPromise(signal?: AbortSignal): Promise<void> {
@@ -249,10 +274,13 @@ async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicke
 // concurrency 1 this is the load test that walks one environment to its limit.
 async function invokeEach(lambda: LambdaClient, functionName: string, bucket: string, keys: string[], clock: Clock, errors: DriverError[]): Promise<void> {
   for (const key of keys) {
+    const release = clock.hold();
     try {
       await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ bucket, key })) }));
     } catch (error) {
       errors.push({ at: clock.now(), operation: "Invoke", functionName, errorType: (error as Error).name, message: (error as Error).message });
+    } finally {
+      release();
     }
   }
 }
