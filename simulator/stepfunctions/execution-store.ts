@@ -53,6 +53,9 @@ export interface ExecutionRecord {
   notRedrivableReason?: string;
 }
 
+/** Real milliseconds that history events wait in memory before they are appended to disk. */
+const FLUSH_DELAY_MS = 20;
+
 export class ExecutionStore {
   readonly #root: string;
   readonly #executionsDir: string;
@@ -106,8 +109,10 @@ export class ExecutionStore {
     }
     lines.push(JSON.stringify(event));
     if (!this.#flushScheduled) {
+      // Batching for FLUSH_DELAY_MS of real time keeps one append per batch
+      // of events; waitForExecution and close flush at once.
       this.#flushScheduled = true;
-      setImmediate(() => void this.flush());
+      setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();
     }
   }
 

@@ -490,7 +490,7 @@ export class StepFunctionsService {
     const definition = machine.definition;
     parseDefinitionCached(definition);
     return {
-      executionArn: executionArn(machine.stateMachineArn, name, express, randomUUID()),
+      executionArn: executionArn(machine.stateMachineArn, name, express, express ? randomUUID() : ""),
       stateMachineArn: machine.stateMachineArn,
       name,
       type: machine.type,

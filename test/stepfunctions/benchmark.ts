@@ -113,6 +113,7 @@ export async function benchStepFunctions(runs = 5): Promise<Record<string, numbe
   };
 }
 
+// No top-level await, so bench/index.ts and other modules can import this file.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await benchStepFunctions());
+  benchStepFunctions().then((results) => console.log(results));
 }

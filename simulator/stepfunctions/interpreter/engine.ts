@@ -79,6 +79,32 @@ export class CaughtError extends Error {
   }
 }
 
+/** Outcome of a state with the variables its Assign field set. */
+type Outcome = StateOutcome & { assigned?: Record<string, unknown> };
+
+/** Data scope of one state whose context object is built on first use, since most paths never read `$$`. */
+class StateScope implements DataScope {
+  readonly input: unknown;
+  readonly variables: Record<string, unknown>;
+  readonly #engine: Engine;
+  readonly #run: StateRun;
+  readonly #token: string | undefined;
+  #context: Record<string, unknown> | undefined;
+
+  constructor(engine: Engine, run: StateRun, input: unknown, token: string | undefined) {
+    this.#engine = engine;
+    this.#run = run;
+    this.#token = token;
+    this.input = input;
+    this.variables = run.frame.variables;
+  }
+
+  get context(): Record<string, unknown> {
+    this.#context ??= this.#engine.context(this.#run, this.#token);
+    return this.#context;
+  }
+}
+
 // Event types that exist for a state being aborted.
 const ABORTED_EVENTS: Record<string, string> = {
   Task: "TaskStateAborted",
@@ -179,7 +205,8 @@ export class Engine {
     while (name !== undefined) {
       frame.cancellation.throwIfCancelled();
       if (frame.topLevel) this.restartPoint = { stateName: name, input: value, visit: (frame.visits.get(name) ?? 0) + 1 };
-      const outcome = await this.runState(frame, name, value);
+      let outcome = this.runState(frame, name, value);
+      if (outcome instanceof Promise) outcome = await outcome;
       value = outcome.output;
       name = outcome.next;
 
@@ -219,12 +246,17 @@ export class Engine {
     return context;
   }
 
-  /** Data scope of JSONPath fields of `run`, with `input` as `$`. */
+  /** Builds the data scope of JSONPath fields of `run`, with `input` as `$`. */
   scope(run: StateRun, input: unknown, token?: string): DataScope {
-    return { input, context: this.context(run, token), variables: run.frame.variables };
+    return new StateScope(this, run, input, token);
   }
 
-  async runState(frame: Frame, name: string, input: unknown): Promise<StateOutcome> {
+  /**
+   * Runs one state and records its entered and exited events. Pass, Choice
+   * and Succeed states of JSONPath machines complete synchronously, so long
+   * loops of them allocate no promises.
+   */
+  runState(frame: Frame, name: string, input: unknown): Outcome | Promise<Outcome> {
     const state = frame.states[name];
     const language: QueryLanguage = state.QueryLanguage ?? frame.language;
     const inputText = this.encode(frame, input);
@@ -236,12 +268,25 @@ export class Engine {
     frame.visits.set(name, (frame.visits.get(name) ?? 0) + 1);
     const run: StateRun = { frame, name, state, language, rawInput: input, enteredEventId, enteredTime: this.clock.now(), retryCount: 0 };
 
-    let outcome: StateOutcome & { assigned?: Record<string, unknown> };
+    let result: Outcome | Promise<Outcome>;
     try {
-      outcome = await this.#dispatch(run);
+      result = this.#dispatch(run);
     } catch (error) {
       throw this.#locate(error, run);
     }
+    if (result instanceof Promise) {
+      return result.then(
+        (outcome) => this.#exit(run, outcome),
+        (error) => {
+          throw this.#locate(error, run);
+        },
+      );
+    }
+    return this.#exit(run, result);
+  }
+
+  #exit(run: StateRun, outcome: Outcome): Outcome {
+    const { frame, name, state } = run;
     if (state.Type === "Fail") return outcome;
 
     const outputText = this.encode(frame, outcome.output);
@@ -255,7 +300,7 @@ export class Engine {
     return outcome;
   }
 
-  async #dispatch(run: StateRun): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+  #dispatch(run: StateRun): Outcome | Promise<Outcome> {
     switch (run.state.Type) {
       case "Pass":
         return this.#pass(run);
@@ -326,6 +371,11 @@ export class Engine {
       if (state.Arguments === undefined) return run.rawInput;
       return this.evaluate(run, state.Arguments, {}, token);
     }
+    return this.#effectiveJsonPathInput(run, token);
+  }
+
+  #effectiveJsonPathInput(run: StateRun, token?: string): unknown {
+    const { state } = run;
     const selected = selectPath(state.InputPath, run.rawInput, this.scope(run, undefined, token));
     if (state.Parameters === undefined) return selected;
     const payload = buildPayload(state.Parameters, this.scope(run, selected, token));
@@ -342,23 +392,23 @@ export class Engine {
    * Turns a state's result into its output (ResultSelector, ResultPath,
    * OutputPath, or JSONata Output) and applies Assign.
    */
-  async finish(
-    run: StateRun,
-    result: unknown,
-    selectorTemplate: unknown,
-    resultPath: string | null | undefined,
-    output?: unknown,
-  ): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+  finish(run: StateRun, result: unknown, selectorTemplate: unknown, resultPath: string | null | undefined, output?: unknown): Outcome | Promise<Outcome> {
+    if (run.language === "JSONata") return this.#finishJsonata(run, result, output);
+    return this.#finishJsonPath(run, result, selectorTemplate, resultPath);
+  }
+
+  async #finishJsonata(run: StateRun, result: unknown, output: unknown): Promise<Outcome> {
     const { state } = run;
     const next = state.End ? undefined : state.Next;
+    const assigned = state.Assign ? ((await this.evaluate(run, state.Assign, { result })) as Record<string, unknown>) : undefined;
+    const value = (output ?? state.Output) !== undefined ? await this.evaluate(run, output ?? state.Output, { result }) : result;
+    if (assigned) Object.assign(run.frame.variables, assigned);
+    return { output: value, next, assigned };
+  }
 
-    if (run.language === "JSONata") {
-      const assigned = state.Assign ? ((await this.evaluate(run, state.Assign, { result })) as Record<string, unknown>) : undefined;
-      const value = (output ?? state.Output) !== undefined ? await this.evaluate(run, output ?? state.Output, { result }) : result;
-      if (assigned) Object.assign(run.frame.variables, assigned);
-      return { output: value, next, assigned };
-    }
-
+  #finishJsonPath(run: StateRun, result: unknown, selectorTemplate: unknown, resultPath: string | null | undefined): Outcome {
+    const { state } = run;
+    const next = state.End ? undefined : state.Next;
     let selected = result;
     if (selectorTemplate !== undefined) selected = buildPayload(selectorTemplate, this.scope(run, result));
     let assigned: Record<string, unknown> | undefined;
@@ -369,18 +419,27 @@ export class Engine {
     return { output: value, next, assigned };
   }
 
-  async #pass(run: StateRun): Promise<StateOutcome> {
+  #pass(run: StateRun): Outcome | Promise<Outcome> {
     if (run.language === "JSONata") return this.finish(run, run.rawInput, undefined, undefined);
     const { state } = run;
-    const result = "Result" in state ? state.Result : await this.effectiveInput(run);
-    return this.finish(run, result, undefined, state.ResultPath);
+    const result = "Result" in state ? state.Result : this.#effectiveJsonPathInput(run);
+    return this.#finishJsonPath(run, result, undefined, state.ResultPath);
   }
 
-  async #choice(run: StateRun): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+  #choice(run: StateRun): Outcome | Promise<Outcome> {
+    if (run.language === "JSONata") return this.#choiceJsonata(run);
+    const { state } = run;
+    const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
+    const match = (state.Choices ?? []).find((rule) => evaluateChoiceRule(rule, scope));
+    const next = match?.Next ?? state.Default;
+    if (next === undefined) throw noChoiceMatched();
+    return { ...this.#finishJsonPath(run, scope.input, undefined, undefined), next };
+  }
+
+  async #choiceJsonata(run: StateRun): Promise<Outcome> {
     const { state } = run;
     const choices = state.Choices ?? [];
-
-    if (run.language === "JSONata") {
+    {
       for (const rule of choices) {
         const condition = isJsonataExpression(rule.Condition)
           ? await evaluateJsonata(rule.Condition, { input: run.rawInput, context: this.context(run) }, run.frame.variables)
@@ -397,16 +456,9 @@ export class Engine {
       const outcome = await this.finish(run, run.rawInput, undefined, undefined);
       return { ...outcome, next: state.Default };
     }
-
-    const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
-    const match = choices.find((rule) => evaluateChoiceRule(rule, scope));
-    const next = match?.Next ?? state.Default;
-    if (next === undefined) throw noChoiceMatched();
-    const outcome = await this.finish(run, scope.input, undefined, undefined);
-    return { ...outcome, next };
   }
 
-  async #wait(run: StateRun): Promise<StateOutcome> {
+  async #wait(run: StateRun): Promise<Outcome> {
     const { state } = run;
     let until: number;
     if (run.language === "JSONata") {
@@ -418,8 +470,8 @@ export class Engine {
       const seconds = state.SecondsPath !== undefined ? readPath(state.SecondsPath, scope) : state.Seconds;
       const timestamp = state.TimestampPath !== undefined ? readPath(state.TimestampPath, scope) : state.Timestamp;
       until = this.#waitDeadline(seconds, timestamp, run);
-      const outcome = await this.#sleepUntil(run, until);
-      return outcome ?? this.finish(run, scope.input, undefined, undefined);
+      await this.#sleepUntil(run, until);
+      return this.finish(run, scope.input, undefined, undefined);
     }
     await this.#sleepUntil(run, until);
     return this.finish(run, run.rawInput, undefined, undefined);
@@ -439,13 +491,12 @@ export class Engine {
     return time;
   }
 
-  async #sleepUntil(run: StateRun, until: number): Promise<undefined> {
+  async #sleepUntil(run: StateRun, until: number): Promise<void> {
     const delay = until - this.clock.now();
     if (delay > 0) await run.frame.cancellation.sleep(this.clock, delay);
-    return undefined;
   }
 
-  async #fail(run: StateRun): Promise<StateOutcome> {
+  async #fail(run: StateRun): Promise<Outcome> {
     const { state } = run;
     let error = state.Error;
     let cause = state.Cause;
@@ -463,7 +514,7 @@ export class Engine {
   }
 
   /** Runs `attempt` under the state's Retry and Catch fields. */
-  async withErrorHandling(run: StateRun, attempt: () => Promise<StateOutcome & { assigned?: Record<string, unknown> }>): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+  async withErrorHandling(run: StateRun, attempt: () => Promise<Outcome>): Promise<Outcome> {
     const { state } = run;
     const retriers = state.Retry ?? [];
     const attempts = new Array<number>(retriers.length).fill(0);
@@ -498,7 +549,7 @@ export class Engine {
     }
   }
 
-  async #caught(run: StateRun, catcher: Catcher, error: StatesError): Promise<StateOutcome & { assigned?: Record<string, unknown> }> {
+  async #caught(run: StateRun, catcher: Catcher, error: StatesError): Promise<Outcome> {
     const errorOutput: Record<string, unknown> = { Error: error.name };
     if (error.causeText !== undefined) errorOutput.Cause = error.causeText;
 
