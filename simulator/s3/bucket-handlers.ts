@@ -31,8 +31,8 @@ export function listBuckets(context: S3Context): void {
 
 /**
  * CreateBucket. A CreateBucketConfiguration body is read and ignored.
- * PARITY: in us-east-1, S3 answers 200 when you re-create a bucket you own;
- * the simulator answers BucketAlreadyOwnedByYou (409) as other regions do,
+ * PARITY: in us-east-1, S3 returns 200 when you re-create a bucket you own.
+ * The simulator returns BucketAlreadyOwnedByYou (409) as other regions do,
  * so tests catch double creation.
  */
 export async function createBucket(context: S3Context): Promise<void> {

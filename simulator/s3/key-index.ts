@@ -71,8 +71,8 @@ export class KeyIndex<T> {
   /**
    * Lists one page. With a delimiter, keys whose remainder after the prefix
    * contains it roll up into one common prefix, which counts once against
-   * maxKeys; the keys behind it are skipped by binary search, so a page
-   * costs O(page size × log n) however many keys share a prefix.
+   * maxKeys. The keys behind a common prefix are skipped by binary search,
+   * so a page costs O(page size × log n) however many keys share a prefix.
    */
   list(options: ListOptions): ListPage<T> {
     const prefix = options.prefix ?? "";

@@ -1,7 +1,7 @@
 import { invalidBucketName, keyTooLong } from "./errors.ts";
 
 /**
- * Longest object key S3 accepts, in UTF-8 bytes.
+ * Maximum length of an object key, in UTF-8 bytes.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
  */
 export const MAX_KEY_BYTES = 1024;
@@ -13,10 +13,10 @@ export function assertValidKey(key: string): void {
 
 /**
  * Returns why a bucket name breaks S3's general purpose bucket naming
- * rules, or undefined when it is valid: 3 to 63 characters of lower-case
- * letters, digits, dots and hyphens, starting and ending with a letter or
- * digit, no adjacent dots, not shaped like an IP address, and none of the
- * reserved prefixes and suffixes.
+ * rules, or undefined when it is valid. A valid name has 3 to 63 lower-case
+ * letters, digits, dots and hyphens, and starts and ends with a letter or
+ * digit. It has no adjacent dots, is not shaped like an IP address, and has
+ * none of the reserved prefixes and suffixes.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
  */
 export function bucketNameProblem(name: string): string | undefined {

@@ -1,6 +1,6 @@
 import type { ChecksumAlgorithm } from "./checksums.ts";
 
-/** How a stored checksum covers the object: the whole body, or a checksum of part checksums. */
+/** Checksum coverage: the whole body, or a checksum of the part checksums. */
 export type ChecksumType = "FULL_OBJECT" | "COMPOSITE";
 
 /** Standard HTTP headers that S3 stores with an object and returns on GET and HEAD. */
@@ -14,7 +14,7 @@ export const STORED_HEADERS = [
 
 export type StoredHeader = (typeof STORED_HEADERS)[number];
 
-/** What the client sets about an object besides its bytes. */
+/** Client-set properties of an object besides its bytes. */
 export interface ObjectAttributes {
   contentType: string;
   /** `x-amz-meta-*` values, by lower-case name without the prefix. */
