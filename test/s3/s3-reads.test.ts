@@ -233,3 +233,43 @@ describe("conditional writes", () => {
     expect(await got.Body?.transformToString()).toBe("1");
   });
 });
+
+describe("response details", () => {
+  it("overrides response headers from response-* parameters", async () => {
+    const got = await server.client.send(
+      new GetObjectCommand({
+        Bucket: BUCKET,
+        Key: KEY,
+        ResponseContentType: "text/csv",
+        ResponseContentDisposition: 'attachment; filename="letters.csv"',
+        ResponseCacheControl: "no-store",
+      }),
+    );
+
+    expect(got.ContentType).toBe("text/csv");
+    expect(got.ContentDisposition).toBe('attachment; filename="letters.csv"');
+    expect(got.CacheControl).toBe("no-store");
+  });
+
+  it("sends a request id on every response", async () => {
+    const response = await fetch(`${server.endpoint}/${BUCKET}/${KEY}`);
+    await response.arrayBuffer();
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-amz-request-id")).toMatch(/^[0-9A-F]{16}$/);
+    expect(response.headers.get("etag")).toBe(etag);
+    expect(response.headers.get("accept-ranges")).toBe("bytes");
+  });
+
+  it("sends AWS's XML error body for a missing key", async () => {
+    const response = await fetch(`${server.endpoint}/${BUCKET}/missing%20key`);
+    const body = await response.text();
+
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toContain("application/xml");
+    expect(body).toContain("<Code>NoSuchKey</Code>");
+    expect(body).toContain("<Message>The specified key does not exist.</Message>");
+    expect(body).toContain("<Key>missing key</Key>");
+    expect(body).toContain(`<RequestId>${response.headers.get("x-amz-request-id")}</RequestId>`);
+  });
+});
