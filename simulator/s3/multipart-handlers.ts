@@ -231,7 +231,11 @@ export function listParts(context: S3Context, uploadId: string): void {
   });
 }
 
-/** ListMultipartUploads, filtered by prefix and paginated by key-marker and upload-id-marker. */
+/**
+ * ListMultipartUploads, filtered by prefix and paginated by key-marker and
+ * upload-id-marker.
+ * TODO(s3): the delimiter parameter is ignored; S3 rolls keys up into CommonPrefixes as in ListObjectsV2.
+ */
 export function listMultipartUploads(context: S3Context): void {
   const { query } = context;
   const prefix = query.get("prefix") ?? "";

@@ -65,6 +65,7 @@ export function requestPayload(request: FastifyRequest): RequestPayload {
     );
   }
 
+  // TODO(s3): a hex x-amz-content-sha256 is not verified; S3 rejects a mismatch with XAmzContentSHA256Mismatch.
   const { algorithm, expectedChecksum } = declaredChecksum(request, trailers);
   return {
     body,
