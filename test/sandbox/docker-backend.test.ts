@@ -144,7 +144,11 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
 
     it("separates stdout from stderr", async () => {
       const [, output] = await start("describe");
-      await output.waitFor(() => output.stderr.includes("to stderr"), "stderr line");
+      // The engine copies the two streams separately, so their relative order is not kept.
+      await output.waitFor(
+        () => output.stderr.includes("to stderr") && output.stdout.includes('"uid"'),
+        "a line on each stream",
+      );
 
       expect(output.stdout).not.toContain("to stderr");
       expect(output.stdout).toContain('"uid"');
@@ -240,8 +244,9 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
       const sample = await sandbox.measure();
 
       expect(code).toBe("ENOSPC");
-      expect(Number(written)).toBeGreaterThan(0.95 * 128 * 1024 * 1024);
-      expect(Number(written)).toBeLessThanOrEqual(128 * 1024 * 1024);
+      // The image is sized so the free space is at least the ephemeral size, and not much more.
+      expect(Number(written)).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+      expect(Number(written)).toBeLessThan(1.02 * 128 * 1024 * 1024);
       expect(output.exits).toEqual([]);
       expect(sample.tmpFiles).toBe(1);
       expect(sample.tmpBytes).toBeGreaterThanOrEqual(Number(written));
