@@ -1,14 +1,4 @@
-import { createHash } from "node:crypto";
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  unlink,
-} from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ChecksumAlgorithm } from "./checksums.ts";
@@ -31,6 +21,7 @@ import {
 import { KeyIndex, type ListOptions, type ListPage } from "./key-index.ts";
 import { MultipartUploads } from "./multipart-uploads.ts";
 import { assertValidBucketName, assertValidKey, bucketNameProblem } from "./names.ts";
+import { hashKey, loadObjects, readJson } from "./object-files.ts";
 import type {
   BucketInfo,
   ChecksumType,
@@ -40,6 +31,7 @@ import type {
   ObjectMetadata,
   PartRecord,
 } from "./object-types.ts";
+import { etagMatches } from "./read-conditions.ts";
 
 export type * from "./object-types.ts";
 
@@ -60,9 +52,6 @@ export interface OpenedObject {
   /** The caller closes it, or lets a read stream created from it close it. */
   handle: FileHandle;
 }
-
-// How many files open() reads at once while loading sidecars.
-const LOAD_CONCURRENCY = 64;
 
 /**
  * A disk-backed S3 object store under one root directory.
@@ -433,59 +422,4 @@ export class ObjectStore {
       if (this.#keyLocks.get(lockKey) === settled) this.#keyLocks.delete(lockKey);
     }
   }
-}
-
-/** Compares an If-Match or If-None-Match value (a list, `*`, quoted or not) with an ETag. */
-export function etagMatches(condition: string, etag: string): boolean {
-  const bare = etag.replace(/^"|"$/g, "");
-  return condition
-    .split(",")
-    .map((item) => item.trim().replace(/^W\//, "").replace(/^"|"$/g, ""))
-    .some((item) => item === "*" || item === bare);
-}
-
-function hashKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/** Reads every sidecar under an objects directory and removes data files no sidecar names. */
-async function loadObjects(objectsDir: string): Promise<[string, ObjectMetadata][]> {
-  const loaded: [string, ObjectMetadata][] = [];
-  let shards: string[];
-  try {
-    shards = await readdir(objectsDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return loaded;
-    throw error;
-  }
-
-  for (const shard of shards) {
-    const directory = join(objectsDir, shard);
-    const files = await readdir(directory);
-    const sidecars = files.filter((file) => file.endsWith(".json"));
-    const referenced = new Set<string>();
-    for (let start = 0; start < sidecars.length; start += LOAD_CONCURRENCY) {
-      const batch = sidecars.slice(start, start + LOAD_CONCURRENCY);
-      const records = await Promise.all(
-        batch.map((file) => readJson<ObjectMetadata>(join(directory, file))),
-      );
-      for (const record of records) {
-        if (!record) continue;
-        referenced.add(record.dataFile);
-        loaded.push([record.key, record]);
-      }
-    }
-    const orphans = files.filter((file) => file.endsWith(".data") && !referenced.has(file));
-    await Promise.all(orphans.map((file) => unlink(join(directory, file)).catch(() => {})));
-  }
-  return loaded;
 }

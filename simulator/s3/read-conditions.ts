@@ -1,5 +1,4 @@
 import { invalidRange, preconditionFailed } from "./errors.ts";
-import { etagMatches } from "./object-store.ts";
 import type { ObjectMetadata } from "./object-types.ts";
 
 /** The conditional headers of a read, or of the copy source of a copy. */
@@ -89,4 +88,13 @@ export function partRange(metadata: ObjectMetadata, partNumber: number): ByteRan
   if (partNumber < 1 || partNumber > sizes.length) return undefined;
   const start = sizes.slice(0, partNumber - 1).reduce((total, size) => total + size, 0);
   return { start, end: start + sizes[partNumber - 1] - 1 };
+}
+
+/** Compares an If-Match or If-None-Match value (a list, `*`, quoted or not) with an ETag. */
+export function etagMatches(condition: string, etag: string): boolean {
+  const bare = etag.replace(/^"|"$/g, "");
+  return condition
+    .split(",")
+    .map((item) => item.trim().replace(/^W\//, "").replace(/^"|"$/g, ""))
+    .some((item) => item === "*" || item === bare);
 }
