@@ -186,15 +186,17 @@ export class DockerBackend implements SandboxBackend {
     const runtimeApiHost = bridge ? "host.docker.internal" : spec.runtimeApi.host;
 
     const env: Record<string, string> = {
+      LANG: "en_US.UTF-8",
+      TZ: ":UTC",
+      ...spec.env,
+      // Paths inside the container win over whatever the spec computed for the host.
+      // PARITY: a function's own PATH, NODE_PATH or LD_LIBRARY_PATH is replaced too, because
+      // the spec cannot tell them from the host values the simulator passes to every backend.
       PATH: IMAGE_PATH,
       LD_LIBRARY_PATH:
         "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
       NODE_PATH:
         "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task",
-      LANG: "en_US.UTF-8",
-      TZ: ":UTC",
-      ...spec.env,
-      // Paths inside the container win over whatever the spec computed for the host.
       LAMBDA_TASK_ROOT: "/var/task",
       LAMBDA_RUNTIME_DIR: "/var/runtime",
       AWS_LAMBDA_RUNTIME_API: `${runtimeApiHost}:${spec.runtimeApi.port}`,

@@ -126,7 +126,13 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
 
     it("runs as a non-root user with a read-only task root", async () => {
       const [sandbox, output] = await start("describe", {
-        env: { PROBE_MODE: "describe", PROBE_CUSTOM: "set", LAMBDA_TASK_ROOT: "/host/path" },
+        env: {
+          PROBE_MODE: "describe",
+          PROBE_CUSTOM: "set",
+          LAMBDA_TASK_ROOT: "/host/path",
+          PATH: "/host/bin",
+          NODE_PATH: "/host/node_modules",
+        },
       });
       const [line] = await output.line(/^\{.*\}$/m);
       const seen = JSON.parse(line);
@@ -136,6 +142,9 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
       expect(seen.taskRoot).toBe("/var/task");
       expect(seen.runtimeDir).toBe("/var/runtime");
       expect(seen.runtimeApi).toBe("127.0.0.1:9");
+      expect(seen.path.startsWith("/var/lang/bin:")).toBe(true);
+      expect(seen.nodePath).toContain("/opt/nodejs/node_modules");
+      expect(seen.nodePath).not.toContain("/host");
       expect(seen.custom).toBe("set");
       expect(seen.writeTaskRoot).toBe("EROFS");
       expect(seen.writeRoot).toBe("EROFS");
