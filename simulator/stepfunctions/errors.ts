@@ -58,7 +58,8 @@ export const apiErrors = {
     new SfnApiError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${arn}'`),
   stateMachineAlreadyExists: (arn: string) =>
     new SfnApiError("StateMachineAlreadyExists", `State Machine Already Exists: '${arn}'`),
-  stateMachineTypeNotSupported: (message: string) => new SfnApiError("StateMachineTypeNotSupported", message),
+  stateMachineTypeNotSupported: (message: string) =>
+    new SfnApiError("StateMachineTypeNotSupported", message),
   executionDoesNotExist: (arn: string) =>
     new SfnApiError("ExecutionDoesNotExist", `Execution Does Not Exist: '${arn}'`),
   executionAlreadyExists: (arn: string) =>
@@ -67,6 +68,9 @@ export const apiErrors = {
   taskDoesNotExist: () => new SfnApiError("TaskDoesNotExist", "Task Does Not Exist"),
   taskTimedOut: () => new SfnApiError("TaskTimedOut", "Task Timed Out"),
   unknownOperation: (target: string) =>
-    new SfnApiError("UnknownOperationException", `Unknown operation '${target}'; check the X-Amz-Target header.`),
+    new SfnApiError(
+      "UnknownOperationException",
+      `Unknown operation '${target}'; check the X-Amz-Target header.`,
+    ),
   serialization: (message: string) => new SfnApiError("SerializationException", message),
 };

@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock.ts";
 import type { StateMachineDefinition } from "./asl/types.ts";
 import { AbortedError, StatesError } from "./errors.ts";
-import type { ExecutionRecord, ExecutionStore } from "./execution-store.ts";
 import { isClosed, moveStatus } from "./execution-status.ts";
+import type { ExecutionRecord, ExecutionStore } from "./execution-store.ts";
 import { HistoryRecorder, NOT_TRUNCATED } from "./history.ts";
 import { MAX_TIMER_MS } from "./interpreter/cancellation.ts";
 import { Engine } from "./interpreter/engine.ts";
@@ -67,7 +67,10 @@ export class ExecutionRunner {
     const persist = options.persist && store !== undefined;
     const history =
       options.history ??
-      new HistoryRecorder({ now: () => clock.now(), onAppend: persist ? (event) => store.appendEvent(record.executionArn, event) : undefined });
+      new HistoryRecorder({
+        now: () => clock.now(),
+        onAppend: persist ? (event) => store.appendEvent(record.executionArn, event) : undefined,
+      });
     const definition = JSON.parse(record.definition) as StateMachineDefinition;
     const redrive = record.redriveCount > 0 && options.history !== undefined;
     const input = JSON.parse(record.input);
@@ -75,7 +78,12 @@ export class ExecutionRunner {
     const engine = this.#engine(record, definition, history);
     let previousEventId: number;
     if (redrive) {
-      previousEventId = history.add("ExecutionRedriven", history.lastEventId, "executionRedrivenEventDetails", { redriveCount: record.redriveCount });
+      previousEventId = history.add(
+        "ExecutionRedriven",
+        history.lastEventId,
+        "executionRedrivenEventDetails",
+        { redriveCount: record.redriveCount },
+      );
     } else {
       previousEventId = history.add("ExecutionStarted", 0, "executionStartedEventDetails", {
         input: record.input,
@@ -87,16 +95,27 @@ export class ExecutionRunner {
     const frame = engine.topFrame(previousEventId);
     const restart = redrive ? record.restartPoint : undefined;
     if (restart?.visit) frame.visits.set(restart.stateName, restart.visit - 1);
-    const live: LiveExecution = { engine, history, stopped: false, timedOut: false, done: Promise.resolve() };
+    const live: LiveExecution = {
+      engine,
+      history,
+      stopped: false,
+      timedOut: false,
+      done: Promise.resolve(),
+    };
     if (definition.TimeoutSeconds !== undefined) {
-      live.timer = clock.setTimeout(() => {
-        live.timedOut = true;
-        engine.cancellation.cancel();
-      }, Math.min(definition.TimeoutSeconds * 1000, MAX_TIMER_MS));
+      live.timer = clock.setTimeout(
+        () => {
+          live.timedOut = true;
+          engine.cancellation.cancel();
+        },
+        Math.min(definition.TimeoutSeconds * 1000, MAX_TIMER_MS),
+      );
     }
     this.#live.set(record.executionArn, live);
 
-    const run = restart ? engine.runFrame(frame, restart.input, restart.stateName) : engine.runFrame(frame, input);
+    const run = restart
+      ? engine.runFrame(frame, restart.input, restart.stateName)
+      : engine.runFrame(frame, input);
     live.done = run.then(
       (output) => this.#finish(record, live, persist, { output }),
       (error) => this.#finish(record, live, persist, { error }),
@@ -115,7 +134,12 @@ export class ExecutionRunner {
    * StopExecution of a running execution: cancels its work, lets the running
    * states record their aborted events, then records ExecutionAborted.
    */
-  async stop(record: ExecutionRecord, error: string | undefined, cause: string | undefined, persist: boolean): Promise<void> {
+  async stop(
+    record: ExecutionRecord,
+    error: string | undefined,
+    cause: string | undefined,
+    persist: boolean,
+  ): Promise<void> {
     const live = this.#live.get(record.executionArn);
     if (!live || live.stopped) return;
     live.stopped = true;
@@ -126,7 +150,12 @@ export class ExecutionRunner {
     const details: Record<string, string> = {};
     if (error !== undefined) details.error = error;
     if (cause !== undefined) details.cause = cause;
-    live.history.add("ExecutionAborted", live.history.lastEventId, "executionAbortedEventDetails", details);
+    live.history.add(
+      "ExecutionAborted",
+      live.history.lastEventId,
+      "executionAbortedEventDetails",
+      details,
+    );
     record.status = moveStatus(record.status, "ABORTED");
     record.stopDate = this.#services.clock.now();
     record.error = error;
@@ -145,7 +174,11 @@ export class ExecutionRunner {
     }
   }
 
-  #engine(record: ExecutionRecord, definition: StateMachineDefinition, history: HistoryRecorder): Engine {
+  #engine(
+    record: ExecutionRecord,
+    definition: StateMachineDefinition,
+    history: HistoryRecorder,
+  ): Engine {
     const { clock, logger, invoker, s3, tokens, region } = this.#services;
     const machineName = record.stateMachineArn.split(":").pop() as string;
     return new Engine({
@@ -172,7 +205,12 @@ export class ExecutionRunner {
     });
   }
 
-  async #finish(record: ExecutionRecord, live: LiveExecution, persist: boolean, result: { output?: unknown; error?: unknown }): Promise<void> {
+  async #finish(
+    record: ExecutionRecord,
+    live: LiveExecution,
+    persist: boolean,
+    result: { output?: unknown; error?: unknown },
+  ): Promise<void> {
     const { clock, logger, store } = this.#services;
     clock.clearTimeout(live.timer);
     this.#live.delete(record.executionArn);
@@ -185,13 +223,18 @@ export class ExecutionRunner {
     const previous = live.history.lastEventId;
     if ("output" in result && result.error === undefined) {
       const output = JSON.stringify(result.output) ?? "null";
-      live.history.add("ExecutionSucceeded", previous, "executionSucceededEventDetails", { output, outputDetails: NOT_TRUNCATED });
+      live.history.add("ExecutionSucceeded", previous, "executionSucceededEventDetails", {
+        output,
+        outputDetails: NOT_TRUNCATED,
+      });
       record.status = moveStatus(record.status, "SUCCEEDED");
       record.output = output;
       record.restartPoint = undefined;
       record.memo = undefined;
     } else if (live.timedOut) {
-      live.history.add("ExecutionTimedOut", previous, "executionTimedOutEventDetails", { error: "States.Timeout" });
+      live.history.add("ExecutionTimedOut", previous, "executionTimedOutEventDetails", {
+        error: "States.Timeout",
+      });
       record.status = moveStatus(record.status, "TIMED_OUT");
       record.error = "States.Timeout";
       record.cause = undefined;
@@ -199,8 +242,15 @@ export class ExecutionRunner {
     } else {
       let error = result.error;
       if (!(error instanceof StatesError)) {
-        if (!(error instanceof AbortedError)) logger.error({ err: error, executionArn: record.executionArn }, "execution failed unexpectedly");
-        error = new StatesError("States.Runtime", `Internal error of the simulator: ${(error as Error)?.message}`);
+        if (!(error instanceof AbortedError))
+          logger.error(
+            { err: error, executionArn: record.executionArn },
+            "execution failed unexpectedly",
+          );
+        error = new StatesError(
+          "States.Runtime",
+          `Internal error of the simulator: ${(error as Error)?.message}`,
+        );
       }
       const failure = error as StatesError;
       const details: Record<string, string> = {};
@@ -224,7 +274,9 @@ export class ExecutionRunner {
     const point = live.engine.restartPoint;
     record.restartPoint = point;
     record.memo = [...live.engine.memo.entries()];
-    record.notRedrivableReason = live.history.limitReached ? "Execution reached the maximum number of history events" : undefined;
+    record.notRedrivableReason = live.history.limitReached
+      ? "Execution reached the maximum number of history events"
+      : undefined;
   }
 
   #remember(executionArn: string, history: HistoryRecorder): void {

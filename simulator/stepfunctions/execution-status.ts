@@ -4,7 +4,13 @@
  * back to RUNNING.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
  */
-export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
+export type ExecutionStatus =
+  | "RUNNING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "TIMED_OUT"
+  | "ABORTED"
+  | "PENDING_REDRIVE";
 
 const ALLOWED_MOVES: Record<ExecutionStatus, ExecutionStatus[]> = {
   RUNNING: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],

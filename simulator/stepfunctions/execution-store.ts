@@ -75,9 +75,12 @@ export class ExecutionStore {
     await mkdir(this.#executionsDir, { recursive: true });
     let stateMachines: StateMachineRecord[] = [];
     try {
-      stateMachines = JSON.parse(await readFile(path.join(this.#root, "state-machines.json"), "utf8"));
+      stateMachines = JSON.parse(
+        await readFile(path.join(this.#root, "state-machines.json"), "utf8"),
+      );
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") this.#logger.warn({ err: error }, "state machines file unreadable");
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+        this.#logger.warn({ err: error }, "state machines file unreadable");
     }
     const executions: ExecutionRecord[] = [];
     for (const file of await readdir(this.#executionsDir)) {
@@ -92,7 +95,9 @@ export class ExecutionStore {
   }
 
   saveStateMachines(records: StateMachineRecord[]): Promise<void> {
-    return this.#serialize(() => atomicWrite(path.join(this.#root, "state-machines.json"), JSON.stringify(records)));
+    return this.#serialize(() =>
+      atomicWrite(path.join(this.#root, "state-machines.json"), JSON.stringify(records)),
+    );
   }
 
   saveExecution(record: ExecutionRecord): Promise<void> {
@@ -146,7 +151,9 @@ export class ExecutionStore {
   // never written while an older version of it is still being written.
   #serialize<T>(write: () => Promise<T>): Promise<T> {
     const next = this.#writes.then(write, write);
-    this.#writes = next.catch((error) => this.#logger.error({ err: error }, "step functions data write failed"));
+    this.#writes = next.catch((error) =>
+      this.#logger.error({ err: error }, "step functions data write failed"),
+    );
     return next;
   }
 

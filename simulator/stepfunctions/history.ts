@@ -15,7 +15,12 @@ export interface HistoryEvent {
   [details: string]: unknown;
 }
 
-const TERMINAL_EVENTS = new Set(["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"]);
+const TERMINAL_EVENTS = new Set([
+  "ExecutionSucceeded",
+  "ExecutionFailed",
+  "ExecutionAborted",
+  "ExecutionTimedOut",
+]);
 
 /** Cause of the failure at the history limit, as AWS words it. */
 export const HISTORY_LIMIT_CAUSE = `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`;
@@ -30,7 +35,11 @@ export class HistoryRecorder {
   readonly #now: () => number;
   readonly #onAppend: ((event: HistoryEvent) => void) | undefined;
 
-  constructor(options: { now: () => number; onAppend?: (event: HistoryEvent) => void; events?: HistoryEvent[] }) {
+  constructor(options: {
+    now: () => number;
+    onAppend?: (event: HistoryEvent) => void;
+    events?: HistoryEvent[];
+  }) {
     this.#now = options.now;
     this.#onAppend = options.onAppend;
     this.events = options.events ?? [];
@@ -41,9 +50,17 @@ export class HistoryRecorder {
    * execution's terminal event: a state event that would take it raises
    * States.Runtime, which fails the execution with the 25,000th event.
    */
-  add(type: string, previousEventId: number, detailsKey?: string, details?: Record<string, unknown>): number {
+  add(
+    type: string,
+    previousEventId: number,
+    detailsKey?: string,
+    details?: Record<string, unknown>,
+  ): number {
     if (this.closed) return this.events.length;
-    if (!TERMINAL_EVENTS.has(type) && (this.limitReached || this.events.length >= MAX_HISTORY_EVENTS - 1)) {
+    if (
+      !TERMINAL_EVENTS.has(type) &&
+      (this.limitReached || this.events.length >= MAX_HISTORY_EVENTS - 1)
+    ) {
       this.limitReached = true;
       const error = new StatesError("States.Runtime", HISTORY_LIMIT_CAUSE);
       // AWS reports this cause without the state prefix of other runtime errors.

@@ -7,13 +7,24 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
-import { assertExecutionArn, assertRoleArn, assertStateMachineArn, assertValidName, executionArn, stateMachineArn } from "./arn.ts";
+import {
+  assertExecutionArn,
+  assertRoleArn,
+  assertStateMachineArn,
+  assertValidName,
+  executionArn,
+  stateMachineArn,
+} from "./arn.ts";
 import type { StateMachineDefinition } from "./asl/types.ts";
 import { parseDefinition } from "./asl/validate.ts";
 import { apiErrors } from "./errors.ts";
 import { ExecutionRunner } from "./execution-runner.ts";
 import { isClosed, moveStatus } from "./execution-status.ts";
-import { type ExecutionRecord, ExecutionStore, type StateMachineRecord } from "./execution-store.ts";
+import {
+  type ExecutionRecord,
+  ExecutionStore,
+  type StateMachineRecord,
+} from "./execution-store.ts";
 import { type HistoryEvent, HistoryRecorder, withoutExecutionData } from "./history.ts";
 import { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
 import type { ObjectStore } from "./interpreter/types.ts";
@@ -82,17 +93,30 @@ export class StepFunctionsService {
       // PARITY: AWS keeps running executions through its own restarts; the
       // simulator cannot, so it ends them as aborted with a cause saying why.
       const history = await this.#store.readHistory(record.executionArn);
-      const recorder = new HistoryRecorder({ now: () => this.#clock.now(), events: history, onAppend: (event) => this.#store.appendEvent(record.executionArn, event) });
+      const recorder = new HistoryRecorder({
+        now: () => this.#clock.now(),
+        events: history,
+        onAppend: (event) => this.#store.appendEvent(record.executionArn, event),
+      });
       const cause = "The simulator stopped while the execution was running.";
-      recorder.add("ExecutionAborted", recorder.lastEventId, "executionAbortedEventDetails", { error: "States.Runtime", cause });
-      record.status = moveStatus(record.status === "PENDING_REDRIVE" ? "RUNNING" : record.status, "ABORTED");
+      recorder.add("ExecutionAborted", recorder.lastEventId, "executionAbortedEventDetails", {
+        error: "States.Runtime",
+        cause,
+      });
+      record.status = moveStatus(
+        record.status === "PENDING_REDRIVE" ? "RUNNING" : record.status,
+        "ABORTED",
+      );
       record.stopDate = this.#clock.now();
       record.error = "States.Runtime";
       record.cause = cause;
       await this.#store.saveExecution(record);
     }
     await this.#store.flush();
-    this.#logger.info({ stateMachines: this.#machines.size, executions: this.#executions.size }, "step functions data loaded");
+    this.#logger.info(
+      { stateMachines: this.#machines.size, executions: this.#executions.size },
+      "step functions data loaded",
+    );
   }
 
   /** Cancels running executions and writes what is pending. */
@@ -117,14 +141,19 @@ export class StepFunctionsService {
     const type = (input.type as string | undefined) ?? "STANDARD";
     assertValidName(name);
     assertRoleArn(roleArn);
-    if (type !== "STANDARD" && type !== "EXPRESS") throw apiErrors.validation(`Invalid type '${type}': use STANDARD or EXPRESS`);
+    if (type !== "STANDARD" && type !== "EXPRESS")
+      throw apiErrors.validation(`Invalid type '${type}': use STANDARD or EXPRESS`);
     parseDefinition(definition);
 
     const arn = stateMachineArn(this.region, this.accountId, name);
     const existing = this.#machines.get(arn);
     if (existing) {
       // CreateStateMachine is idempotent for an identical request.
-      if (existing.definition === definition && existing.roleArn === roleArn && existing.type === type) {
+      if (
+        existing.definition === definition &&
+        existing.roleArn === roleArn &&
+        existing.type === type
+      ) {
         return { stateMachineArn: arn, creationDate: seconds(existing.creationDate) };
       }
       throw apiErrors.stateMachineAlreadyExists(arn);
@@ -160,7 +189,10 @@ export class StepFunctionsService {
       roleArn: machine.roleArn,
       type: machine.type,
       creationDate: seconds(machine.creationDate),
-      loggingConfiguration: machine.loggingConfiguration ?? { level: "OFF", includeExecutionData: false },
+      loggingConfiguration: machine.loggingConfiguration ?? {
+        level: "OFF",
+        includeExecutionData: false,
+      },
       tracingConfiguration: machine.tracingConfiguration ?? { enabled: false },
       revisionId: machine.revisionId,
     };
@@ -170,16 +202,25 @@ export class StepFunctionsService {
     const machine = await this.#machine(requireString(input, "stateMachineArn"));
     const definition = input.definition as string | undefined;
     const roleArn = input.roleArn as string | undefined;
-    if (definition === undefined && roleArn === undefined && input.loggingConfiguration === undefined && input.tracingConfiguration === undefined) {
-      throw apiErrors.validation("Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified");
+    if (
+      definition === undefined &&
+      roleArn === undefined &&
+      input.loggingConfiguration === undefined &&
+      input.tracingConfiguration === undefined
+    ) {
+      throw apiErrors.validation(
+        "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified",
+      );
     }
     if (definition !== undefined) parseDefinition(definition);
     if (roleArn !== undefined) assertRoleArn(roleArn);
 
     machine.definition = definition ?? machine.definition;
     machine.roleArn = roleArn ?? machine.roleArn;
-    if (input.loggingConfiguration !== undefined) machine.loggingConfiguration = input.loggingConfiguration;
-    if (input.tracingConfiguration !== undefined) machine.tracingConfiguration = input.tracingConfiguration;
+    if (input.loggingConfiguration !== undefined)
+      machine.loggingConfiguration = input.loggingConfiguration;
+    if (input.tracingConfiguration !== undefined)
+      machine.tracingConfiguration = input.tracingConfiguration;
     machine.updateDate = this.#clock.now();
     machine.revisionId = revisionOf(machine.definition, machine.roleArn);
     await this.#saveMachines();
@@ -245,11 +286,15 @@ export class StepFunctionsService {
   async startSyncExecution(input: Input): Promise<Input> {
     const machine = await this.#machine(requireString(input, "stateMachineArn"));
     if (machine.type !== "EXPRESS") {
-      throw apiErrors.stateMachineTypeNotSupported("This operation is only supported for EXPRESS state machines");
+      throw apiErrors.stateMachineTypeNotSupported(
+        "This operation is only supported for EXPRESS state machines",
+      );
     }
     const name = (input.name as string | undefined) ?? randomUUID();
     assertValidName(name);
-    const record = await this.#runner.runToEnd(this.#newRecord(machine, name, this.#executionInput(input.input), true));
+    const record = await this.#runner.runToEnd(
+      this.#newRecord(machine, name, this.#executionInput(input.input), true),
+    );
     const stopDate = record.stopDate ?? this.#clock.now();
     return {
       executionArn: record.executionArn,
@@ -264,7 +309,13 @@ export class StepFunctionsService {
       inputDetails: { included: true },
       output: record.output,
       outputDetails: record.output === undefined ? undefined : { included: true },
-      billingDetails: { billedMemoryUsedInMB: 64, billedDurationInMilliseconds: Math.max(100, Math.ceil((stopDate - record.startDate) / 100) * 100) },
+      billingDetails: {
+        billedMemoryUsedInMB: 64,
+        billedDurationInMilliseconds: Math.max(
+          100,
+          Math.ceil((stopDate - record.startDate) / 100) * 100,
+        ),
+      },
     };
   }
 
@@ -307,7 +358,12 @@ export class StepFunctionsService {
   async stopExecution(input: Input): Promise<Input> {
     const record = await this.#execution(requireString(input, "executionArn"));
     if (record.status === "RUNNING") {
-      await this.#runner.stop(record, input.error as string | undefined, input.cause as string | undefined, true);
+      await this.#runner.stop(
+        record,
+        input.error as string | undefined,
+        input.cause as string | undefined,
+        true,
+      );
       await this.#store.flush();
     }
     return { stopDate: seconds(record.stopDate ?? this.#clock.now()) };
@@ -321,7 +377,11 @@ export class StepFunctionsService {
     const records = arns
       .map((arn) => this.#executions.get(arn) as ExecutionRecord)
       .filter((record) => status === undefined || record.status === status)
-      .filter((record) => redriveFilter === undefined || (redriveFilter === "REDRIVEN" ? record.redriveCount > 0 : record.redriveCount === 0))
+      .filter(
+        (record) =>
+          redriveFilter === undefined ||
+          (redriveFilter === "REDRIVEN" ? record.redriveCount > 0 : record.redriveCount === 0),
+      )
       .reverse();
     const page = paginate(records, input, 1000, 100);
     return {
@@ -386,11 +446,14 @@ export class StepFunctionsService {
   #redriveProblem(record: ExecutionRecord): string | undefined {
     // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
     if (record.type === "EXPRESS") return "Express executions cannot be redriven";
-    if (record.status === "RUNNING" || record.status === "PENDING_REDRIVE") return `Execution is ${record.status} and cannot be redriven`;
+    if (record.status === "RUNNING" || record.status === "PENDING_REDRIVE")
+      return `Execution is ${record.status} and cannot be redriven`;
     if (record.status === "SUCCEEDED") return "Execution is SUCCEEDED and cannot be redriven";
-    if (record.redriveCount >= MAX_REDRIVE_COUNT) return `Execution was redriven ${MAX_REDRIVE_COUNT} times, the maximum`;
+    if (record.redriveCount >= MAX_REDRIVE_COUNT)
+      return `Execution was redriven ${MAX_REDRIVE_COUNT} times, the maximum`;
     if (record.notRedrivableReason) return record.notRedrivableReason;
-    if (!record.restartPoint) return "Execution ended before any state ran, so there is nothing to redrive";
+    if (!record.restartPoint)
+      return "Execution ended before any state ran, so there is nothing to redrive";
     return undefined;
   }
 
@@ -399,14 +462,20 @@ export class StepFunctionsService {
   async sendTaskSuccess(input: Input): Promise<Input> {
     const output = requireString(input, "output");
     if (Buffer.byteLength(output, "utf8") > MAX_PAYLOAD_BYTES) {
-      throw apiErrors.validation(`1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`);
+      throw apiErrors.validation(
+        `1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`,
+      );
     }
     this.#tokens.succeed(requireString(input, "taskToken"), output);
     return {};
   }
 
   async sendTaskFailure(input: Input): Promise<Input> {
-    this.#tokens.fail(requireString(input, "taskToken"), input.error as string | undefined, input.cause as string | undefined);
+    this.#tokens.fail(
+      requireString(input, "taskToken"),
+      input.error as string | undefined,
+      input.cause as string | undefined,
+    );
     return {};
   }
 
@@ -476,21 +545,35 @@ export class StepFunctionsService {
   #executionInput(value: unknown): string {
     const text = value === undefined ? "{}" : String(value);
     if (Buffer.byteLength(text, "utf8") > MAX_PAYLOAD_BYTES) {
-      throw apiErrors.validation(`1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`);
+      throw apiErrors.validation(
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`,
+      );
     }
     try {
       JSON.parse(text);
     } catch (error) {
-      throw apiErrors.invalidExecutionInput(`Invalid State Machine Execution Input: '${(error as Error).message}'`);
+      throw apiErrors.invalidExecutionInput(
+        `Invalid State Machine Execution Input: '${(error as Error).message}'`,
+      );
     }
     return text;
   }
 
-  #newRecord(machine: StateMachineRecord, name: string, inputText: string, express: boolean): ExecutionRecord {
+  #newRecord(
+    machine: StateMachineRecord,
+    name: string,
+    inputText: string,
+    express: boolean,
+  ): ExecutionRecord {
     const definition = machine.definition;
     parseDefinitionCached(definition);
     return {
-      executionArn: executionArn(machine.stateMachineArn, name, express, express ? randomUUID() : ""),
+      executionArn: executionArn(
+        machine.stateMachineArn,
+        name,
+        express,
+        express ? randomUUID() : "",
+      ),
       stateMachineArn: machine.stateMachineArn,
       name,
       type: machine.type,
@@ -534,28 +617,48 @@ function revisionOf(definition: string, roleArn: string): string {
 function requireString(input: Input, field: string): string {
   const value = input[field];
   if (typeof value !== "string" || value.length === 0) {
-    throw apiErrors.validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw apiErrors.validation(
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }
 
 /** Pages `items` with a nextToken that encodes the offset. */
-function paginate<T>(items: T[], input: Input, max: number, defaultSize: number): { items: T[]; nextToken?: string } {
+function paginate<T>(
+  items: T[],
+  input: Input,
+  max: number,
+  defaultSize: number,
+): { items: T[]; nextToken?: string } {
   const requested = input.maxResults as number | undefined;
-  if (requested !== undefined && (!Number.isInteger(requested) || requested < 0 || requested > max)) {
-    throw apiErrors.validation(`1 validation error detected: Value '${requested}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
+  if (
+    requested !== undefined &&
+    (!Number.isInteger(requested) || requested < 0 || requested > max)
+  ) {
+    throw apiErrors.validation(
+      `1 validation error detected: Value '${requested}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
+    );
   }
   const size = requested === undefined || requested === 0 ? defaultSize : requested;
   let offset = 0;
   if (typeof input.nextToken === "string") {
-    const decoded = Number(Buffer.from(input.nextToken, "base64url").toString("utf8").replace(/^offset:/, ""));
-    if (!Number.isInteger(decoded) || decoded < 0) throw apiErrors.invalidToken(`Invalid Token: '${input.nextToken}'`);
+    const decoded = Number(
+      Buffer.from(input.nextToken, "base64url")
+        .toString("utf8")
+        .replace(/^offset:/, ""),
+    );
+    if (!Number.isInteger(decoded) || decoded < 0)
+      throw apiErrors.invalidToken(`Invalid Token: '${input.nextToken}'`);
     offset = decoded;
   }
   const pageItems = items.slice(offset, offset + size);
   const nextOffset = offset + size;
   return {
     items: pageItems,
-    nextToken: nextOffset < items.length ? Buffer.from(`offset:${nextOffset}`).toString("base64url") : undefined,
+    nextToken:
+      nextOffset < items.length
+        ? Buffer.from(`offset:${nextOffset}`).toString("base64url")
+        : undefined,
   };
 }

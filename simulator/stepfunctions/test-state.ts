@@ -26,10 +26,16 @@ interface TestStateServices {
   accountId: string;
 }
 
-export async function runTestState(input: Record<string, unknown>, services: TestStateServices): Promise<Record<string, unknown>> {
+export async function runTestState(
+  input: Record<string, unknown>,
+  services: TestStateServices,
+): Promise<Record<string, unknown>> {
   const definitionText = input.definition;
-  if (typeof definitionText !== "string") throw apiErrors.validation("1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must not be null");
-  const { name, state, machine } = selectState(definitionText, input.stateName as string | undefined);
+  if (typeof definitionText !== "string")
+    throw apiErrors.validation(
+      "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must not be null",
+    );
+  const { name, machine } = selectState(definitionText, input.stateName as string | undefined);
 
   let stateInput: unknown = {};
   if (input.input !== undefined) {
@@ -39,7 +45,10 @@ export async function runTestState(input: Record<string, unknown>, services: Tes
       throw apiErrors.invalidExecutionInput(`Invalid input: '${(error as Error).message}'`);
     }
   }
-  const variables = input.variables === undefined ? {} : (JSON.parse(String(input.variables)) as Record<string, unknown>);
+  const variables =
+    input.variables === undefined
+      ? {}
+      : (JSON.parse(String(input.variables)) as Record<string, unknown>);
 
   const engine = new Engine({
     clock: services.clock,
@@ -57,7 +66,9 @@ export async function runTestState(input: Record<string, unknown>, services: Tes
       name: "TestState",
       stateMachineArn: `arn:aws:states:${services.region}:${services.accountId}:stateMachine:TestStateMachine`,
       stateMachineName: "TestStateMachine",
-      roleArn: (input.roleArn as string | undefined) ?? `arn:aws:iam::${services.accountId}:role/TestState`,
+      roleArn:
+        (input.roleArn as string | undefined) ??
+        `arn:aws:iam::${services.accountId}:role/TestState`,
       startTime: services.clock.now(),
       input: stateInput,
       redriveCount: 0,
@@ -65,7 +76,10 @@ export async function runTestState(input: Record<string, unknown>, services: Tes
   });
   const frame = engine.topFrame(0);
   frame.variables = { ...variables };
-  const inspectionData = { input: JSON.stringify(stateInput), variables: JSON.stringify(variables) };
+  const inspectionData = {
+    input: JSON.stringify(stateInput),
+    variables: JSON.stringify(variables),
+  };
   const debug = input.inspectionLevel === "DEBUG" || input.inspectionLevel === "TRACE";
 
   try {
@@ -74,10 +88,13 @@ export async function runTestState(input: Record<string, unknown>, services: Tes
       status: "SUCCEEDED",
       output: JSON.stringify(outcome.output),
       nextState: outcome.next,
-      inspectionData: debug ? { ...inspectionData, variables: JSON.stringify(frame.variables) } : undefined,
+      inspectionData: debug
+        ? { ...inspectionData, variables: JSON.stringify(frame.variables) }
+        : undefined,
     };
   } catch (error) {
-    if (error instanceof RetriableError) return failure("RETRIABLE", error.error, debug ? inspectionData : undefined);
+    if (error instanceof RetriableError)
+      return failure("RETRIABLE", error.error, debug ? inspectionData : undefined);
     if (error instanceof CaughtError) {
       return {
         ...failure("CAUGHT_ERROR", error.error, debug ? inspectionData : undefined),
@@ -85,22 +102,32 @@ export async function runTestState(input: Record<string, unknown>, services: Tes
         nextState: error.outcome.next,
       };
     }
-    if (error instanceof StatesError) return failure("FAILED", error, debug ? inspectionData : undefined);
+    if (error instanceof StatesError)
+      return failure("FAILED", error, debug ? inspectionData : undefined);
     throw error;
   }
 }
 
-function failure(status: string, error: StatesError, inspectionData: unknown): Record<string, unknown> {
+function failure(
+  status: string,
+  error: StatesError,
+  inspectionData: unknown,
+): Record<string, unknown> {
   return { status, error: error.name, cause: error.causeText, inspectionData };
 }
 
 /** Accepts a single state, or a whole state machine with `stateName` picking the state. */
-function selectState(text: string, stateName: string | undefined): { name: string; state: StateDefinition; machine: StateMachineDefinition } {
+function selectState(
+  text: string,
+  stateName: string | undefined,
+): { name: string; state: StateDefinition; machine: StateMachineDefinition } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw apiErrors.invalidDefinition(`Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: ${(error as Error).message}'`);
+    throw apiErrors.invalidDefinition(
+      `Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: ${(error as Error).message}'`,
+    );
   }
   if (parsed !== null && typeof parsed === "object" && "States" in parsed) {
     const machine = parseDefinition(text);
@@ -112,5 +139,9 @@ function selectState(text: string, stateName: string | undefined): { name: strin
   const state = parseSingleState(text);
   const name = stateName ?? "TestState";
   // The single state's Next may name a state that is not part of the test.
-  return { name, state, machine: { StartAt: name, States: { [name]: state }, QueryLanguage: state.QueryLanguage } };
+  return {
+    name,
+    state,
+    machine: { StartAt: name, States: { [name]: state }, QueryLanguage: state.QueryLanguage },
+  };
 }

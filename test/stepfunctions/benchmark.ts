@@ -30,7 +30,11 @@ const LOOP_ITERATIONS = 5_000; // a Choice and a Pass per iteration: 10,000 tran
 const LOOP = {
   StartAt: "Check",
   States: {
-    Check: { Type: "Choice", Choices: [{ Variable: "$.i", NumericLessThan: LOOP_ITERATIONS, Next: "Increment" }], Default: "Done" },
+    Check: {
+      Type: "Choice",
+      Choices: [{ Variable: "$.i", NumericLessThan: LOOP_ITERATIONS, Next: "Increment" }],
+      Default: "Done",
+    },
     Increment: { Type: "Pass", Parameters: { "i.$": "States.MathAdd($.i, 1)" }, Next: "Check" },
     Done: { Type: "Succeed" },
   },
@@ -42,7 +46,16 @@ const MAP = {
     Fan: {
       Type: "Map",
       MaxConcurrency: 40,
-      ItemProcessor: { StartAt: "Noop", States: { Noop: { Type: "Task", Resource: "arn:aws:lambda:us-east-1:123456789012:function:noop", End: true } } },
+      ItemProcessor: {
+        StartAt: "Noop",
+        States: {
+          Noop: {
+            Type: "Task",
+            Resource: "arn:aws:lambda:us-east-1:123456789012:function:noop",
+            End: true,
+          },
+        },
+      },
       End: true,
     },
   },
@@ -58,14 +71,22 @@ async function timeWarmstate(definition: unknown, input: unknown, runs: number):
     invoker: new NodeFunctionInvoker({ noop: (event) => event }),
   });
   try {
-    const { stateMachineArn } = (await service.createStateMachine({ name: "bench", definition: JSON.stringify(definition), roleArn: ROLE_ARN })) as { stateMachineArn: string };
+    const { stateMachineArn } = (await service.createStateMachine({
+      name: "bench",
+      definition: JSON.stringify(definition),
+      roleArn: ROLE_ARN,
+    })) as { stateMachineArn: string };
     const times: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const { executionArn } = (await service.startExecution({ stateMachineArn, input: JSON.stringify(input) })) as { executionArn: string };
+      const { executionArn } = (await service.startExecution({
+        stateMachineArn,
+        input: JSON.stringify(input),
+      })) as { executionArn: string };
       await service.waitForExecution(executionArn);
       const described = await service.describeExecution({ executionArn });
-      if (described.status !== "SUCCEEDED") throw new Error(`benchmark execution ended ${described.status}: ${described.cause}`);
+      if (described.status !== "SUCCEEDED")
+        throw new Error(`benchmark execution ended ${described.status}: ${described.cause}`);
       times.push(performance.now() - started);
     }
     return median(times);
@@ -81,7 +102,9 @@ async function timeBaseline(definition: unknown, input: unknown, runs: number): 
   const times: number[] = [];
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
-    await machine.run(input as never, { overrides: { taskResourceLocalHandlers: { Noop: (event) => event } } }).result;
+    await machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: { Noop: (event) => event } },
+    }).result;
     times.push(performance.now() - started);
   }
   return median(times);

@@ -3,7 +3,14 @@
  * SendTaskHeartbeat.
  * https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../simulator/clock.ts";
 import { createMachine, type Harness, startHarness } from "./harness.ts";
@@ -18,7 +25,10 @@ const callbackMachine = (extra: Record<string, unknown> = {}) => ({
     Wait: {
       Type: "Task",
       Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
-      Parameters: { FunctionName: "notify", Payload: { "token.$": "$$.Task.Token", "job.$": "$.job" } },
+      Parameters: {
+        FunctionName: "notify",
+        Payload: { "token.$": "$$.Task.Token", "job.$": "$.job" },
+      },
       End: true,
       ...extra,
     },
@@ -46,7 +56,9 @@ afterAll(async () => {
 
 async function start(definition: unknown, input: unknown): Promise<string> {
   const machine = await createMachine(harness, definition);
-  const started = await harness.client.send(new StartExecutionCommand({ stateMachineArn: machine, input: JSON.stringify(input) }));
+  const started = await harness.client.send(
+    new StartExecutionCommand({ stateMachineArn: machine, input: JSON.stringify(input) }),
+  );
   return started.executionArn as string;
 }
 
@@ -57,7 +69,9 @@ describe("task token callbacks", () => {
     const taskToken = await token;
 
     await harness.client.send(new SendTaskHeartbeatCommand({ taskToken }));
-    await harness.client.send(new SendTaskSuccessCommand({ taskToken, output: '{"result":"done"}' }));
+    await harness.client.send(
+      new SendTaskSuccessCommand({ taskToken, output: '{"result":"done"}' }),
+    );
     await harness.service.waitForExecution(executionArn);
 
     const described = await harness.client.send(new DescribeExecutionCommand({ executionArn }));
@@ -80,7 +94,13 @@ describe("task token callbacks", () => {
   it("fails the task with SendTaskFailure", async () => {
     const token = nextToken();
     const executionArn = await start(callbackMachine(), { job: 8 });
-    await harness.client.send(new SendTaskFailureCommand({ taskToken: await token, error: "JobFailed", cause: "disk full" }));
+    await harness.client.send(
+      new SendTaskFailureCommand({
+        taskToken: await token,
+        error: "JobFailed",
+        cause: "disk full",
+      }),
+    );
     await harness.service.waitForExecution(executionArn);
 
     const described = await harness.client.send(new DescribeExecutionCommand({ executionArn }));
@@ -98,12 +118,16 @@ describe("task token callbacks", () => {
     const described = await harness.client.send(new DescribeExecutionCommand({ executionArn }));
     expect(described.status).toBe("FAILED");
     expect(described.error).toBe("States.HeartbeatTimeout");
-    const late = await harness.client.send(new SendTaskSuccessCommand({ taskToken, output: "{}" })).catch((error: Error) => error);
+    const late = await harness.client
+      .send(new SendTaskSuccessCommand({ taskToken, output: "{}" }))
+      .catch((error: Error) => error);
     expect((late as Error).name).toBe("TaskTimedOut");
   });
 
   it("rejects an unknown token", async () => {
-    const error = await harness.client.send(new SendTaskSuccessCommand({ taskToken: "not-a-token", output: "{}" })).catch((failure: Error) => failure);
+    const error = await harness.client
+      .send(new SendTaskSuccessCommand({ taskToken: "not-a-token", output: "{}" }))
+      .catch((failure: Error) => failure);
     expect((error as Error).name).toBe("TaskDoesNotExist");
   });
 
@@ -111,7 +135,9 @@ describe("task token callbacks", () => {
     const token = nextToken();
     const executionArn = await start(callbackMachine(), { job: 10 });
     const taskToken = await token;
-    const error = await harness.client.send(new SendTaskSuccessCommand({ taskToken, output: "nope" })).catch((failure: Error) => failure);
+    const error = await harness.client
+      .send(new SendTaskSuccessCommand({ taskToken, output: "nope" }))
+      .catch((failure: Error) => failure);
     expect((error as Error).name).toBe("InvalidOutput");
     await harness.client.send(new SendTaskSuccessCommand({ taskToken, output: "{}" }));
     await harness.service.waitForExecution(executionArn);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../simulator/clock.ts";
 import { TooManyRequestsException } from "../../simulator/lambda/errors.ts";
 import { CONFORMANCE_CASES } from "./conformance-cases.ts";
-import { type Harness, namedError, type NodeFunction, runToEnd, startHarness } from "./harness.ts";
+import { type Harness, type NodeFunction, namedError, runToEnd, startHarness } from "./harness.ts";
 
 const counters = new Map<string, number>();
 const count = (key: string) => {
@@ -50,7 +50,8 @@ const FUNCTIONS: Record<string, NodeFunction> = {
     throw new TooManyRequestsException("ReservedFunctionConcurrentInvocationLimitExceeded");
   },
   throttledOnce: (event) => {
-    if (count(`throttle:${(event as { key: string }).key}`) === 1) throw new TooManyRequestsException("ConcurrentInvocationLimitExceeded");
+    if (count(`throttle:${(event as { key: string }).key}`) === 1)
+      throw new TooManyRequestsException("ConcurrentInvocationLimitExceeded");
     return { ok: true };
   },
   order: async (event) => {
@@ -69,7 +70,11 @@ describe("conformance with AWS-documented results", () => {
   let clock: VirtualClock;
 
   beforeAll(async () => {
-    clock = new VirtualClock({ start: Date.parse("2026-01-01T00:00:00Z"), speed: 1, jumpIdle: true });
+    clock = new VirtualClock({
+      start: Date.parse("2026-01-01T00:00:00Z"),
+      speed: 1,
+      jumpIdle: true,
+    });
     harness = await startHarness({ functions: FUNCTIONS, clock });
   });
   afterAll(async () => {
@@ -81,17 +86,23 @@ describe("conformance with AWS-documented results", () => {
     expect(CONFORMANCE_CASES.length).toBeGreaterThanOrEqual(150);
   });
 
-  it.each(CONFORMANCE_CASES.map((testCase) => [testCase.name, testCase] as const))("%s", async (_name, testCase) => {
-    const result = await runToEnd(harness, testCase.definition, testCase.input ?? {});
+  it.each(CONFORMANCE_CASES.map((testCase) => [testCase.name, testCase] as const))(
+    "%s",
+    async (_name, testCase) => {
+      const result = await runToEnd(harness, testCase.definition, testCase.input ?? {});
 
-    expect({ status: result.status, error: result.error, cause: result.cause }, `see ${testCase.doc}`).toMatchObject({ status: testCase.status });
-    if (testCase.error !== undefined) expect(result.error).toBe(testCase.error);
-    if (typeof testCase.cause === "string") expect(result.cause).toBe(testCase.cause);
-    if (testCase.cause instanceof RegExp) expect(result.cause).toMatch(testCase.cause);
-    if (testCase.output !== undefined) {
-      const output = JSON.parse(result.output as string);
-      if (typeof testCase.output === "function") testCase.output(output);
-      else expect(output).toEqual(testCase.output);
-    }
-  });
+      expect(
+        { status: result.status, error: result.error, cause: result.cause },
+        `see ${testCase.doc}`,
+      ).toMatchObject({ status: testCase.status });
+      if (testCase.error !== undefined) expect(result.error).toBe(testCase.error);
+      if (typeof testCase.cause === "string") expect(result.cause).toBe(testCase.cause);
+      if (testCase.cause instanceof RegExp) expect(result.cause).toMatch(testCase.cause);
+      if (testCase.output !== undefined) {
+        const output = JSON.parse(result.output as string);
+        if (typeof testCase.output === "function") testCase.output(output);
+        else expect(output).toEqual(testCase.output);
+      }
+    },
+  );
 });

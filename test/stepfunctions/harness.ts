@@ -8,7 +8,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CreateStateMachineCommand, DescribeExecutionCommand, type DescribeExecutionCommandOutput, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  SFNClient,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { type Clock, RealClock } from "../../simulator/clock.ts";
@@ -21,7 +27,10 @@ import type { ObjectStore } from "../../simulator/stepfunctions/interpreter/type
 import { StepFunctionsService } from "../../simulator/stepfunctions/service.ts";
 
 /** A test function: receives the event, returns the result or throws. */
-export type NodeFunction = (event: unknown, context: { functionName: string; attempt: number }) => unknown | Promise<unknown>;
+export type NodeFunction = (
+  event: unknown,
+  context: { functionName: string; attempt: number },
+) => unknown | Promise<unknown>;
 
 /**
  * Stand-in for the Lambda service: resolves a function name or ARN to a Node
@@ -39,9 +48,14 @@ export class NodeFunctionInvoker {
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
-    const name = request.functionName.includes(":function:") ? request.functionName.split(":function:")[1].split(":")[0] : request.functionName;
+    const name = request.functionName.includes(":function:")
+      ? request.functionName.split(":function:")[1].split(":")[0]
+      : request.functionName;
     const handler = this.#functions[name];
-    if (!handler) throw new ResourceNotFoundException(`Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+    if (!handler)
+      throw new ResourceNotFoundException(
+        `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+      );
     const event = JSON.parse(request.payload.toString("utf8"));
     this.calls.push({ functionName: name, event });
     const attempt = (this.#attempts.get(name) ?? 0) + 1;
@@ -49,12 +63,27 @@ export class NodeFunctionInvoker {
     const requestId = randomUUID();
     try {
       const result = await handler(event, { functionName: name, attempt });
-      return { statusCode: 200, payload: Buffer.from(JSON.stringify(result ?? null)), executedVersion: "$LATEST", requestId };
+      return {
+        statusCode: 200,
+        payload: Buffer.from(JSON.stringify(result ?? null)),
+        executedVersion: "$LATEST",
+        requestId,
+      };
     } catch (error) {
       if (error instanceof LambdaError) throw error;
       const failure = error as Error;
-      const payload = { errorType: failure.name, errorMessage: failure.message, trace: [`${failure.name}: ${failure.message}`] };
-      return { statusCode: 200, payload: Buffer.from(JSON.stringify(payload)), functionError: "Unhandled", executedVersion: "$LATEST", requestId };
+      const payload = {
+        errorType: failure.name,
+        errorMessage: failure.message,
+        trace: [`${failure.name}: ${failure.message}`],
+      };
+      return {
+        statusCode: 200,
+        payload: Buffer.from(JSON.stringify(payload)),
+        functionError: "Unhandled",
+        executedVersion: "$LATEST",
+        requestId,
+      };
     }
   }
 }
@@ -80,7 +109,12 @@ export class MemoryObjectStore implements ObjectStore {
   async listObjects(bucket: string, prefix = "") {
     return [...this.objects.entries()]
       .filter(([name]) => name.startsWith(`${bucket}/${prefix}`))
-      .map(([name, body]) => ({ Key: name.slice(bucket.length + 1), Size: body.length, ETag: '"etag"', LastModified: "2024-01-01T00:00:00Z" }));
+      .map(([name, body]) => ({
+        Key: name.slice(bucket.length + 1),
+        Size: body.length,
+        ETag: '"etag"',
+        LastModified: "2024-01-01T00:00:00Z",
+      }));
   }
 }
 
@@ -104,7 +138,13 @@ export async function startHarness(
   const logger = pino({ level: process.env.WARMSTATE_TEST_LOG ?? "silent" });
   const invoker = new NodeFunctionInvoker(options.functions ?? {});
   const s3 = new MemoryObjectStore();
-  const service = new StepFunctionsService({ dataDir, clock: options.clock ?? new RealClock(), logger, invoker, s3 });
+  const service = new StepFunctionsService({
+    dataDir,
+    clock: options.clock ?? new RealClock(),
+    logger,
+    invoker,
+    s3,
+  });
   await service.ready;
   const app = createEdgeServer({ logger });
   await app.register(stepFunctionsPlugin, { prefix: SERVICE_PREFIX.states, service });
@@ -128,7 +168,8 @@ export async function startHarness(
     async close(closeOptions = {}) {
       client.destroy();
       await app.close();
-      if (!closeOptions.keepData && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!closeOptions.keepData && !options.dataDir)
+        await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -136,7 +177,11 @@ export async function startHarness(
 let machineCounter = 0;
 
 /** Creates a state machine with a fresh name and returns its ARN. */
-export async function createMachine(harness: Harness, definition: unknown, type: "STANDARD" | "EXPRESS" = "STANDARD"): Promise<string> {
+export async function createMachine(
+  harness: Harness,
+  definition: unknown,
+  type: "STANDARD" | "EXPRESS" = "STANDARD",
+): Promise<string> {
   const result = await harness.client.send(
     new CreateStateMachineCommand({
       name: `machine-${++machineCounter}-${randomUUID().slice(0, 8)}`,
@@ -155,7 +200,9 @@ export async function runToEnd(
   input: unknown = {},
 ): Promise<DescribeExecutionCommandOutput & { executionArn: string }> {
   const machineArn = await createMachine(harness, definition);
-  const started = await harness.client.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: JSON.stringify(input) }));
+  const started = await harness.client.send(
+    new StartExecutionCommand({ stateMachineArn: machineArn, input: JSON.stringify(input) }),
+  );
   const executionArn = started.executionArn as string;
   await harness.service.waitForExecution(executionArn);
   const described = await harness.client.send(new DescribeExecutionCommand({ executionArn }));

@@ -3,7 +3,11 @@
  * only unfinished work runs again, and $$.Execution.RedriveCount counts.
  * https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, RedriveExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, namedError, runToEnd, startHarness } from "./harness.ts";
 
@@ -40,7 +44,11 @@ describe("redrive", () => {
       States: {
         A: { Type: "Pass", Next: "T" },
         T: { Type: "Task", Resource: `${FN}failFirst`, Next: "B" },
-        B: { Type: "Pass", Parameters: { "redriveCount.$": "$$.Execution.RedriveCount", "key.$": "$.key" }, End: true },
+        B: {
+          Type: "Pass",
+          Parameters: { "redriveCount.$": "$$.Execution.RedriveCount", "key.$": "$.key" },
+          End: true,
+        },
       },
     };
     const failed = await runToEnd(harness, definition, { key: "task-1" });
@@ -53,7 +61,9 @@ describe("redrive", () => {
     expect(after.executionArn).toBe(failed.executionArn);
     expect(JSON.parse(after.output as string)).toEqual({ redriveCount: 1, key: "task-1" });
 
-    const history = await harness.client.send(new GetExecutionHistoryCommand({ executionArn: failed.executionArn }));
+    const history = await harness.client.send(
+      new GetExecutionHistoryCommand({ executionArn: failed.executionArn }),
+    );
     const types = history.events?.map((event) => event.type) ?? [];
     expect(types.filter((type) => type === "PassStateEntered")).toHaveLength(2);
     const redriven = history.events?.find((event) => event.type === "ExecutionRedriven");
@@ -65,7 +75,16 @@ describe("redrive", () => {
   it("re-runs only the failed Map iterations", async () => {
     const definition = {
       StartAt: "M",
-      States: { M: { Type: "Map", ItemProcessor: { StartAt: "T", States: { T: { Type: "Task", Resource: `${FN}failFirst`, End: true } } }, End: true } },
+      States: {
+        M: {
+          Type: "Map",
+          ItemProcessor: {
+            StartAt: "T",
+            States: { T: { Type: "Task", Resource: `${FN}failFirst`, End: true } },
+          },
+          End: true,
+        },
+      },
     };
     const items = [{ key: "ok-0" }, { key: "ok-1" }, { key: "map-bad" }];
     for (const item of items.slice(0, 2)) failedOnce.add(item.key);
@@ -76,14 +95,21 @@ describe("redrive", () => {
     const after = await redrive(failed.executionArn);
     expect(after.status).toBe("SUCCEEDED");
     expect(JSON.parse(after.output as string)).toEqual(items);
-    const rerun = harness.invoker.calls.slice(callsBefore).map((call) => (call.event as { key: string }).key);
+    const rerun = harness.invoker.calls
+      .slice(callsBefore)
+      .map((call) => (call.event as { key: string }).key);
     expect(rerun).toEqual(["map-bad"]);
   });
 
   it("rejects a succeeded execution", async () => {
-    const done = await runToEnd(harness, { StartAt: "P", States: { P: { Type: "Pass", End: true } } });
+    const done = await runToEnd(harness, {
+      StartAt: "P",
+      States: { P: { Type: "Pass", End: true } },
+    });
     expect(done.redriveStatus).toBe("NOT_REDRIVABLE");
-    const error = await harness.client.send(new RedriveExecutionCommand({ executionArn: done.executionArn })).catch((failure: Error) => failure);
+    const error = await harness.client
+      .send(new RedriveExecutionCommand({ executionArn: done.executionArn }))
+      .catch((failure: Error) => failure);
     expect((error as Error).name).toBe("ExecutionNotRedrivable");
   });
 });

@@ -8,7 +8,10 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { apiErrors, SfnApiError } from "../errors.ts";
 import type { StepFunctionsService } from "../service.ts";
 
-type Operation = (service: StepFunctionsService, input: Record<string, unknown>) => Promise<Record<string, unknown>>;
+type Operation = (
+  service: StepFunctionsService,
+  input: Record<string, unknown>,
+) => Promise<Record<string, unknown>>;
 
 const OPERATIONS: Record<string, Operation> = {
   CreateStateMachine: (service, input) => service.createStateMachine(input),
@@ -19,7 +22,8 @@ const OPERATIONS: Record<string, Operation> = {
   StartExecution: (service, input) => service.startExecution(input),
   StartSyncExecution: (service, input) => service.startSyncExecution(input),
   DescribeExecution: (service, input) => service.describeExecution(input),
-  DescribeStateMachineForExecution: (service, input) => service.describeStateMachineForExecution(input),
+  DescribeStateMachineForExecution: (service, input) =>
+    service.describeStateMachineForExecution(input),
   StopExecution: (service, input) => service.stopExecution(input),
   ListExecutions: (service, input) => service.listExecutions(input),
   GetExecutionHistory: (service, input) => service.getExecutionHistory(input),
@@ -36,11 +40,18 @@ const OPERATIONS: Record<string, Operation> = {
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 
 /** Serves the Step Functions API of `service`; register it under SERVICE_PREFIX.states. */
-export const stepFunctionsPlugin: FastifyPluginAsync<{ service: StepFunctionsService }> = async (app, options) => {
+export const stepFunctionsPlugin: FastifyPluginAsync<{ service: StepFunctionsService }> = async (
+  app,
+  options,
+) => {
   const { service } = options;
 
-  app.addContentTypeParser(CONTENT_TYPE, { parseAs: "string" }, (_request, body, done) => done(null, body));
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(CONTENT_TYPE, { parseAs: "string" }, (_request, body, done) =>
+    done(null, body),
+  );
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) =>
+    done(null, body),
+  );
 
   app.post("/", async (request, reply) => {
     const target = request.headers["x-amz-target"];
@@ -60,7 +71,10 @@ export const stepFunctionsPlugin: FastifyPluginAsync<{ service: StepFunctionsSer
         return send(reply, error.statusCode, error.toBody());
       }
       request.log.error({ err: error, target }, "step functions request failed");
-      return send(reply, 500, { __type: "InternalFailure", message: `The simulator failed on this request: ${(error as Error).message}` });
+      return send(reply, 500, {
+        __type: "InternalFailure",
+        message: `The simulator failed on this request: ${(error as Error).message}`,
+      });
     }
   });
 
@@ -74,16 +88,22 @@ function parseBody(body: unknown): Record<string, unknown> {
   if (typeof body !== "string") return body as Record<string, unknown>;
   try {
     const parsed = JSON.parse(body);
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("the body is not a JSON object");
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new Error("the body is not a JSON object");
     return parsed;
   } catch (error) {
-    throw apiErrors.serialization(`The request body is not a JSON object: ${(error as Error).message}`);
+    throw apiErrors.serialization(
+      `The request body is not a JSON object: ${(error as Error).message}`,
+    );
   }
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   // A Buffer body keeps Fastify from appending "; charset=utf-8", which AWS does not send.
-  return reply.code(status).header("content-type", CONTENT_TYPE).send(Buffer.from(JSON.stringify(body)));
+  return reply
+    .code(status)
+    .header("content-type", CONTENT_TYPE)
+    .send(Buffer.from(JSON.stringify(body)));
 }
 
 /** Drops undefined fields so optional members are absent, as AWS sends them. */

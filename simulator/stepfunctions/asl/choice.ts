@@ -9,17 +9,23 @@ import type { ChoiceRule } from "./types.ts";
 
 type Comparison = (value: unknown, expected: unknown) => boolean;
 
-const compareStrings = (test: (a: string, b: string) => boolean): Comparison => (value, expected) =>
-  typeof value === "string" && typeof expected === "string" && test(value, expected);
+const compareStrings =
+  (test: (a: string, b: string) => boolean): Comparison =>
+  (value, expected) =>
+    typeof value === "string" && typeof expected === "string" && test(value, expected);
 
-const compareNumbers = (test: (a: number, b: number) => boolean): Comparison => (value, expected) =>
-  typeof value === "number" && typeof expected === "number" && test(value, expected);
+const compareNumbers =
+  (test: (a: number, b: number) => boolean): Comparison =>
+  (value, expected) =>
+    typeof value === "number" && typeof expected === "number" && test(value, expected);
 
-const compareTimestamps = (test: (a: number, b: number) => boolean): Comparison => (value, expected) => {
-  const a = parseTimestamp(value);
-  const b = parseTimestamp(expected);
-  return a !== undefined && b !== undefined && test(a, b);
-};
+const compareTimestamps =
+  (test: (a: number, b: number) => boolean): Comparison =>
+  (value, expected) => {
+    const a = parseTimestamp(value);
+    const b = parseTimestamp(expected);
+    return a !== undefined && b !== undefined && test(a, b);
+  };
 
 const COMPARISONS: Record<string, Comparison> = {
   StringEquals: compareStrings((a, b) => a === b),
@@ -38,7 +44,8 @@ const COMPARISONS: Record<string, Comparison> = {
   TimestampGreaterThan: compareTimestamps((a, b) => a > b),
   TimestampLessThanEquals: compareTimestamps((a, b) => a <= b),
   TimestampGreaterThanEquals: compareTimestamps((a, b) => a >= b),
-  StringMatches: (value, pattern) => typeof value === "string" && typeof pattern === "string" && wildcardMatch(value, pattern),
+  StringMatches: (value, pattern) =>
+    typeof value === "string" && typeof pattern === "string" && wildcardMatch(value, pattern),
 };
 
 const TESTS: Record<string, (value: unknown) => boolean> = {
@@ -100,7 +107,8 @@ export function evaluateChoiceRule(rule: ChoiceRule, scope: DataScope): boolean 
 /** Parses an RFC 3339 timestamp (with a `T` and a zone) to epoch milliseconds. */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
+    return undefined;
   const time = Date.parse(value);
   return Number.isNaN(time) ? undefined : time;
 }

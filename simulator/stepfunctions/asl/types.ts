@@ -8,7 +8,15 @@
 export type QueryLanguage = "JSONPath" | "JSONata";
 
 /** The eight state types. */
-export type StateType = "Pass" | "Task" | "Choice" | "Wait" | "Succeed" | "Fail" | "Parallel" | "Map";
+export type StateType =
+  | "Pass"
+  | "Task"
+  | "Choice"
+  | "Wait"
+  | "Succeed"
+  | "Fail"
+  | "Parallel"
+  | "Map";
 
 /** A Retrier of a Retry field. */
 export interface Retrier {

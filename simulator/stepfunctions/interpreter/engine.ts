@@ -5,20 +5,19 @@
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../clock.ts";
-import type { LambdaInvoker } from "../lambda-invoker.ts";
-import { evaluateChoiceRule, parseTimestamp } from "../asl/choice.ts";
-import type { Catcher, QueryLanguage, StateDefinition, StateMachineDefinition } from "../asl/types.ts";
+import type { QueryLanguage, StateDefinition, StateMachineDefinition } from "../asl/types.ts";
 import { AbortedError, StatesError } from "../errors.ts";
 import { type HistoryRecorder, NOT_TRUNCATED } from "../history.ts";
+import type { LambdaInvoker } from "../lambda-invoker.ts";
 import { MAX_PAYLOAD_BYTES } from "../limits.ts";
-import { evaluateJsonata, evaluateTemplate, isJsonataExpression } from "../paths/jsonata.ts";
-import { evaluateIntrinsic, isIntrinsic } from "../paths/intrinsics.ts";
-import { applyResultPath, buildPayload, type DataScope, resolvePath, selectPath } from "../paths/payload.ts";
+import { evaluateTemplate } from "../paths/jsonata.ts";
+import { applyResultPath, buildPayload, type DataScope, selectPath } from "../paths/payload.ts";
 import { Cancellation } from "./cancellation.ts";
+import { CaughtError, RetriableError, withErrorHandling } from "./error-handling.ts";
+import { runChoice, runFail, runPass, runWait } from "./flow-states.ts";
 import { runMap } from "./map.ts";
 import { runParallel } from "./parallel.ts";
 import { runTask } from "./task.ts";
-import { findCatcher, findRetrier, retryDelayMs } from "./retry.ts";
 import type { TaskTokenRegistry } from "./task-tokens.ts";
 import type { Frame, ObjectStore, StateOutcome, StateRun } from "./types.ts";
 
@@ -60,27 +59,8 @@ export interface RestartPoint {
   visit: number;
 }
 
-/** Raised in TestState mode when a Retrier would retry the error. */
-export class RetriableError extends Error {
-  constructor(readonly error: StatesError) {
-    super(error.message);
-    this.name = "RetriableError";
-  }
-}
-
-/** Raised in TestState mode when a Catcher handled the error. */
-export class CaughtError extends Error {
-  constructor(
-    readonly error: StatesError,
-    readonly outcome: StateOutcome,
-  ) {
-    super(error.message);
-    this.name = "CaughtError";
-  }
-}
-
 /** Outcome of a state with the variables its Assign field set. */
-type Outcome = StateOutcome & { assigned?: Record<string, unknown> };
+export type Outcome = StateOutcome & { assigned?: Record<string, unknown> };
 
 /** Data scope of one state whose context object is built on first use, since most paths never read `$$`. */
 class StateScope implements DataScope {
@@ -182,7 +162,12 @@ export class Engine {
   childFrame(
     parent: Frame,
     machine: StateMachineDefinition,
-    options: { memoKey: string; cancellation: Cancellation; previousEventId: number; mapItem?: Frame["mapItem"] },
+    options: {
+      memoKey: string;
+      cancellation: Cancellation;
+      previousEventId: number;
+      mapItem?: Frame["mapItem"];
+    },
   ): Frame {
     return {
       states: machine.States,
@@ -204,20 +189,31 @@ export class Engine {
     let value = input;
     while (name !== undefined) {
       frame.cancellation.throwIfCancelled();
-      if (frame.topLevel) this.restartPoint = { stateName: name, input: value, visit: (frame.visits.get(name) ?? 0) + 1 };
+      if (frame.topLevel)
+        this.restartPoint = {
+          stateName: name,
+          input: value,
+          visit: (frame.visits.get(name) ?? 0) + 1,
+        };
       let outcome = this.runState(frame, name, value);
       if (outcome instanceof Promise) outcome = await outcome;
       value = outcome.output;
       name = outcome.next;
 
       // Let API requests and timers in between long runs of instant states.
-      if (++this.#transitions % TRANSITIONS_PER_YIELD === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (++this.#transitions % TRANSITIONS_PER_YIELD === 0)
+        await new Promise((resolve) => setImmediate(resolve));
     }
     return value;
   }
 
   /** Records an event in `frame`'s chain and returns its id. */
-  addEvent(frame: Frame, type: string, detailsKey?: string, details?: Record<string, unknown>): number {
+  addEvent(
+    frame: Frame,
+    type: string,
+    detailsKey?: string,
+    details?: Record<string, unknown>,
+  ): number {
     if (frame.silent) return frame.previousEventId;
     const id = this.history.add(type, frame.previousEventId, detailsKey, details);
     frame.previousEventId = id;
@@ -236,7 +232,11 @@ export class Engine {
   context(run: StateRun, token?: string): Record<string, unknown> {
     const context: Record<string, unknown> = {
       Execution: this.#executionContext,
-      State: { EnteredTime: new Date(run.enteredTime).toISOString(), Name: run.name, RetryCount: run.retryCount },
+      State: {
+        EnteredTime: new Date(run.enteredTime).toISOString(),
+        Name: run.name,
+        RetryCount: run.retryCount,
+      },
       StateMachine: this.#stateMachineContext,
     };
     // `$$.Map.Item` exists only while ItemSelector is built (see map.ts), so
@@ -260,25 +260,39 @@ export class Engine {
     const state = frame.states[name];
     const language: QueryLanguage = state.QueryLanguage ?? frame.language;
     const inputText = this.encode(frame, input);
-    const enteredEventId = this.addEvent(frame, `${state.Type}StateEntered`, "stateEnteredEventDetails", {
-      name,
-      input: inputText,
-      inputDetails: NOT_TRUNCATED,
-    });
+    const enteredEventId = this.addEvent(
+      frame,
+      `${state.Type}StateEntered`,
+      "stateEnteredEventDetails",
+      {
+        name,
+        input: inputText,
+        inputDetails: NOT_TRUNCATED,
+      },
+    );
     frame.visits.set(name, (frame.visits.get(name) ?? 0) + 1);
-    const run: StateRun = { frame, name, state, language, rawInput: input, enteredEventId, enteredTime: this.clock.now(), retryCount: 0 };
+    const run: StateRun = {
+      frame,
+      name,
+      state,
+      language,
+      rawInput: input,
+      enteredEventId,
+      enteredTime: this.clock.now(),
+      retryCount: 0,
+    };
 
     let result: Outcome | Promise<Outcome>;
     try {
       result = this.#dispatch(run);
     } catch (error) {
-      throw this.#locate(error, run);
+      throw this.locate(error, run);
     }
     if (result instanceof Promise) {
       return result.then(
         (outcome) => this.#exit(run, outcome),
         (error) => {
-          throw this.#locate(error, run);
+          throw this.locate(error, run);
         },
       );
     }
@@ -291,9 +305,15 @@ export class Engine {
 
     const outputText = this.encode(frame, outcome.output);
     this.checkSize(name, outputText);
-    const exited: Record<string, unknown> = { name, output: outputText, outputDetails: NOT_TRUNCATED };
+    const exited: Record<string, unknown> = {
+      name,
+      output: outputText,
+      outputDetails: NOT_TRUNCATED,
+    };
     if (outcome.assigned) {
-      exited.assignedVariables = Object.fromEntries(Object.entries(outcome.assigned).map(([key, value]) => [key, JSON.stringify(value)]));
+      exited.assignedVariables = Object.fromEntries(
+        Object.entries(outcome.assigned).map(([key, value]) => [key, JSON.stringify(value)]),
+      );
       exited.assignedVariablesDetails = NOT_TRUNCATED;
     }
     this.addEvent(frame, `${state.Type}StateExited`, "stateExitedEventDetails", exited);
@@ -303,28 +323,31 @@ export class Engine {
   #dispatch(run: StateRun): Outcome | Promise<Outcome> {
     switch (run.state.Type) {
       case "Pass":
-        return this.#pass(run);
+        return runPass(this, run);
       case "Choice":
-        return this.#choice(run);
+        return runChoice(this, run);
       case "Wait":
-        return this.#wait(run);
+        return runWait(this, run);
       case "Succeed": {
-        const input = run.language === "JSONPath" ? selectPath(run.state.InputPath, run.rawInput, this.scope(run, undefined)) : run.rawInput;
+        const input =
+          run.language === "JSONPath"
+            ? selectPath(run.state.InputPath, run.rawInput, this.scope(run, undefined))
+            : run.rawInput;
         return this.finish(run, input, undefined, undefined);
       }
       case "Fail":
-        return this.#fail(run);
+        return runFail(this, run);
       case "Task":
-        return this.withErrorHandling(run, () => runTask(this, run));
+        return withErrorHandling(this, run, () => runTask(this, run));
       case "Parallel":
-        return this.withErrorHandling(run, () => runParallel(this, run));
+        return withErrorHandling(this, run, () => runParallel(this, run));
       case "Map":
-        return this.withErrorHandling(run, () => runMap(this, run));
+        return withErrorHandling(this, run, () => runMap(this, run));
     }
   }
 
-  /** Adds AWS's location prefix to runtime errors and records aborted states. */
-  #locate(error: unknown, run: StateRun): unknown {
+  /** Adds AWS's location prefix to runtime errors and records aborted states; returns the error to raise. */
+  locate(error: unknown, run: StateRun): unknown {
     if (error instanceof RetriableError || error instanceof CaughtError) return error;
     if (error instanceof AbortedError) {
       const aborted = ABORTED_EVENTS[run.state.Type];
@@ -339,11 +362,18 @@ export class Engine {
     }
     if (!(error instanceof StatesError)) {
       this.logger.error({ err: error, state: run.name }, "state raised an unexpected error");
-      const wrapped = new StatesError("States.Runtime", `Internal error of the simulator: ${(error as Error)?.message ?? String(error)}`);
-      return this.#locate(wrapped, run);
+      const wrapped = new StatesError(
+        "States.Runtime",
+        `Internal error of the simulator: ${(error as Error)?.message ?? String(error)}`,
+      );
+      return this.locate(wrapped, run);
     }
-    if (!error.located && (error.name === "States.Runtime" || error.name === "States.QueryEvaluationError")) {
-      error.causeText = `An error occurred while executing the state '${run.name}' (entered at the event id #${run.enteredEventId}). ${error.causeText ?? ""}`.trimEnd();
+    if (
+      !error.located &&
+      (error.name === "States.Runtime" || error.name === "States.QueryEvaluationError")
+    ) {
+      error.causeText =
+        `An error occurred while executing the state '${run.name}' (entered at the event id #${run.enteredEventId}). ${error.causeText ?? ""}`.trimEnd();
       error.located = true;
     }
     return error;
@@ -371,10 +401,10 @@ export class Engine {
       if (state.Arguments === undefined) return run.rawInput;
       return this.evaluate(run, state.Arguments, {}, token);
     }
-    return this.#effectiveJsonPathInput(run, token);
+    return this.effectiveJsonPathInput(run, token);
   }
 
-  #effectiveJsonPathInput(run: StateRun, token?: string): unknown {
+  effectiveJsonPathInput(run: StateRun, token?: string): unknown {
     const { state } = run;
     const selected = selectPath(state.InputPath, run.rawInput, this.scope(run, undefined, token));
     if (state.Parameters === undefined) return selected;
@@ -384,206 +414,71 @@ export class Engine {
   }
 
   /** Evaluates a JSONata template of `run` with `$states` bound. */
-  evaluate(run: StateRun, template: unknown, extra: { result?: unknown; errorOutput?: unknown }, token?: string): Promise<unknown> {
-    return evaluateTemplate(template, { input: run.rawInput, context: this.context(run, token), ...extra }, run.frame.variables);
+  evaluate(
+    run: StateRun,
+    template: unknown,
+    extra: { result?: unknown; errorOutput?: unknown },
+    token?: string,
+  ): Promise<unknown> {
+    return evaluateTemplate(
+      template,
+      { input: run.rawInput, context: this.context(run, token), ...extra },
+      run.frame.variables,
+    );
   }
 
   /**
    * Turns a state's result into its output (ResultSelector, ResultPath,
    * OutputPath, or JSONata Output) and applies Assign.
    */
-  finish(run: StateRun, result: unknown, selectorTemplate: unknown, resultPath: string | null | undefined, output?: unknown): Outcome | Promise<Outcome> {
+  finish(
+    run: StateRun,
+    result: unknown,
+    selectorTemplate: unknown,
+    resultPath: string | null | undefined,
+    output?: unknown,
+  ): Outcome | Promise<Outcome> {
     if (run.language === "JSONata") return this.#finishJsonata(run, result, output);
-    return this.#finishJsonPath(run, result, selectorTemplate, resultPath);
+    return this.finishJsonPath(run, result, selectorTemplate, resultPath);
   }
 
   async #finishJsonata(run: StateRun, result: unknown, output: unknown): Promise<Outcome> {
     const { state } = run;
     const next = state.End ? undefined : state.Next;
-    const assigned = state.Assign ? ((await this.evaluate(run, state.Assign, { result })) as Record<string, unknown>) : undefined;
-    const value = (output ?? state.Output) !== undefined ? await this.evaluate(run, output ?? state.Output, { result }) : result;
+    const assigned = state.Assign
+      ? ((await this.evaluate(run, state.Assign, { result })) as Record<string, unknown>)
+      : undefined;
+    const value =
+      (output ?? state.Output) !== undefined
+        ? await this.evaluate(run, output ?? state.Output, { result })
+        : result;
     if (assigned) Object.assign(run.frame.variables, assigned);
     return { output: value, next, assigned };
   }
 
-  #finishJsonPath(run: StateRun, result: unknown, selectorTemplate: unknown, resultPath: string | null | undefined): Outcome {
+  finishJsonPath(
+    run: StateRun,
+    result: unknown,
+    selectorTemplate: unknown,
+    resultPath: string | null | undefined,
+  ): Outcome {
     const { state } = run;
     const next = state.End ? undefined : state.Next;
     let selected = result;
-    if (selectorTemplate !== undefined) selected = buildPayload(selectorTemplate, this.scope(run, result));
+    if (selectorTemplate !== undefined)
+      selected = buildPayload(selectorTemplate, this.scope(run, result));
     let assigned: Record<string, unknown> | undefined;
-    if (state.Assign) assigned = buildPayload(state.Assign, this.scope(run, selected)) as Record<string, unknown>;
-    const merged = state.Type === "Succeed" || state.Type === "Choice" || state.Type === "Wait" ? selected : applyResultPath(resultPath, run.rawInput, selected);
+    if (state.Assign)
+      assigned = buildPayload(state.Assign, this.scope(run, selected)) as Record<string, unknown>;
+    const merged =
+      state.Type === "Succeed" || state.Type === "Choice" || state.Type === "Wait"
+        ? selected
+        : applyResultPath(resultPath, run.rawInput, selected);
     const value = selectPath(state.OutputPath, merged, this.scope(run, undefined));
     if (assigned) Object.assign(run.frame.variables, assigned);
     return { output: value, next, assigned };
   }
-
-  #pass(run: StateRun): Outcome | Promise<Outcome> {
-    if (run.language === "JSONata") return this.finish(run, run.rawInput, undefined, undefined);
-    const { state } = run;
-    const result = "Result" in state ? state.Result : this.#effectiveJsonPathInput(run);
-    return this.#finishJsonPath(run, result, undefined, state.ResultPath);
-  }
-
-  #choice(run: StateRun): Outcome | Promise<Outcome> {
-    if (run.language === "JSONata") return this.#choiceJsonata(run);
-    const { state } = run;
-    const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
-    const match = (state.Choices ?? []).find((rule) => evaluateChoiceRule(rule, scope));
-    const next = match?.Next ?? state.Default;
-    if (next === undefined) throw noChoiceMatched();
-    return { ...this.#finishJsonPath(run, scope.input, undefined, undefined), next };
-  }
-
-  async #choiceJsonata(run: StateRun): Promise<Outcome> {
-    const { state } = run;
-    const choices = state.Choices ?? [];
-    {
-      for (const rule of choices) {
-        const condition = isJsonataExpression(rule.Condition)
-          ? await evaluateJsonata(rule.Condition, { input: run.rawInput, context: this.context(run) }, run.frame.variables)
-          : rule.Condition;
-        if (typeof condition !== "boolean") {
-          throw new StatesError("States.QueryEvaluationError", `The Condition of a Choice rule returned ${JSON.stringify(condition)}, which is not a boolean`);
-        }
-        if (condition) {
-          const outcome = await this.finish({ ...run, state: { ...state, Assign: rule.Assign ?? state.Assign } }, run.rawInput, undefined, undefined, rule.Output);
-          return { ...outcome, next: rule.Next };
-        }
-      }
-      if (state.Default === undefined) throw noChoiceMatched();
-      const outcome = await this.finish(run, run.rawInput, undefined, undefined);
-      return { ...outcome, next: state.Default };
-    }
-  }
-
-  async #wait(run: StateRun): Promise<Outcome> {
-    const { state } = run;
-    let until: number;
-    if (run.language === "JSONata") {
-      const seconds = isJsonataExpression(state.Seconds) ? await this.evaluate(run, state.Seconds, {}) : state.Seconds;
-      const timestamp = isJsonataExpression(state.Timestamp) ? await this.evaluate(run, state.Timestamp, {}) : state.Timestamp;
-      until = this.#waitDeadline(seconds, timestamp, run);
-    } else {
-      const scope = this.scope(run, selectPath(state.InputPath, run.rawInput, this.scope(run, undefined)));
-      const seconds = state.SecondsPath !== undefined ? readPath(state.SecondsPath, scope) : state.Seconds;
-      const timestamp = state.TimestampPath !== undefined ? readPath(state.TimestampPath, scope) : state.Timestamp;
-      until = this.#waitDeadline(seconds, timestamp, run);
-      await this.#sleepUntil(run, until);
-      return this.finish(run, scope.input, undefined, undefined);
-    }
-    await this.#sleepUntil(run, until);
-    return this.finish(run, run.rawInput, undefined, undefined);
-  }
-
-  #waitDeadline(seconds: unknown, timestamp: unknown, run: StateRun): number {
-    if (seconds !== undefined) {
-      if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 0) {
-        throw new StatesError("States.Runtime", `The Wait state's seconds value ${JSON.stringify(seconds)} is not a non-negative integer`);
-      }
-      return run.enteredTime + seconds * 1000;
-    }
-    const time = parseTimestamp(timestamp);
-    if (time === undefined) {
-      throw new StatesError("States.Runtime", `The Wait state's timestamp value ${JSON.stringify(timestamp)} is not an ISO-8601 timestamp`);
-    }
-    return time;
-  }
-
-  async #sleepUntil(run: StateRun, until: number): Promise<void> {
-    const delay = until - this.clock.now();
-    if (delay > 0) await run.frame.cancellation.sleep(this.clock, delay);
-  }
-
-  async #fail(run: StateRun): Promise<Outcome> {
-    const { state } = run;
-    let error = state.Error;
-    let cause = state.Cause;
-    if (run.language === "JSONata") {
-      if (isJsonataExpression(error)) error = (await this.evaluate(run, error, {})) as string;
-      if (isJsonataExpression(cause)) cause = (await this.evaluate(run, cause, {})) as string;
-    } else {
-      const scope = this.scope(run, run.rawInput);
-      if (state.ErrorPath !== undefined) error = readStringPath(state.ErrorPath, scope, "ErrorPath");
-      if (state.CausePath !== undefined) cause = readStringPath(state.CausePath, scope, "CausePath");
-    }
-    const failure = new StatesError(error ?? "", cause);
-    failure.located = true;
-    throw failure;
-  }
-
-  /** Runs `attempt` under the state's Retry and Catch fields. */
-  async withErrorHandling(run: StateRun, attempt: () => Promise<Outcome>): Promise<Outcome> {
-    const { state } = run;
-    const retriers = state.Retry ?? [];
-    const attempts = new Array<number>(retriers.length).fill(0);
-
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (caught) {
-        const error = this.#locate(caught, run);
-        if (!(error instanceof StatesError)) throw error;
-
-        const retrierIndex = findRetrier(retriers, error.name);
-        if (retrierIndex >= 0) {
-          const retrier = retriers[retrierIndex];
-          if (attempts[retrierIndex] < (retrier.MaxAttempts ?? 3)) {
-            if (this.singleStep) throw new RetriableError(error);
-            const delay = retryDelayMs(retrier, attempts[retrierIndex]);
-            attempts[retrierIndex]++;
-            run.retryCount++;
-            this.logger.debug({ state: run.name, error: error.name, delay }, "retrying state");
-            await run.frame.cancellation.sleep(this.clock, delay);
-            continue;
-          }
-        }
-
-        const catcher = findCatcher(state.Catch ?? [], error.name);
-        if (!catcher) throw error;
-        const outcome = await this.#caught(run, catcher, error);
-        if (this.singleStep) throw new CaughtError(error, outcome);
-        return outcome;
-      }
-    }
-  }
-
-  async #caught(run: StateRun, catcher: Catcher, error: StatesError): Promise<Outcome> {
-    const errorOutput: Record<string, unknown> = { Error: error.name };
-    if (error.causeText !== undefined) errorOutput.Cause = error.causeText;
-
-    if (run.language === "JSONata") {
-      const assigned = catcher.Assign ? ((await this.evaluate(run, catcher.Assign, { errorOutput })) as Record<string, unknown>) : undefined;
-      const output = catcher.Output !== undefined ? await this.evaluate(run, catcher.Output, { errorOutput }) : errorOutput;
-      if (assigned) Object.assign(run.frame.variables, assigned);
-      return { output, next: catcher.Next, assigned };
-    }
-    return { output: applyResultPath(catcher.ResultPath, run.rawInput, errorOutput), next: catcher.Next };
-  }
-}
-
-function noChoiceMatched(): StatesError {
-  // NOTE: the error name is AWS's; the cause wording is the simulator's.
-  return new StatesError("States.NoChoiceMatched", "No Choice rule matched the input and the Choice state has no Default.");
-}
-
-function readPath(path: string, scope: DataScope): unknown {
-  const resolved = resolvePath(path, scope);
-  if (!resolved.found) throw new StatesError("States.Runtime", `Invalid path '${path}': No results for path: ${path}`);
-  return resolved.value;
-}
-
-function readStringPath(path: string, scope: DataScope, field: string): string {
-  // ErrorPath and CausePath accept an intrinsic function as well as a path.
-  // https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
-  const value = isIntrinsic(path)
-    ? evaluateIntrinsic(path, (argument) => readPath(argument, scope))
-    : readPath(path, scope);
-  if (typeof value !== "string") {
-    throw new StatesError("States.Runtime", `The ${field} '${path}' must select a string, but selected ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 export type { StateDefinition };
+export { CaughtError, RetriableError };

@@ -12,45 +12,92 @@ import { buildPayload } from "../paths/payload.ts";
 import type { Engine } from "./engine.ts";
 import type { StateRun } from "./types.ts";
 
-const CSV_DELIMITERS: Record<string, string> = { COMMA: ",", PIPE: "|", SEMICOLON: ";", SPACE: " ", TAB: "\t" };
+const CSV_DELIMITERS: Record<string, string> = {
+  COMMA: ",",
+  PIPE: "|",
+  SEMICOLON: ";",
+  SPACE: " ",
+  TAB: "\t",
+};
 
 /** Reads the items an ItemReader names. Failures raise States.ItemReaderFailed. */
-export async function readItems(engine: Engine, run: StateRun, reader: ItemReader, effective: unknown): Promise<unknown[]> {
-  if (!engine.s3) throw new StatesError("States.ItemReaderFailed", "The simulator was started without S3, so ItemReader cannot read objects.");
-  const parameters = (await resolveParameters(engine, run, reader.Arguments ?? reader.Parameters ?? {}, effective)) as Record<string, unknown>;
+export async function readItems(
+  engine: Engine,
+  run: StateRun,
+  reader: ItemReader,
+  effective: unknown,
+): Promise<unknown[]> {
+  if (!engine.s3)
+    throw new StatesError(
+      "States.ItemReaderFailed",
+      "The simulator was started without S3, so ItemReader cannot read objects.",
+    );
+  const parameters = (await resolveParameters(
+    engine,
+    run,
+    reader.Arguments ?? reader.Parameters ?? {},
+    effective,
+  )) as Record<string, unknown>;
   const bucket = parameters.Bucket;
-  if (typeof bucket !== "string") throw new StatesError("States.ItemReaderFailed", "ItemReader Parameters need a string Bucket.");
+  if (typeof bucket !== "string")
+    throw new StatesError("States.ItemReaderFailed", "ItemReader Parameters need a string Bucket.");
   const config = reader.ReaderConfig ?? {};
 
   let items: unknown[];
   if (reader.Resource.startsWith("arn:aws:states:::s3:listObjectsV2")) {
-    if (!engine.s3.listObjects) throw new StatesError("States.ItemReaderFailed", "The simulator's S3 cannot list objects.");
-    const objects = await engine.s3.listObjects(bucket, typeof parameters.Prefix === "string" ? parameters.Prefix : undefined);
-    items = objects.map((object) => ({ Etag: object.ETag, Key: object.Key, LastModified: object.LastModified, Size: object.Size, StorageClass: "STANDARD" }));
+    if (!engine.s3.listObjects)
+      throw new StatesError("States.ItemReaderFailed", "The simulator's S3 cannot list objects.");
+    const objects = await engine.s3.listObjects(
+      bucket,
+      typeof parameters.Prefix === "string" ? parameters.Prefix : undefined,
+    );
+    items = objects.map((object) => ({
+      Etag: object.ETag,
+      Key: object.Key,
+      LastModified: object.LastModified,
+      Size: object.Size,
+      StorageClass: "STANDARD",
+    }));
   } else if (reader.Resource.startsWith("arn:aws:states:::s3:getObject")) {
     const key = parameters.Key;
-    if (typeof key !== "string") throw new StatesError("States.ItemReaderFailed", "ItemReader Parameters need a string Key.");
+    if (typeof key !== "string")
+      throw new StatesError("States.ItemReaderFailed", "ItemReader Parameters need a string Key.");
     let body: Buffer;
     try {
       body = await engine.s3.getObject(bucket, key);
     } catch (error) {
-      throw new StatesError("States.ItemReaderFailed", `Reading s3://${bucket}/${key} failed: ${(error as Error).message}`);
+      throw new StatesError(
+        "States.ItemReaderFailed",
+        `Reading s3://${bucket}/${key} failed: ${(error as Error).message}`,
+      );
     }
     items = parseObject(body.toString("utf8"), config, `s3://${bucket}/${key}`);
   } else {
-    throw new StatesError("States.ItemReaderFailed", `The ItemReader resource '${reader.Resource}' is not supported by the simulator.`);
+    throw new StatesError(
+      "States.ItemReaderFailed",
+      `The ItemReader resource '${reader.Resource}' is not supported by the simulator.`,
+    );
   }
 
   const maxItems = config.MaxItems;
   return typeof maxItems === "number" && maxItems > 0 ? items.slice(0, maxItems) : items;
 }
 
-async function resolveParameters(engine: Engine, run: StateRun, template: unknown, effective: unknown): Promise<unknown> {
+async function resolveParameters(
+  engine: Engine,
+  run: StateRun,
+  template: unknown,
+  effective: unknown,
+): Promise<unknown> {
   if (run.language === "JSONata") return engine.evaluate(run, template, {});
   return buildPayload(template, engine.scope(run, effective));
 }
 
-function parseObject(text: string, config: NonNullable<ItemReader["ReaderConfig"]>, location: string): unknown[] {
+function parseObject(
+  text: string,
+  config: NonNullable<ItemReader["ReaderConfig"]>,
+  location: string,
+): unknown[] {
   const type = config.InputType ?? "JSON";
   if (type === "JSON") {
     let parsed: unknown;
@@ -59,7 +106,11 @@ function parseObject(text: string, config: NonNullable<ItemReader["ReaderConfig"
     } catch {
       throw new StatesError("States.ItemReaderFailed", `The object ${location} is not valid JSON.`);
     }
-    if (!Array.isArray(parsed)) throw new StatesError("States.ItemReaderFailed", `The object ${location} does not contain a JSON array.`);
+    if (!Array.isArray(parsed))
+      throw new StatesError(
+        "States.ItemReaderFailed",
+        `The object ${location} does not contain a JSON array.`,
+      );
     return parsed;
   }
   if (type === "JSONL") {
@@ -70,10 +121,16 @@ function parseObject(text: string, config: NonNullable<ItemReader["ReaderConfig"
   }
   if (type === "CSV") {
     const rows = parseCsv(text, CSV_DELIMITERS[config.CSVDelimiter ?? "COMMA"] ?? ",");
-    const headers = config.CSVHeaderLocation === "GIVEN" ? (config.CSVHeaders ?? []) : (rows.shift() ?? []);
-    return rows.map((row) => Object.fromEntries(headers.map((header, index) => [header, row[index] ?? ""])));
+    const headers =
+      config.CSVHeaderLocation === "GIVEN" ? (config.CSVHeaders ?? []) : (rows.shift() ?? []);
+    return rows.map((row) =>
+      Object.fromEntries(headers.map((header, index) => [header, row[index] ?? ""])),
+    );
   }
-  throw new StatesError("States.ItemReaderFailed", `The ReaderConfig InputType '${type}' is not supported by the simulator.`);
+  throw new StatesError(
+    "States.ItemReaderFailed",
+    `The ReaderConfig InputType '${type}' is not supported by the simulator.`,
+  );
 }
 
 /** Parses RFC 4180 CSV text: quoted fields, doubled quotes, CRLF or LF rows. */
@@ -110,10 +167,23 @@ function parseCsv(text: string, delimiter: string): string[][] {
 }
 
 /** Groups items into `{Items: [...], BatchInput}` batches of at most MaxItemsPerBatch. */
-export async function batchItems(engine: Engine, run: StateRun, batcher: ItemBatcher, items: unknown[], effective: unknown): Promise<unknown[]> {
+export async function batchItems(
+  engine: Engine,
+  run: StateRun,
+  batcher: ItemBatcher,
+  items: unknown[],
+  effective: unknown,
+): Promise<unknown[]> {
   const size = batcher.MaxItemsPerBatch ?? items.length;
-  if (!Number.isInteger(size) || size <= 0) throw new StatesError("States.Runtime", `MaxItemsPerBatch must be a positive integer, received ${size}`);
-  const batchInput = batcher.BatchInput === undefined ? undefined : await resolveParameters(engine, run, batcher.BatchInput, effective);
+  if (!Number.isInteger(size) || size <= 0)
+    throw new StatesError(
+      "States.Runtime",
+      `MaxItemsPerBatch must be a positive integer, received ${size}`,
+    );
+  const batchInput =
+    batcher.BatchInput === undefined
+      ? undefined
+      : await resolveParameters(engine, run, batcher.BatchInput, effective);
   const batches: unknown[] = [];
   for (let i = 0; i < items.length; i += size) {
     const batch: Record<string, unknown> = { Items: items.slice(i, i + size) };
@@ -135,9 +205,16 @@ export async function writeResults(
   results: unknown[],
   failures: { index: number; error: StatesError }[],
 ): Promise<unknown> {
-  if (!engine.s3) throw new StatesError("States.ResultWriterFailed", "The simulator was started without S3, so ResultWriter cannot write objects.");
-  const target = (writer.Arguments ?? writer.Parameters) as { Bucket?: string; Prefix?: string } | undefined;
-  if (!target?.Bucket) throw new StatesError("States.ResultWriterFailed", "ResultWriter needs a Bucket.");
+  if (!engine.s3)
+    throw new StatesError(
+      "States.ResultWriterFailed",
+      "The simulator was started without S3, so ResultWriter cannot write objects.",
+    );
+  const target = (writer.Arguments ?? writer.Parameters) as
+    | { Bucket?: string; Prefix?: string }
+    | undefined;
+  if (!target?.Bucket)
+    throw new StatesError("States.ResultWriterFailed", "ResultWriter needs a Bucket.");
   const runId = mapRunArn.split(":").pop() ?? "run";
   const prefix = `${target.Prefix ? `${target.Prefix.replace(/\/$/, "")}/` : ""}${runId}`;
   const failed = new Set(failures.map((failure) => failure.index));
@@ -157,7 +234,11 @@ export async function writeResults(
   const failedKey = `${prefix}/FAILED_0.json`;
   const manifestKey = `${prefix}/manifest.json`;
   try {
-    await engine.s3.putObject(target.Bucket, succeededKey, JSON.stringify(entries(all.filter((index) => !failed.has(index)))));
+    await engine.s3.putObject(
+      target.Bucket,
+      succeededKey,
+      JSON.stringify(entries(all.filter((index) => !failed.has(index)))),
+    );
     await engine.s3.putObject(target.Bucket, failedKey, JSON.stringify(entries([...failed])));
     await engine.s3.putObject(
       target.Bucket,
@@ -173,7 +254,10 @@ export async function writeResults(
       }),
     );
   } catch (error) {
-    throw new StatesError("States.ResultWriterFailed", `Writing the Map results to s3://${target.Bucket}/${prefix} failed: ${(error as Error).message}`);
+    throw new StatesError(
+      "States.ResultWriterFailed",
+      `Writing the Map results to s3://${target.Bucket}/${prefix} failed: ${(error as Error).message}`,
+    );
   }
   void run;
   return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: target.Bucket, Key: manifestKey } };

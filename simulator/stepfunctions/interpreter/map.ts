@@ -18,20 +18,48 @@ import type { StateOutcome, StateRun } from "./types.ts";
 /** Runs one attempt of a Map state. */
 export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcome> {
   const { frame, name, state } = run;
-  const processor = (state.ItemProcessor ?? state.Iterator) as NonNullable<StateDefinition["ItemProcessor"]>;
+  const processor = (state.ItemProcessor ?? state.Iterator) as NonNullable<
+    StateDefinition["ItemProcessor"]
+  >;
   const distributed = processor.ProcessorConfig?.Mode === "DISTRIBUTED";
 
-  const effective = run.language === "JSONPath" ? selectPath(state.InputPath, run.rawInput, engine.scope(run, undefined)) : run.rawInput;
+  const effective =
+    run.language === "JSONPath"
+      ? selectPath(state.InputPath, run.rawInput, engine.scope(run, undefined))
+      : run.rawInput;
   let items = await collectItems(engine, run, effective);
   if (state.ItemBatcher) items = await batchItems(engine, run, state.ItemBatcher, items, effective);
-  const maxConcurrency = await readNumber(engine, run, state.MaxConcurrency, state.MaxConcurrencyPath, effective, "MaxConcurrency");
-  const toleratedCount = await readNumber(engine, run, state.ToleratedFailureCount, state.ToleratedFailureCountPath, effective, "ToleratedFailureCount");
-  const toleratedPercentage = await readNumber(engine, run, state.ToleratedFailurePercentage, state.ToleratedFailurePercentagePath, effective, "ToleratedFailurePercentage");
+  const maxConcurrency = await readNumber(
+    engine,
+    run,
+    state.MaxConcurrency,
+    state.MaxConcurrencyPath,
+    effective,
+    "MaxConcurrency",
+  );
+  const toleratedCount = await readNumber(
+    engine,
+    run,
+    state.ToleratedFailureCount,
+    state.ToleratedFailureCountPath,
+    effective,
+    "ToleratedFailureCount",
+  );
+  const toleratedPercentage = await readNumber(
+    engine,
+    run,
+    state.ToleratedFailurePercentage,
+    state.ToleratedFailurePercentagePath,
+    effective,
+    "ToleratedFailurePercentage",
+  );
 
   const mapRunArn = distributed ? mapRunArnOf(engine, name) : undefined;
   const startedId = distributed
     ? engine.addEvent(frame, "MapRunStarted", "mapRunStartedEventDetails", { mapRunArn })
-    : engine.addEvent(frame, "MapStateStarted", "mapStateStartedEventDetails", { length: items.length });
+    : engine.addEvent(frame, "MapStateStarted", "mapStateStartedEventDetails", {
+        length: items.length,
+      });
 
   const scope = frame.cancellation.child();
   const baseKey = `${frame.memoKey}/${name}#${frame.visits.get(name) ?? 1}`;
@@ -40,9 +68,14 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
   let fatal: unknown;
 
   const tooManyFailures = () => {
-    if (toleratedCount === undefined && toleratedPercentage === undefined) return failures.length > 0;
+    if (toleratedCount === undefined && toleratedPercentage === undefined)
+      return failures.length > 0;
     if (toleratedCount !== undefined && failures.length > toleratedCount) return true;
-    if (toleratedPercentage !== undefined && (failures.length / Math.max(1, items.length)) * 100 > toleratedPercentage) return true;
+    if (
+      toleratedPercentage !== undefined &&
+      (failures.length / Math.max(1, items.length)) * 100 > toleratedPercentage
+    )
+      return true;
     return false;
   };
 
@@ -56,26 +89,54 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     const mapItem = { Index: index, Value: item };
     const iterationInput = await selectItem(engine, run, effective, mapItem);
     const eventFrame = { ...frame, previousEventId: startedId };
-    if (!distributed) engine.addEvent(eventFrame, "MapIterationStarted", "mapIterationStartedEventDetails", { name, index });
-    const child = engine.childFrame(frame, processor, { memoKey: key, cancellation: scope, previousEventId: eventFrame.previousEventId, mapItem });
+    if (!distributed)
+      engine.addEvent(eventFrame, "MapIterationStarted", "mapIterationStartedEventDetails", {
+        name,
+        index,
+      });
+    const child = engine.childFrame(frame, processor, {
+      memoKey: key,
+      cancellation: scope,
+      previousEventId: eventFrame.previousEventId,
+      mapItem,
+    });
     child.silent = distributed || frame.silent;
     try {
       results[index] = await engine.runFrame(child, iterationInput);
       engine.memo.set(key, results[index]);
       if (!distributed) {
-        engine.addEvent({ ...child, silent: frame.silent }, "MapIterationSucceeded", "mapIterationSucceededEventDetails", { name, index });
+        engine.addEvent(
+          { ...child, silent: frame.silent },
+          "MapIterationSucceeded",
+          "mapIterationSucceededEventDetails",
+          { name, index },
+        );
       }
     } catch (error) {
       if (error instanceof AbortedError) {
         if (!distributed && !engine.history.limitReached) {
-          engine.addEvent({ ...child, silent: frame.silent }, "MapIterationAborted", "mapIterationAbortedEventDetails", { name, index });
+          engine.addEvent(
+            { ...child, silent: frame.silent },
+            "MapIterationAborted",
+            "mapIterationAbortedEventDetails",
+            { name, index },
+          );
         }
         return;
       }
       if (!distributed && !engine.history.limitReached) {
-        engine.addEvent({ ...child, silent: frame.silent }, "MapIterationFailed", "mapIterationFailedEventDetails", { name, index });
+        engine.addEvent(
+          { ...child, silent: frame.silent },
+          "MapIterationFailed",
+          "mapIterationFailedEventDetails",
+          { name, index },
+        );
       }
-      if (!(error instanceof StatesError) || error.name === "States.Runtime" || error.name === "States.DataLimitExceeded") {
+      if (
+        !(error instanceof StatesError) ||
+        error.name === "States.Runtime" ||
+        error.name === "States.DataLimitExceeded"
+      ) {
         fatal ??= error;
         scope.cancel();
         return;
@@ -103,7 +164,15 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
   engine.addEvent(frame, distributed ? "MapRunSucceeded" : "MapStateSucceeded");
 
   let result: unknown = results;
-  if (state.ResultWriter) result = await writeResults(engine, run, state.ResultWriter, mapRunArn ?? "", results, failures);
+  if (state.ResultWriter)
+    result = await writeResults(
+      engine,
+      run,
+      state.ResultWriter,
+      mapRunArn ?? "",
+      results,
+      failures,
+    );
   return engine.finish(run, result, state.ResultSelector, state.ResultPath);
 }
 
@@ -115,26 +184,42 @@ async function collectItems(engine: Engine, run: StateRun, effective: unknown): 
   if (state.ItemReader) {
     items = await readItems(engine, run, state.ItemReader, effective);
   } else if (run.language === "JSONata") {
-    items = state.Items === undefined ? run.rawInput : isJsonataExpression(state.Items) ? await engine.evaluate(run, state.Items, {}) : state.Items;
+    items =
+      state.Items === undefined
+        ? run.rawInput
+        : isJsonataExpression(state.Items)
+          ? await engine.evaluate(run, state.Items, {})
+          : state.Items;
     source = "Items";
   } else if (state.ItemsPath !== undefined) {
     source = state.ItemsPath;
     const resolved = resolvePath(state.ItemsPath, engine.scope(run, effective));
     if (!resolved.found) {
-      throw new StatesError("States.Runtime", `Invalid path '${state.ItemsPath}' : No results for path: ${state.ItemsPath}`);
+      throw new StatesError(
+        "States.Runtime",
+        `Invalid path '${state.ItemsPath}' : No results for path: ${state.ItemsPath}`,
+      );
     }
     items = resolved.value;
   } else items = effective;
 
   if (!Array.isArray(items)) {
     // NOTE: the wording of this cause is the simulator's.
-    throw new StatesError("States.Runtime", `The Map state's items at '${source}' are not a JSON array: ${JSON.stringify(items)?.slice(0, 200)}`);
+    throw new StatesError(
+      "States.Runtime",
+      `The Map state's items at '${source}' are not a JSON array: ${JSON.stringify(items)?.slice(0, 200)}`,
+    );
   }
   return items;
 }
 
 /** Input of one iteration: ItemSelector (or the legacy Parameters) or the item itself. */
-async function selectItem(engine: Engine, run: StateRun, effective: unknown, mapItem: { Index: number; Value: unknown }): Promise<unknown> {
+async function selectItem(
+  engine: Engine,
+  run: StateRun,
+  effective: unknown,
+  mapItem: { Index: number; Value: unknown },
+): Promise<unknown> {
   const { state } = run;
   const template = state.ItemSelector ?? state.Parameters;
   if (template === undefined) return mapItem.Value;
@@ -156,21 +241,37 @@ async function readNumber(
 ): Promise<number | undefined> {
   let number: unknown = value;
   if (isJsonataExpression(value)) {
-    number = await evaluateJsonata(value, { input: run.rawInput, context: engine.context(run) }, run.frame.variables);
+    number = await evaluateJsonata(
+      value,
+      { input: run.rawInput, context: engine.context(run) },
+      run.frame.variables,
+    );
   } else if (path !== undefined) {
     const resolved = resolvePath(path, engine.scope(run, effective));
-    if (!resolved.found) throw new StatesError("States.Runtime", `Invalid path '${path}' : No results for path: ${path}`);
+    if (!resolved.found)
+      throw new StatesError(
+        "States.Runtime",
+        `Invalid path '${path}' : No results for path: ${path}`,
+      );
     number = resolved.value;
   }
   if (number === undefined) return undefined;
   if (typeof number !== "number" || number < 0) {
-    throw new StatesError("States.Runtime", `The value of ${field} must be a non-negative number, received ${JSON.stringify(number)}`);
+    throw new StatesError(
+      "States.Runtime",
+      `The value of ${field} must be a non-negative number, received ${JSON.stringify(number)}`,
+    );
   }
   return number;
 }
 
 /** Runs `count` tasks with at most `limit` at once (0: no limit), starting them in index order. */
-async function runPool(count: number, limit: number, task: (index: number) => Promise<void>, stopped: () => boolean): Promise<void> {
+async function runPool(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<void>,
+  stopped: () => boolean,
+): Promise<void> {
   const width = limit <= 0 ? count : Math.min(limit, count);
   let next = 0;
   const worker = async () => {

@@ -26,7 +26,11 @@ export async function runParallel(engine: Engine, run: StateRun): Promise<StateO
         results[index] = engine.memo.get(key);
         return;
       }
-      const child = engine.childFrame(frame, branch, { memoKey: key, cancellation: scope, previousEventId: startedId });
+      const child = engine.childFrame(frame, branch, {
+        memoKey: key,
+        cancellation: scope,
+        previousEventId: startedId,
+      });
       child.silent = frame.silent;
       try {
         results[index] = await engine.runFrame(child, input);

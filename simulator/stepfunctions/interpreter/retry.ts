@@ -47,7 +47,11 @@ export function findCatcher(catchers: Catcher[], errorName: string): Catcher | u
  * capped by MaxDelaySeconds, and drawn uniformly from [0, delay] with
  * JitterStrategy FULL.
  */
-export function retryDelayMs(retrier: Retrier, attempt: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  retrier: Retrier,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const interval = retrier.IntervalSeconds ?? 1;
   const backoff = retrier.BackoffRate ?? 2.0;
   let seconds = interval * backoff ** attempt;

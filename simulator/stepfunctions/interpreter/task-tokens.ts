@@ -41,7 +41,9 @@ export class TaskTokenRegistry {
     try {
       output = JSON.parse(outputText);
     } catch {
-      throw apiErrors.invalidOutput(`Invalid output: the output of a task must be JSON, received '${outputText.slice(0, 100)}'`);
+      throw apiErrors.invalidOutput(
+        `Invalid output: the output of a task must be JSON, received '${outputText.slice(0, 100)}'`,
+      );
     }
     const task = this.#take(token);
     task.resolve(output);

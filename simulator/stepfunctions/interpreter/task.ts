@@ -9,13 +9,14 @@ import { LambdaError } from "../../lambda/errors.ts";
 import type { InvokeRequest, InvokeResult } from "../../lambda/types.ts";
 import { AbortedError, StatesError } from "../errors.ts";
 import { NOT_TRUNCATED } from "../history.ts";
-import { resolvePath } from "../paths/payload.ts";
 import { evaluateJsonata, isJsonataExpression } from "../paths/jsonata.ts";
+import { resolvePath } from "../paths/payload.ts";
 import { MAX_TIMER_MS } from "./cancellation.ts";
 import type { Engine } from "./engine.ts";
 import type { StateOutcome, StateRun } from "./types.ts";
 
-const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/;
+const LAMBDA_ARN =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/;
 const OPTIMIZED_INVOKE = "arn:aws:states:::lambda:invoke";
 
 /** Runs one attempt of a Task state. */
@@ -25,14 +26,30 @@ export async function runTask(engine: Engine, run: StateRun): Promise<StateOutco
   const waitForToken = resource.endsWith(".waitForTaskToken");
   const token = waitForToken ? engine.tokens.create() : undefined;
   const payload = await engine.effectiveInput(run, token);
-  const timeoutSeconds = await readSeconds(engine, run, state.TimeoutSeconds, state.TimeoutSecondsPath, "TimeoutSeconds");
-  const heartbeatSeconds = await readSeconds(engine, run, state.HeartbeatSeconds, state.HeartbeatSecondsPath, "HeartbeatSeconds");
+  const timeoutSeconds = await readSeconds(
+    engine,
+    run,
+    state.TimeoutSeconds,
+    state.TimeoutSecondsPath,
+    "TimeoutSeconds",
+  );
+  const heartbeatSeconds = await readSeconds(
+    engine,
+    run,
+    state.HeartbeatSeconds,
+    state.HeartbeatSecondsPath,
+    "HeartbeatSeconds",
+  );
 
   let result: unknown;
   if (LAMBDA_ARN.test(resource)) {
     result = await invokeDirect(engine, run, resource, payload, timeoutSeconds);
   } else if (resource === OPTIMIZED_INVOKE || resource === `${OPTIMIZED_INVOKE}.waitForTaskToken`) {
-    result = await invokeOptimized(engine, run, payload, { timeoutSeconds, heartbeatSeconds, token });
+    result = await invokeOptimized(engine, run, payload, {
+      timeoutSeconds,
+      heartbeatSeconds,
+      token,
+    });
   } else {
     throw new StatesError(
       "States.Runtime",
@@ -53,42 +70,82 @@ async function readSeconds(
 ): Promise<number | undefined> {
   let seconds: unknown = value;
   if (isJsonataExpression(value)) {
-    seconds = await evaluateJsonata(value, { input: run.rawInput, context: engine.context(run) }, run.frame.variables);
+    seconds = await evaluateJsonata(
+      value,
+      { input: run.rawInput, context: engine.context(run) },
+      run.frame.variables,
+    );
   } else if (path !== undefined) {
     const resolved = resolvePath(path, engine.scope(run, run.rawInput));
-    if (!resolved.found) throw new StatesError("States.Runtime", `Invalid path '${path}' : No results for path: ${path}`);
+    if (!resolved.found)
+      throw new StatesError(
+        "States.Runtime",
+        `Invalid path '${path}' : No results for path: ${path}`,
+      );
     seconds = resolved.value;
   }
   if (seconds === undefined) return undefined;
   if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds <= 0) {
-    throw new StatesError("States.Runtime", `The value of ${field} must be a positive integer, received ${JSON.stringify(seconds)}`);
+    throw new StatesError(
+      "States.Runtime",
+      `The value of ${field} must be a positive integer, received ${JSON.stringify(seconds)}`,
+    );
   }
   return seconds;
 }
 
 /** Resource is a function ARN: the effective input is the event, the payload is the result. */
-async function invokeDirect(engine: Engine, run: StateRun, arn: string, payload: unknown, timeoutSeconds: number | undefined): Promise<unknown> {
+async function invokeDirect(
+  engine: Engine,
+  run: StateRun,
+  arn: string,
+  payload: unknown,
+  timeoutSeconds: number | undefined,
+): Promise<unknown> {
   const { frame } = run;
   const inputText = JSON.stringify(payload) ?? "null";
-  const scheduled: Record<string, unknown> = { resource: arn, input: inputText, inputDetails: NOT_TRUNCATED };
+  const scheduled: Record<string, unknown> = {
+    resource: arn,
+    input: inputText,
+    inputDetails: NOT_TRUNCATED,
+  };
   if (timeoutSeconds !== undefined) scheduled.timeoutInSeconds = timeoutSeconds;
-  engine.addEvent(frame, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", scheduled);
+  engine.addEvent(
+    frame,
+    "LambdaFunctionScheduled",
+    "lambdaFunctionScheduledEventDetails",
+    scheduled,
+  );
   engine.addEvent(frame, "LambdaFunctionStarted");
 
   let result: InvokeResult;
   try {
-    result = await invokeWithTimeout(engine, run, { functionName: arn, payload: Buffer.from(inputText) }, timeoutSeconds);
+    result = await invokeWithTimeout(
+      engine,
+      run,
+      { functionName: arn, payload: Buffer.from(inputText) },
+      timeoutSeconds,
+    );
   } catch (error) {
     const failure = toStatesError(error);
-    const type = failure.name === "States.Timeout" ? "LambdaFunctionTimedOut" : "LambdaFunctionFailed";
-    const key = failure.name === "States.Timeout" ? "lambdaFunctionTimedOutEventDetails" : "lambdaFunctionFailedEventDetails";
+    const type =
+      failure.name === "States.Timeout" ? "LambdaFunctionTimedOut" : "LambdaFunctionFailed";
+    const key =
+      failure.name === "States.Timeout"
+        ? "lambdaFunctionTimedOutEventDetails"
+        : "lambdaFunctionFailedEventDetails";
     engine.addEvent(frame, type, key, errorDetails(failure));
     throw failure;
   }
 
   if (result.functionError) {
     const failure = functionFailure(result);
-    engine.addEvent(frame, "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", errorDetails(failure));
+    engine.addEvent(
+      frame,
+      "LambdaFunctionFailed",
+      "lambdaFunctionFailedEventDetails",
+      errorDetails(failure),
+    );
     throw failure;
   }
   const output = parsePayload(result.payload);
@@ -110,34 +167,57 @@ interface OptimizedOptions {
  * Payload; the result wraps the response as
  * `{ExecutedVersion, Payload, SdkHttpMetadata, SdkResponseMetadata, StatusCode}`.
  */
-async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknown, options: OptimizedOptions): Promise<unknown> {
+async function invokeOptimized(
+  engine: Engine,
+  run: StateRun,
+  parameters: unknown,
+  options: OptimizedOptions,
+): Promise<unknown> {
   const { frame } = run;
   const resource = options.token ? "invoke.waitForTaskToken" : "invoke";
   const base = { resourceType: "lambda", resource };
   const parametersText = JSON.stringify(parameters) ?? "null";
-  const scheduled: Record<string, unknown> = { ...base, region: engine.region, parameters: parametersText };
+  const scheduled: Record<string, unknown> = {
+    ...base,
+    region: engine.region,
+    parameters: parametersText,
+  };
   if (options.timeoutSeconds !== undefined) scheduled.timeoutInSeconds = options.timeoutSeconds;
-  if (options.heartbeatSeconds !== undefined) scheduled.heartbeatInSeconds = options.heartbeatSeconds;
+  if (options.heartbeatSeconds !== undefined)
+    scheduled.heartbeatInSeconds = options.heartbeatSeconds;
   engine.addEvent(frame, "TaskScheduled", "taskScheduledEventDetails", scheduled);
   engine.addEvent(frame, "TaskStarted", "taskStartedEventDetails", base);
 
   const fail = (failure: StatesError): StatesError => {
-    const timedOut = failure.name === "States.Timeout" || failure.name === "States.HeartbeatTimeout";
-    engine.addEvent(frame, timedOut ? "TaskTimedOut" : "TaskFailed", timedOut ? "taskTimedOutEventDetails" : "taskFailedEventDetails", {
-      ...base,
-      ...errorDetails(failure),
-    });
+    const timedOut =
+      failure.name === "States.Timeout" || failure.name === "States.HeartbeatTimeout";
+    engine.addEvent(
+      frame,
+      timedOut ? "TaskTimedOut" : "TaskFailed",
+      timedOut ? "taskTimedOutEventDetails" : "taskFailedEventDetails",
+      {
+        ...base,
+        ...errorDetails(failure),
+      },
+    );
     return failure;
   };
 
   // The token is open from the moment the task is scheduled: a callback may
   // arrive while the function is still running.
-  const callback = options.token ? waitForCallback(engine, run, options.token, options.timeoutSeconds, options.heartbeatSeconds) : undefined;
+  const callback = options.token
+    ? waitForCallback(engine, run, options.token, options.timeoutSeconds, options.heartbeatSeconds)
+    : undefined;
   callback?.catch(() => {});
   let output: unknown;
   try {
     const request = toInvokeRequest(parameters);
-    const response = await invokeWithTimeout(engine, run, request, options.token ? undefined : options.timeoutSeconds);
+    const response = await invokeWithTimeout(
+      engine,
+      run,
+      request,
+      options.token ? undefined : options.timeoutSeconds,
+    );
     if (response.functionError) throw functionFailure(response);
     output = {
       ExecutedVersion: response.executedVersion,
@@ -161,7 +241,11 @@ async function invokeOptimized(engine: Engine, run: StateRun, parameters: unknow
     return output;
   }
 
-  engine.addEvent(frame, "TaskSubmitted", "taskSubmittedEventDetails", { ...base, output: JSON.stringify(output), outputDetails: NOT_TRUNCATED });
+  engine.addEvent(frame, "TaskSubmitted", "taskSubmittedEventDetails", {
+    ...base,
+    output: JSON.stringify(output),
+    outputDetails: NOT_TRUNCATED,
+  });
   let callbackOutput: unknown;
   try {
     callbackOutput = await callback;
@@ -206,11 +290,17 @@ function httpMetadata(engine: Engine, response: InvokeResult): Record<string, un
 
 function toInvokeRequest(parameters: unknown): InvokeRequest {
   if (parameters === null || typeof parameters !== "object" || Array.isArray(parameters)) {
-    throw new StatesError("States.Runtime", "The Parameters of lambda:invoke must be an object with FunctionName");
+    throw new StatesError(
+      "States.Runtime",
+      "The Parameters of lambda:invoke must be an object with FunctionName",
+    );
   }
   const fields = parameters as Record<string, unknown>;
   if (typeof fields.FunctionName !== "string") {
-    throw new StatesError("States.Runtime", "The Parameters of lambda:invoke are missing the string field 'FunctionName'");
+    throw new StatesError(
+      "States.Runtime",
+      "The Parameters of lambda:invoke are missing the string field 'FunctionName'",
+    );
   }
   // A missing Payload sends an empty JSON object.
   const payload = fields.Payload === undefined ? "{}" : JSON.stringify(fields.Payload);
@@ -218,7 +308,10 @@ function toInvokeRequest(parameters: unknown): InvokeRequest {
     functionName: fields.FunctionName,
     qualifier: typeof fields.Qualifier === "string" ? fields.Qualifier : undefined,
     payload: Buffer.from(payload),
-    invocationType: fields.InvocationType === "Event" || fields.InvocationType === "DryRun" ? fields.InvocationType : "RequestResponse",
+    invocationType:
+      fields.InvocationType === "Event" || fields.InvocationType === "DryRun"
+        ? fields.InvocationType
+        : "RequestResponse",
     logType: fields.LogType === "Tail" ? ("Tail" as const) : undefined,
     clientContext: typeof fields.ClientContext === "string" ? fields.ClientContext : undefined,
   };
@@ -239,12 +332,17 @@ async function invokeWithTimeout(
   if (timeoutSeconds !== undefined) {
     racers.push(
       new Promise<never>((_, reject) => {
-        timer = engine.clock.setTimeout(() => reject(new StatesError("States.Timeout", undefined)), Math.min(timeoutSeconds * 1000, MAX_TIMER_MS));
+        timer = engine.clock.setTimeout(
+          () => reject(new StatesError("States.Timeout", undefined)),
+          Math.min(timeoutSeconds * 1000, MAX_TIMER_MS),
+        );
       }),
     );
   }
   try {
-    return await run.frame.cancellation.race(racers.length === 1 ? invocation : Promise.race(racers));
+    return await run.frame.cancellation.race(
+      racers.length === 1 ? invocation : Promise.race(racers),
+    );
   } finally {
     engine.clock.clearTimeout(timer);
     invocation.catch(() => {});
@@ -257,7 +355,13 @@ async function invokeWithTimeout(
  * heartbeat arrives for HeartbeatSeconds. Without TimeoutSeconds no timer is
  * set: AWS's default of 99999999 seconds never fires in practice.
  */
-function waitForCallback(engine: Engine, run: StateRun, token: string, timeoutSeconds: number | undefined, heartbeatSeconds: number | undefined): Promise<unknown> {
+function waitForCallback(
+  engine: Engine,
+  run: StateRun,
+  token: string,
+  timeoutSeconds: number | undefined,
+  heartbeatSeconds: number | undefined,
+): Promise<unknown> {
   const { clock } = engine;
   return run.frame.cancellation.race(
     new Promise<unknown>((resolve, reject) => {
@@ -272,16 +376,22 @@ function waitForCallback(engine: Engine, run: StateRun, token: string, timeoutSe
       const armHeartbeat = () => {
         if (heartbeatSeconds === undefined) return;
         clock.clearTimeout(heartbeatTimer);
-        heartbeatTimer = clock.setTimeout(() => {
-          settle();
-          reject(new StatesError("States.HeartbeatTimeout", undefined));
-        }, Math.min(heartbeatSeconds * 1000, MAX_TIMER_MS));
+        heartbeatTimer = clock.setTimeout(
+          () => {
+            settle();
+            reject(new StatesError("States.HeartbeatTimeout", undefined));
+          },
+          Math.min(heartbeatSeconds * 1000, MAX_TIMER_MS),
+        );
       };
       if (timeoutSeconds !== undefined) {
-        timeoutTimer = clock.setTimeout(() => {
-          settle();
-          reject(new StatesError("States.Timeout", undefined));
-        }, Math.min(timeoutSeconds * 1000, MAX_TIMER_MS));
+        timeoutTimer = clock.setTimeout(
+          () => {
+            settle();
+            reject(new StatesError("States.Timeout", undefined));
+          },
+          Math.min(timeoutSeconds * 1000, MAX_TIMER_MS),
+        );
       }
       const removeCancel = run.frame.cancellation.onCancel(() => settle());
       armHeartbeat();
@@ -327,9 +437,13 @@ function toStatesError(error: unknown): StatesError {
       { cause: error },
     );
   }
-  return new StatesError("Lambda.SdkClientException", `Unable to execute HTTP request: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-  });
+  return new StatesError(
+    "Lambda.SdkClientException",
+    `Unable to execute HTTP request: ${(error as Error)?.message ?? String(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 function errorDetails(error: StatesError): Record<string, string> {

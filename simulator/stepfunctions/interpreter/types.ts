@@ -55,5 +55,8 @@ export interface StateRun {
 export interface ObjectStore {
   getObject(bucket: string, key: string): Promise<Buffer>;
   putObject(bucket: string, key: string, body: Buffer | string): Promise<void>;
-  listObjects?(bucket: string, prefix?: string): Promise<{ Key: string; Size: number; ETag?: string; LastModified?: string }[]>;
+  listObjects?(
+    bucket: string,
+    prefix?: string,
+  ): Promise<{ Key: string; Size: number; ETag?: string; LastModified?: string }[]>;
 }

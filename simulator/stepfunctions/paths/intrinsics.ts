@@ -42,7 +42,8 @@ export function evaluateIntrinsic(text: string, resolve: PathResolver): unknown 
     const parser = new IntrinsicParser(text);
     call = parser.parseCall(0);
     parser.skipSpaces();
-    if (parser.position !== text.length) throw runtimeError(`unexpected text after the call in '${text}'`);
+    if (parser.position !== text.length)
+      throw runtimeError(`unexpected text after the call in '${text}'`);
     cache.set(text, call);
   }
   return invoke(call, resolve);
@@ -63,12 +64,17 @@ class IntrinsicParser {
 
   parseCall(depth: number): IntrinsicCall {
     // AWS allows up to 10 nested intrinsic functions within a field.
-    if (depth >= 10) throw runtimeError(`more than 10 nested intrinsic functions in '${this.text}'`);
+    if (depth >= 10)
+      throw runtimeError(`more than 10 nested intrinsic functions in '${this.text}'`);
     const match = /^States\.[A-Za-z0-9]+/.exec(this.text.slice(this.position));
-    if (!match) throw runtimeError(`expected an intrinsic function at position ${this.position} of '${this.text}'`);
+    if (!match)
+      throw runtimeError(
+        `expected an intrinsic function at position ${this.position} of '${this.text}'`,
+      );
     this.position += match[0].length;
     this.skipSpaces();
-    if (this.text[this.position] !== "(") throw runtimeError(`expected '(' after ${match[0]} in '${this.text}'`);
+    if (this.text[this.position] !== "(")
+      throw runtimeError(`expected '(' after ${match[0]} in '${this.text}'`);
     this.position++;
 
     const args: IntrinsicArgument[] = [];
@@ -83,7 +89,10 @@ class IntrinsicParser {
       this.skipSpaces();
       const char = this.text[this.position++];
       if (char === ")") break;
-      if (char !== ",") throw runtimeError(`expected ',' or ')' at position ${this.position - 1} of '${this.text}'`);
+      if (char !== ",")
+        throw runtimeError(
+          `expected ',' or ')' at position ${this.position - 1} of '${this.text}'`,
+        );
     }
     return { name: match[0], args };
   }
@@ -166,23 +175,33 @@ function expectCount(name: string, args: unknown[], min: number, max = min): voi
 }
 
 function expectString(name: string, value: unknown, position: number): string {
-  if (typeof value !== "string") throw runtimeError(`argument ${position} of ${name} must be a string, received ${describe(value)}`);
+  if (typeof value !== "string")
+    throw runtimeError(
+      `argument ${position} of ${name} must be a string, received ${describe(value)}`,
+    );
   return value;
 }
 
 function expectArray(name: string, value: unknown, position: number): unknown[] {
-  if (!Array.isArray(value)) throw runtimeError(`argument ${position} of ${name} must be an array, received ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw runtimeError(
+      `argument ${position} of ${name} must be an array, received ${describe(value)}`,
+    );
   return value;
 }
 
 function expectNumber(name: string, value: unknown, position: number): number {
-  if (typeof value !== "number") throw runtimeError(`argument ${position} of ${name} must be a number, received ${describe(value)}`);
+  if (typeof value !== "number")
+    throw runtimeError(
+      `argument ${position} of ${name} must be a number, received ${describe(value)}`,
+    );
   return value;
 }
 
 function expectInteger(name: string, value: unknown, position: number): number {
   const number = expectNumber(name, value, position);
-  if (!Number.isInteger(number)) throw runtimeError(`argument ${position} of ${name} must be an integer, received ${number}`);
+  if (!Number.isInteger(number))
+    throw runtimeError(`argument ${position} of ${name} must be an integer, received ${number}`);
   return number;
 }
 
@@ -207,7 +226,8 @@ export function formatValue(value: unknown): string {
 }
 
 function format(call: IntrinsicCall, resolve: PathResolver): string {
-  if (call.args.length === 0) throw runtimeError("States.Format takes at least 1 argument, received 0");
+  if (call.args.length === 0)
+    throw runtimeError("States.Format takes at least 1 argument, received 0");
   const first = call.args[0];
   const template =
     first.kind === "literal" && typeof first.value === "string"
@@ -223,14 +243,18 @@ function format(call: IntrinsicCall, resolve: PathResolver): string {
     else if (char === ESCAPED_CLOSE) result += "}";
     else if (char === "{" && template[i + 1] === "}") {
       if (used >= values.length) {
-        throw runtimeError(`States.Format has more '{}' placeholders than arguments (${values.length})`);
+        throw runtimeError(
+          `States.Format has more '{}' placeholders than arguments (${values.length})`,
+        );
       }
       result += formatValue(values[used++]);
       i++;
     } else result += char;
   }
   if (used !== values.length) {
-    throw runtimeError(`States.Format received ${values.length} arguments for ${used} '{}' placeholders`);
+    throw runtimeError(
+      `States.Format received ${values.length} arguments for ${used} '{}' placeholders`,
+    );
   }
   return result;
 }
@@ -277,7 +301,8 @@ const FUNCTIONS: Record<string, Implementation> = {
     expectCount(name, args, 2);
     const array = expectArray(name, args[0], 1);
     const size = expectInteger(name, args[1], 2);
-    if (size <= 0) throw runtimeError(`${name} needs a chunk size greater than 0, received ${size}`);
+    if (size <= 0)
+      throw runtimeError(`${name} needs a chunk size greater than 0, received ${size}`);
     const chunks: unknown[][] = [];
     for (let i = 0; i < array.length; i += size) chunks.push(array.slice(i, i + size));
     return chunks;
@@ -336,15 +361,18 @@ const FUNCTIONS: Record<string, Implementation> = {
   "States.Base64Encode": (args, name) => {
     expectCount(name, args, 1);
     const text = expectString(name, args[0], 1);
-    if (text.length > MAX_ENCODE_LENGTH) throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
+    if (text.length > MAX_ENCODE_LENGTH)
+      throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
     return Buffer.from(text, "utf8").toString("base64");
   },
 
   "States.Base64Decode": (args, name) => {
     expectCount(name, args, 1);
     const text = expectString(name, args[0], 1);
-    if (text.length > MAX_ENCODE_LENGTH) throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw runtimeError(`${name} input is not base64: ${text}`);
+    if (text.length > MAX_ENCODE_LENGTH)
+      throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text))
+      throw runtimeError(`${name} input is not base64: ${text}`);
     return Buffer.from(text, "base64").toString("utf8");
   },
 
@@ -352,10 +380,13 @@ const FUNCTIONS: Record<string, Implementation> = {
     expectCount(name, args, 2);
     const text = typeof args[0] === "string" ? args[0] : JSON.stringify(args[0]);
     const algorithm = expectString(name, args[1], 2);
-    if (text.length > MAX_ENCODE_LENGTH) throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
+    if (text.length > MAX_ENCODE_LENGTH)
+      throw runtimeError(`${name} input is longer than ${MAX_ENCODE_LENGTH} characters`);
     const nodeAlgorithm = HASH_ALGORITHMS[algorithm];
     if (!nodeAlgorithm) {
-      throw runtimeError(`${name} algorithm '${algorithm}' is not one of ${Object.keys(HASH_ALGORITHMS).join(", ")}`);
+      throw runtimeError(
+        `${name} algorithm '${algorithm}' is not one of ${Object.keys(HASH_ALGORITHMS).join(", ")}`,
+      );
     }
     return createHash(nodeAlgorithm).update(text, "utf8").digest("hex");
   },
@@ -363,9 +394,11 @@ const FUNCTIONS: Record<string, Implementation> = {
   "States.JsonMerge": (args, name) => {
     expectCount(name, args, 3);
     const [left, right, deep] = args;
-    if (!isPlainObject(left) || !isPlainObject(right)) throw runtimeError(`${name} merges two JSON objects`);
+    if (!isPlainObject(left) || !isPlainObject(right))
+      throw runtimeError(`${name} merges two JSON objects`);
     // AWS supports only the shallow mode: the third argument must be false.
-    if (deep !== false) throw runtimeError(`${name} supports only shallow merging; pass false as the third argument`);
+    if (deep !== false)
+      throw runtimeError(`${name} supports only shallow merging; pass false as the third argument`);
     return { ...left, ...right };
   },
 
@@ -374,7 +407,8 @@ const FUNCTIONS: Record<string, Implementation> = {
     const start = expectInteger(name, args[0], 1);
     const end = expectInteger(name, args[1], 2);
     // Start is inclusive and end exclusive; a seed makes the draw repeatable.
-    const random = args.length === 3 ? seededRandom(expectInteger(name, args[2], 3)) : Math.random();
+    const random =
+      args.length === 3 ? seededRandom(expectInteger(name, args[2], 3)) : Math.random();
     return start + Math.floor(random * (end - start));
   },
 

@@ -30,7 +30,10 @@ function compile(source: string): Expression {
   try {
     expression = jsonata(source);
   } catch (error) {
-    throw new StatesError("States.QueryEvaluationError", `The JSONata expression '${source}' is invalid: ${(error as Error).message}`);
+    throw new StatesError(
+      "States.QueryEvaluationError",
+      `The JSONata expression '${source}' is invalid: ${(error as Error).message}`,
+    );
   }
   registerFunctions(expression);
   cache.set(source, expression);
@@ -51,7 +54,8 @@ function registerFunctions(expression: Expression): void {
     "range",
     (start: number, end: number, step: number) => {
       const values: number[] = [];
-      for (let value = start; step > 0 ? value <= end : value >= end; value += step) values.push(value);
+      for (let value = start; step > 0 ? value <= end : value >= end; value += step)
+        values.push(value);
       return values;
     },
     "<nnn:a>",
@@ -59,8 +63,16 @@ function registerFunctions(expression: Expression): void {
   expression.registerFunction(
     "hash",
     (text: string, algorithm: string) => {
-      const names: Record<string, string> = { MD5: "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
-      return createHash(names[algorithm] ?? "sha256").update(text).digest("hex");
+      const names: Record<string, string> = {
+        MD5: "md5",
+        "SHA-1": "sha1",
+        "SHA-256": "sha256",
+        "SHA-384": "sha384",
+        "SHA-512": "sha512",
+      };
+      return createHash(names[algorithm] ?? "sha256")
+        .update(text)
+        .digest("hex");
     },
     "<ss:s>",
   );

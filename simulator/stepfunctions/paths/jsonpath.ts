@@ -49,7 +49,9 @@ export function compilePath(path: string): CompiledPath {
   const parser = new PathParser(path, 1);
   const segments = parser.parseSegments();
   const definite = segments.every((s) => s.kind === "child" || s.kind === "index");
-  const names = segments.every((s) => s.kind === "child") ? segments.map((s) => (s as { name: string }).name) : undefined;
+  const names = segments.every((s) => s.kind === "child")
+    ? segments.map((s) => (s as { name: string }).name)
+    : undefined;
   const compiled: CompiledPath = { source: path, segments, definite, names };
   if (cache.size > 10_000) cache.clear();
   cache.set(path, compiled);
@@ -71,7 +73,8 @@ export function evaluatePath(path: string | CompiledPath, root: unknown): PathRe
   if (compiled.names) {
     let current = root;
     for (const name of compiled.names) {
-      if (current === null || typeof current !== "object" || Array.isArray(current)) return NOT_FOUND;
+      if (current === null || typeof current !== "object" || Array.isArray(current))
+        return NOT_FOUND;
       if (!Object.hasOwn(current, name)) return NOT_FOUND;
       current = (current as Record<string, unknown>)[name];
     }
@@ -79,7 +82,8 @@ export function evaluatePath(path: string | CompiledPath, root: unknown): PathRe
   }
 
   const matches = selectAll(compiled.segments, [root]);
-  if (compiled.definite) return matches.length === 0 ? NOT_FOUND : { found: true, value: matches[0] };
+  if (compiled.definite)
+    return matches.length === 0 ? NOT_FOUND : { found: true, value: matches[0] };
   return { found: true, value: matches };
 }
 
@@ -116,12 +120,17 @@ function applySegment(segment: Segment, node: unknown, out: unknown[]): void {
       return;
     case "union":
       for (const key of segment.keys) {
-        applySegment(typeof key === "number" ? { kind: "index", index: key } : { kind: "child", name: key }, node, out);
+        applySegment(
+          typeof key === "number" ? { kind: "index", index: key } : { kind: "child", name: key },
+          node,
+          out,
+        );
       }
       return;
     case "filter": {
       const candidates = Array.isArray(node) ? node : isObject(node) ? Object.values(node) : [];
-      for (const candidate of candidates) if (testFilter(segment.expression, candidate)) out.push(candidate);
+      for (const candidate of candidates)
+        if (testFilter(segment.expression, candidate)) out.push(candidate);
       return;
     }
   }
@@ -138,9 +147,14 @@ function collectDescendants(node: unknown, name: string | undefined, out: unknow
   }
 }
 
-function sliceInto(array: unknown[], slice: Extract<Segment, { kind: "slice" }>, out: unknown[]): void {
+function sliceInto(
+  array: unknown[],
+  slice: Extract<Segment, { kind: "slice" }>,
+  out: unknown[],
+): void {
   const length = array.length;
-  const normalize = (value: number) => (value < 0 ? Math.max(0, length + value) : Math.min(value, length));
+  const normalize = (value: number) =>
+    value < 0 ? Math.max(0, length + value) : Math.min(value, length);
   const start = slice.start === undefined ? 0 : normalize(slice.start);
   const end = slice.end === undefined ? length : normalize(slice.end);
   for (let i = start; i < end; i += slice.step) out.push(array[i]);
@@ -157,7 +171,8 @@ function testFilter(expression: FilterExpression, candidate: unknown): boolean {
     case "compare": {
       const left = operandValues(expression.left, candidate);
       const right = operandValues(expression.right, candidate);
-      if (left.length === 0 || right.length === 0) return expression.operator === "!=" && left.length !== right.length;
+      if (left.length === 0 || right.length === 0)
+        return expression.operator === "!=" && left.length !== right.length;
       return compareValues(left[0], expression.operator, right[0]);
     }
   }
@@ -175,7 +190,8 @@ function compareValues(left: unknown, operator: string, right: unknown): boolean
     case "!=":
       return JSON.stringify(left) !== JSON.stringify(right);
   }
-  if (typeof left !== typeof right || (typeof left !== "number" && typeof left !== "string")) return false;
+  if (typeof left !== typeof right || (typeof left !== "number" && typeof left !== "string"))
+    return false;
   const a = left as number | string;
   const b = right as number | string;
   switch (operator) {
@@ -225,7 +241,10 @@ class PathParser {
       } else if (char === "[") {
         segments.push(this.readBracket());
       } else {
-        throw new JsonPathSyntaxError(this.text, `unexpected '${char}' at position ${this.position}`);
+        throw new JsonPathSyntaxError(
+          this.text,
+          `unexpected '${char}' at position ${this.position}`,
+        );
       }
     }
     return segments;
@@ -233,9 +252,11 @@ class PathParser {
 
   readName(): string {
     const start = this.position;
-    while (this.position < this.text.length && !".[ )=!<>&|,".includes(this.text[this.position])) this.position++;
+    while (this.position < this.text.length && !".[ )=!<>&|,".includes(this.text[this.position]))
+      this.position++;
     if (this.text.startsWith("()", this.position)) this.position += 2;
-    if (this.position === start) throw new JsonPathSyntaxError(this.text, `missing name at position ${start}`);
+    if (this.position === start)
+      throw new JsonPathSyntaxError(this.text, `missing name at position ${start}`);
     return this.text.slice(start, this.position);
   }
 
@@ -248,7 +269,10 @@ class PathParser {
     if (inner === "*") return { kind: "wildcard" };
     if (inner.startsWith("?(") && inner.endsWith(")")) {
       const offset = this.text.indexOf("?(", innerStart) + 2;
-      return { kind: "filter", expression: parseFilter(this.text, offset, this.text.lastIndexOf(")", close)) };
+      return {
+        kind: "filter",
+        expression: parseFilter(this.text, offset, this.text.lastIndexOf(")", close)),
+      };
     }
     if (/^-?\d*:-?\d*(:-?\d+)?$/.test(inner)) {
       const [start, end, step] = inner.split(":");
@@ -316,7 +340,9 @@ function parseFilter(path: string, start: number, end: number): FilterExpression
   const body = path.slice(start, end).trim();
   const orParts = splitTopLevel(body, "||");
   if (orParts.length > 1) {
-    return orParts.map((part) => parseFilterTerm(path, part)).reduce((left, right) => ({ kind: "or", left, right }));
+    return orParts
+      .map((part) => parseFilterTerm(path, part))
+      .reduce((left, right) => ({ kind: "or", left, right }));
   }
   return parseFilterTerm(path, body);
 }
@@ -324,13 +350,20 @@ function parseFilter(path: string, start: number, end: number): FilterExpression
 function parseFilterTerm(path: string, text: string): FilterExpression {
   const andParts = splitTopLevel(text, "&&");
   if (andParts.length > 1) {
-    return andParts.map((part) => parseFilterTerm(path, part)).reduce((left, right) => ({ kind: "and", left, right }));
+    return andParts
+      .map((part) => parseFilterTerm(path, part))
+      .reduce((left, right) => ({ kind: "and", left, right }));
   }
   let trimmed = text.trim();
   if (trimmed.startsWith("(") && trimmed.endsWith(")")) trimmed = trimmed.slice(1, -1).trim();
   const match = /^(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+)$/s.exec(trimmed);
   if (!match) return { kind: "exists", operand: parseOperand(path, trimmed) };
-  return { kind: "compare", left: parseOperand(path, match[1]), operator: match[2], right: parseOperand(path, match[3]) };
+  return {
+    kind: "compare",
+    left: parseOperand(path, match[1]),
+    operator: match[2],
+    right: parseOperand(path, match[3]),
+  };
 }
 
 function splitTopLevel(text: string, separator: string): string[] {
@@ -391,10 +424,7 @@ function bracketSegment(segment: Segment): string {
 export function bracketNotation(path: string): string {
   try {
     const compiled = compilePath(path);
-    return (
-      "$" +
-      compiled.segments.map(bracketSegment).join("")
-    );
+    return `$${compiled.segments.map(bracketSegment).join("")}`;
   } catch {
     return path;
   }

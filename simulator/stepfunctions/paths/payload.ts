@@ -5,8 +5,8 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-input-output-filtering.html
  */
 import { StatesError } from "../errors.ts";
-import { bracketNotation, compilePath, evaluatePath } from "./jsonpath.ts";
 import { evaluateIntrinsic, isIntrinsic } from "./intrinsics.ts";
+import { bracketNotation, compilePath, evaluatePath } from "./jsonpath.ts";
 
 /** Data the paths of one state read: its input, the context object and variables. */
 export interface DataScope {
@@ -18,10 +18,12 @@ export interface DataScope {
 /** Resolves a path of any kind: `$.x` (input), `$$.x` (context) or `$name.x` (a variable). */
 export function resolvePath(path: string, scope: DataScope): { found: boolean; value: unknown } {
   if (path.startsWith("$$")) return evaluatePath(`$${path.slice(2)}`, scope.context) as never;
-  if (path === "$" || path[1] === "." || path[1] === "[") return evaluatePath(path, scope.input) as never;
+  if (path === "$" || path[1] === "." || path[1] === "[")
+    return evaluatePath(path, scope.input) as never;
 
   const match = /^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$/s.exec(path);
-  if (!match || !Object.hasOwn(scope.variables, match[1])) return { found: false, value: undefined };
+  if (!match || !Object.hasOwn(scope.variables, match[1]))
+    return { found: false, value: undefined };
   return evaluatePath(`$${match[2]}`, scope.variables[match[1]]) as never;
 }
 
@@ -67,12 +69,19 @@ function fieldNotFound(path: string, key: string, input: unknown): StatesError {
 }
 
 /** Applies InputPath or OutputPath: undefined keeps the value, null yields `{}`. */
-export function selectPath(path: string | null | undefined, value: unknown, scope: Omit<DataScope, "input">): unknown {
+export function selectPath(
+  path: string | null | undefined,
+  value: unknown,
+  scope: Omit<DataScope, "input">,
+): unknown {
   if (path === undefined || path === "$") return value;
   if (path === null) return {};
   const resolved = resolvePath(path, { ...scope, input: value });
   if (!resolved.found) {
-    throw new StatesError("States.Runtime", `Invalid path '${path}' : No results for path: ${bracketNotation(path)}`);
+    throw new StatesError(
+      "States.Runtime",
+      `Invalid path '${path}' : No results for path: ${bracketNotation(path)}`,
+    );
   }
   return resolved.value;
 }
@@ -82,13 +91,20 @@ export function selectPath(path: string | null | undefined, value: unknown, scop
  * input and discards the result, and any other reference path writes the
  * result into a copy of the input, creating missing objects on the way.
  */
-export function applyResultPath(path: string | null | undefined, input: unknown, result: unknown): unknown {
+export function applyResultPath(
+  path: string | null | undefined,
+  input: unknown,
+  result: unknown,
+): unknown {
   if (path === undefined || path === "$") return result;
   if (path === null) return input;
 
   const compiled = compilePath(path);
   if (!compiled.names) {
-    throw new StatesError("States.Runtime", `Invalid ResultPath '${path}': only object fields can be written`);
+    throw new StatesError(
+      "States.Runtime",
+      `Invalid ResultPath '${path}': only object fields can be written`,
+    );
   }
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     // NOTE: the wording of this cause is the simulator's own.
