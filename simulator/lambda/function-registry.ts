@@ -846,7 +846,20 @@ export class FunctionRegistry
 
   #load(): void {
     if (!existsSync(this.#stateFile)) return;
-    const saved = JSON.parse(readFileSync(this.#stateFile, "utf8")) as {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.#stateFile, "utf8"));
+    } catch (error) {
+      // Keep the unreadable file for inspection and start empty rather than not at all.
+      const aside = `${this.#stateFile}.corrupt-${Date.now()}`;
+      renameSync(this.#stateFile, aside);
+      this.logger.error(
+        { err: error, file: aside },
+        "function registry file unreadable, starting without functions",
+      );
+      return;
+    }
+    const saved = parsed as {
       functions: Array<
         Omit<FunctionEntry, "versions" | "aliases" | "eventInvokeConfigs"> & {
           versions: FunctionVersion[];

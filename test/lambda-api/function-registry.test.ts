@@ -1,8 +1,8 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RealClock, VirtualClock } from "../../simulator/clock.ts";
-import { createZip, readZip } from "../../simulator/lambda/api/zip-archive.ts";
+import { createZip, MAX_UNZIPPED_BYTES, readZip } from "../../simulator/lambda/api/zip-archive.ts";
 import {
   InvalidParameterValueException,
   ResourceNotFoundException,
@@ -66,6 +66,20 @@ describe("function registry persistence", () => {
     expect(second.getAlias("kept", "live").functionVersion).toBe("1");
     expect(second.reservedConcurrency("kept")).toBe(5);
     expect(second.resolve("kept", "live").version).toBe("1");
+  });
+
+  it("starts empty and keeps an unreadable registry file aside", () => {
+    mkdirSync(path.join(dataDir, "functions"), { recursive: true });
+    writeFileSync(path.join(dataDir, "functions", "registry.json"), "{ not json");
+
+    const registry = openRegistry();
+
+    expect(registry.functionNames()).toEqual([]);
+    expect(
+      readdirSync(path.join(dataDir, "functions")).some((name) =>
+        name.startsWith("registry.json.corrupt-"),
+      ),
+    ).toBe(true);
   });
 
   it("unpacks zip code into a folder named after its hash", async () => {
@@ -278,6 +292,12 @@ describe("zip archives", () => {
     expect(entries.map((entry) => entry.name)).toEqual(["index.mjs", "lib/util.js"]);
     expect(entries[0].data.toString()).toBe("export const handler = 1;");
     expect([...entries[1].data]).toEqual([1, 2, 3]);
+  });
+
+  it("rejects an archive that unzips past 250 MB", () => {
+    const archive = createZip({ "zeros.bin": Buffer.alloc(MAX_UNZIPPED_BYTES + 1) });
+
+    expect(() => readZip(archive)).toThrow(/Unzipped size must be smaller than 262144000 bytes/);
   });
 
   it("rejects bytes that are not a zip archive", () => {

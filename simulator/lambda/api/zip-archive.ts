@@ -18,9 +18,22 @@ const LOCAL_FILE_HEADER = 0x04034b50;
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
 
+/**
+ * Lambda's quota for a deployment package: 250 MB unzipped, code and layers
+ * together. It also bounds what a corrupt or malicious archive can write.
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export const MAX_UNZIPPED_BYTES = 262_144_000;
+
 function invalid(reason: string): InvalidParameterValueException {
   return new InvalidParameterValueException(
     `Could not unzip uploaded file: ${reason}. Upload a zip archive whose entries are stored or deflated.`,
+  );
+}
+
+function tooLarge(): InvalidParameterValueException {
+  return new InvalidParameterValueException(
+    `Unzipped size must be smaller than ${MAX_UNZIPPED_BYTES} bytes. Remove files from the archive or move dependencies into a layer.`,
   );
 }
 
@@ -47,6 +60,7 @@ export function readZip(archive: Buffer): ZipEntry[] {
   const entryCount = archive.readUInt16LE(eocd + 10);
   let cursor = archive.readUInt32LE(eocd + 16);
   const entries: ZipEntry[] = [];
+  let unzippedBytes = 0;
 
   for (let index = 0; index < entryCount; index++) {
     if (cursor + 46 > archive.length || archive.readUInt32LE(cursor) !== CENTRAL_FILE_HEADER) {
@@ -55,6 +69,7 @@ export function readZip(archive: Buffer): ZipEntry[] {
     const flags = archive.readUInt16LE(cursor + 8);
     const method = archive.readUInt16LE(cursor + 10);
     const compressedSize = archive.readUInt32LE(cursor + 20);
+    const declaredSize = archive.readUInt32LE(cursor + 24);
     const nameLength = archive.readUInt16LE(cursor + 28);
     const extraLength = archive.readUInt16LE(cursor + 30);
     const commentLength = archive.readUInt16LE(cursor + 32);
@@ -74,15 +89,21 @@ export function readZip(archive: Buffer): ZipEntry[] {
       archive.readUInt16LE(localOffset + 26) +
       archive.readUInt16LE(localOffset + 28);
     const raw = archive.subarray(dataStart, dataStart + compressedSize);
+    const remaining = MAX_UNZIPPED_BYTES - unzippedBytes;
+    if (declaredSize > remaining) throw tooLarge();
     let data: Buffer;
     if (method === METHOD_STORED) data = Buffer.from(raw);
     else if (method === METHOD_DEFLATE) {
       try {
-        data = inflateRawSync(raw);
+        // Cap the output too: the declared size of a hostile archive can lie.
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, remaining) });
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge();
         throw invalid(`entry ${name} could not be inflated (${(error as Error).message})`);
       }
     } else throw invalid(`entry ${name} uses compression method ${method}`);
+    unzippedBytes += data.length;
+    if (unzippedBytes > MAX_UNZIPPED_BYTES) throw tooLarge();
 
     const mode = (externalAttributes >>> 16) & 0o777;
     entries.push({ name, data, mode: mode === 0 ? undefined : mode });

@@ -7,6 +7,9 @@ export interface LogsApiOptions {
   logs: LogStore;
   /** Names of deployed functions, whose log groups exist even before they log. */
   functionNames?: () => string[];
+  /** Region and account in log group and stream ARNs (defaults us-east-1 and 000000000000). */
+  region?: string;
+  accountId?: string;
 }
 
 /** An error of the CloudWatch Logs API (AWS JSON 1.1: status 400, `__type` in the body). */
@@ -105,6 +108,7 @@ function decodeToken(token: string | undefined): number | undefined {
  */
 export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, options) => {
   const logs = options.logs;
+  const arnPrefix = `arn:aws:logs:${options.region ?? "us-east-1"}:${options.accountId ?? "000000000000"}:log-group:`;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
@@ -227,7 +231,7 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
           firstEventTimestamp: stream.firstEventTimestamp,
           lastEventTimestamp: stream.lastEventTimestamp,
           lastIngestionTime: stream.lastIngestionTime,
-          arn: `arn:aws:logs:us-east-1:000000000000:log-group:${LOG_GROUP_PREFIX}${functionName}:log-stream:${stream.logStreamName}`,
+          arn: `${arnPrefix}${LOG_GROUP_PREFIX}${functionName}:log-stream:${stream.logStreamName}`,
           storedBytes: stream.storedBytes,
         })),
         ...(start + limit < logs.streams(functionName).length
@@ -247,7 +251,7 @@ export const logsApiPlugin: FastifyPluginAsync<LogsApiOptions> = async (app, opt
       return {
         logGroups: groups.map((group) => ({
           logGroupName: group,
-          arn: `arn:aws:logs:us-east-1:000000000000:log-group:${group}:*`,
+          arn: `${arnPrefix}${group}:*`,
           creationTime: 0,
           storedBytes: 0,
         })),
