@@ -123,6 +123,21 @@ describe("warmstate testing client", () => {
     );
   });
 
+  it("waits for Event invocations to run", async () => {
+    const before = (await ws.invocations("reused")).length;
+
+    await stack.lambda.send(
+      new InvokeCommand({
+        FunctionName: "reused",
+        InvocationType: "Event",
+        Payload: Buffer.from("{}"),
+      }),
+    );
+    const records = await ws.waitForInvocations("reused", before + 1);
+
+    expect(records.length).toBe(before + 1);
+  });
+
   it("rejects an unknown request id with a clear message", async () => {
     await expect(ws.invocation("no-such-request")).rejects.toThrow(
       /No invocation has request id no-such-request/,
