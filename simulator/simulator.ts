@@ -186,6 +186,10 @@ function sandboxBaseEnvironment(endpoint: string, region: string): Record<string
     // Path-style S3 addressing: the simulator serves buckets as path segments.
     AWS_S3_FORCE_PATH_STYLE: "true",
     S3_FORCE_PATH_STYLE: "true",
+    // PARITY: Lambda leaves HOME unset, but its sandbox user has a passwd
+    // entry, so os.homedir() works. Process sandboxes run as a uid without
+    // one, and the AWS SDK's config loader calls os.homedir().
+    HOME: "/tmp",
     NODE_PATH: path.join(PACKAGE_ROOT, "node_modules"),
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
   };
