@@ -4,19 +4,10 @@
  * Dates in results are epoch seconds, as AWS JSON 1.0 carries timestamps.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
-import {
-  assertExecutionArn,
-  assertRoleArn,
-  assertStateMachineArn,
-  assertValidName,
-  executionArn,
-  stateMachineArn,
-} from "./arn.ts";
-import type { StateMachineDefinition } from "./asl/types.ts";
-import { parseDefinition } from "./asl/validate.ts";
+import { assertExecutionArn, assertValidName, executionArn } from "./arn.ts";
 import { apiErrors } from "./errors.ts";
 import { ExecutionRunner } from "./execution-runner.ts";
 import { isClosed, moveStatus } from "./execution-status.ts";
@@ -30,6 +21,8 @@ import { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
 import type { ObjectStore } from "./interpreter/types.ts";
 import type { LambdaInvoker } from "./lambda-invoker.ts";
 import { MAX_PAYLOAD_BYTES, MAX_REDRIVE_COUNT } from "./limits.ts";
+import { type Input, paginate, requireString, revisionOf, seconds } from "./request-helpers.ts";
+import { StateMachineRegistry } from "./state-machine-registry.ts";
 import { runTestState } from "./test-state.ts";
 
 /** Options of the service. */
@@ -44,10 +37,6 @@ export interface StepFunctionsServiceOptions {
   accountId?: string;
 }
 
-type Input = Record<string, unknown>;
-
-const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
-
 export class StepFunctionsService {
   readonly region: string;
   readonly accountId: string;
@@ -57,7 +46,7 @@ export class StepFunctionsService {
   readonly #tokens = new TaskTokenRegistry();
   readonly #runner: ExecutionRunner;
   readonly #options: StepFunctionsServiceOptions;
-  readonly #machines = new Map<string, StateMachineRecord>();
+  readonly #registry: StateMachineRegistry;
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #executionsByMachine = new Map<string, string[]>();
   readonly ready: Promise<void>;
@@ -69,6 +58,12 @@ export class StepFunctionsService {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#store = new ExecutionStore(options.dataDir, options.logger);
+    this.#registry = new StateMachineRegistry({
+      store: this.#store,
+      clock: options.clock,
+      region: this.region,
+      accountId: this.accountId,
+    });
     this.#runner = new ExecutionRunner({
       clock: options.clock,
       logger: options.logger,
@@ -84,7 +79,7 @@ export class StepFunctionsService {
   /** Loads stored state; executions that were running when the simulator stopped are marked ABORTED. */
   async #load(): Promise<void> {
     const { stateMachines, executions } = await this.#store.load();
-    for (const machine of stateMachines) this.#machines.set(machine.stateMachineArn, machine);
+    this.#registry.load(stateMachines);
     executions.sort((a, b) => a.startDate - b.startDate);
     for (const record of executions) {
       this.#addExecution(record);
@@ -114,7 +109,7 @@ export class StepFunctionsService {
     }
     await this.#store.flush();
     this.#logger.info(
-      { stateMachines: this.#machines.size, executions: this.#executions.size },
+      { stateMachines: this.#registry.size, executions: this.#executions.size },
       "step functions data loaded",
     );
   }
@@ -135,120 +130,42 @@ export class StepFunctionsService {
 
   async createStateMachine(input: Input): Promise<Input> {
     await this.ready;
-    const name = requireString(input, "name");
-    const definition = requireString(input, "definition");
-    const roleArn = requireString(input, "roleArn");
-    const type = (input.type as string | undefined) ?? "STANDARD";
-    assertValidName(name);
-    assertRoleArn(roleArn);
-    if (type !== "STANDARD" && type !== "EXPRESS")
-      throw apiErrors.validation(`Invalid type '${type}': use STANDARD or EXPRESS`);
-    parseDefinition(definition);
-
-    const arn = stateMachineArn(this.region, this.accountId, name);
-    const existing = this.#machines.get(arn);
-    if (existing) {
-      // CreateStateMachine is idempotent for an identical request.
-      if (
-        existing.definition === definition &&
-        existing.roleArn === roleArn &&
-        existing.type === type
-      ) {
-        return { stateMachineArn: arn, creationDate: seconds(existing.creationDate) };
-      }
-      throw apiErrors.stateMachineAlreadyExists(arn);
-    }
-    const record: StateMachineRecord = {
-      stateMachineArn: arn,
-      name,
-      type,
-      definition,
-      roleArn,
-      creationDate: this.#clock.now(),
-      revisionId: revisionOf(definition, roleArn),
-      loggingConfiguration: input.loggingConfiguration,
-      tracingConfiguration: input.tracingConfiguration,
-      tags: (input.tags as StateMachineRecord["tags"]) ?? [],
-    };
-    this.#machines.set(arn, record);
-    await this.#saveMachines();
-    return { stateMachineArn: arn, creationDate: seconds(record.creationDate) };
+    return this.#registry.create(input);
   }
 
   async describeStateMachine(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "stateMachineArn"));
-    return this.#describeMachine(machine);
-  }
-
-  #describeMachine(machine: StateMachineRecord): Input {
-    return {
-      stateMachineArn: machine.stateMachineArn,
-      name: machine.name,
-      status: "ACTIVE",
-      definition: machine.definition,
-      roleArn: machine.roleArn,
-      type: machine.type,
-      creationDate: seconds(machine.creationDate),
-      loggingConfiguration: machine.loggingConfiguration ?? {
-        level: "OFF",
-        includeExecutionData: false,
-      },
-      tracingConfiguration: machine.tracingConfiguration ?? { enabled: false },
-      revisionId: machine.revisionId,
-    };
+    await this.ready;
+    return this.#registry.describe(input);
   }
 
   async updateStateMachine(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "stateMachineArn"));
-    const definition = input.definition as string | undefined;
-    const roleArn = input.roleArn as string | undefined;
-    if (
-      definition === undefined &&
-      roleArn === undefined &&
-      input.loggingConfiguration === undefined &&
-      input.tracingConfiguration === undefined
-    ) {
-      throw apiErrors.validation(
-        "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified",
-      );
-    }
-    if (definition !== undefined) parseDefinition(definition);
-    if (roleArn !== undefined) assertRoleArn(roleArn);
-
-    machine.definition = definition ?? machine.definition;
-    machine.roleArn = roleArn ?? machine.roleArn;
-    if (input.loggingConfiguration !== undefined)
-      machine.loggingConfiguration = input.loggingConfiguration;
-    if (input.tracingConfiguration !== undefined)
-      machine.tracingConfiguration = input.tracingConfiguration;
-    machine.updateDate = this.#clock.now();
-    machine.revisionId = revisionOf(machine.definition, machine.roleArn);
-    await this.#saveMachines();
-    return { updateDate: seconds(machine.updateDate), revisionId: machine.revisionId };
+    await this.ready;
+    return this.#registry.update(input);
   }
 
-  /** DeleteStateMachine; deleting an unknown state machine succeeds, as on AWS. */
   async deleteStateMachine(input: Input): Promise<Input> {
     await this.ready;
-    const arn = requireString(input, "stateMachineArn");
-    assertStateMachineArn(arn);
-    if (this.#machines.delete(arn)) await this.#saveMachines();
-    return {};
+    return this.#registry.delete(input);
   }
 
   async listStateMachines(input: Input): Promise<Input> {
     await this.ready;
-    const machines = [...this.#machines.values()].sort((a, b) => a.name.localeCompare(b.name));
-    const page = paginate(machines, input, 1000, 100);
-    return {
-      stateMachines: page.items.map((machine) => ({
-        stateMachineArn: machine.stateMachineArn,
-        name: machine.name,
-        type: machine.type,
-        creationDate: seconds(machine.creationDate),
-      })),
-      nextToken: page.nextToken,
-    };
+    return this.#registry.list(input);
+  }
+
+  async tagResource(input: Input): Promise<Input> {
+    await this.ready;
+    return this.#registry.tag(input);
+  }
+
+  async untagResource(input: Input): Promise<Input> {
+    await this.ready;
+    return this.#registry.untag(input);
+  }
+
+  async listTagsForResource(input: Input): Promise<Input> {
+    await this.ready;
+    return this.#registry.listTags(input);
   }
 
   // ---- Executions ----------------------------------------------------------
@@ -344,7 +261,7 @@ export class StepFunctionsService {
 
   async describeStateMachineForExecution(input: Input): Promise<Input> {
     const record = await this.#execution(requireString(input, "executionArn"));
-    const machine = this.#machines.get(record.stateMachineArn);
+    const machine = this.#registry.find(record.stateMachineArn);
     return {
       stateMachineArn: record.stateMachineArn,
       name: record.stateMachineArn.split(":").pop(),
@@ -500,38 +417,11 @@ export class StepFunctionsService {
     });
   }
 
-  // ---- Tags ----------------------------------------------------------------
-
-  async tagResource(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "resourceArn"));
-    for (const tag of (input.tags as { key: string; value: string }[]) ?? []) {
-      machine.tags = machine.tags.filter((existing) => existing.key !== tag.key).concat(tag);
-    }
-    await this.#saveMachines();
-    return {};
-  }
-
-  async untagResource(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "resourceArn"));
-    const keys = new Set((input.tagKeys as string[]) ?? []);
-    machine.tags = machine.tags.filter((tag) => !keys.has(tag.key));
-    await this.#saveMachines();
-    return {};
-  }
-
-  async listTagsForResource(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "resourceArn"));
-    return { tags: machine.tags };
-  }
-
   // ---- Helpers -------------------------------------------------------------
 
   async #machine(arn: string): Promise<StateMachineRecord> {
     await this.ready;
-    assertStateMachineArn(arn);
-    const machine = this.#machines.get(arn);
-    if (!machine) throw apiErrors.stateMachineDoesNotExist(arn);
-    return machine;
+    return this.#registry.get(arn);
   }
 
   async #execution(arn: string): Promise<ExecutionRecord> {
@@ -566,7 +456,6 @@ export class StepFunctionsService {
     express: boolean,
   ): ExecutionRecord {
     const definition = machine.definition;
-    parseDefinitionCached(definition);
     return {
       executionArn: executionArn(
         machine.stateMachineArn,
@@ -592,73 +481,4 @@ export class StepFunctionsService {
     list.push(record.executionArn);
     this.#executionsByMachine.set(record.stateMachineArn, list);
   }
-
-  #saveMachines(): Promise<void> {
-    return this.#store.saveStateMachines([...this.#machines.values()]);
-  }
-}
-
-const parsedDefinitions = new Map<string, StateMachineDefinition>();
-
-function parseDefinitionCached(text: string): StateMachineDefinition {
-  let definition = parsedDefinitions.get(text);
-  if (!definition) {
-    definition = parseDefinition(text);
-    if (parsedDefinitions.size > 200) parsedDefinitions.clear();
-    parsedDefinitions.set(text, definition);
-  }
-  return definition;
-}
-
-function revisionOf(definition: string, roleArn: string): string {
-  return createHash("sha256").update(definition).update(roleArn).digest("hex").slice(0, 32);
-}
-
-function requireString(input: Input, field: string): string {
-  const value = input[field];
-  if (typeof value !== "string" || value.length === 0) {
-    throw apiErrors.validation(
-      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
-    );
-  }
-  return value;
-}
-
-/** Pages `items` with a nextToken that encodes the offset. */
-function paginate<T>(
-  items: T[],
-  input: Input,
-  max: number,
-  defaultSize: number,
-): { items: T[]; nextToken?: string } {
-  const requested = input.maxResults as number | undefined;
-  if (
-    requested !== undefined &&
-    (!Number.isInteger(requested) || requested < 0 || requested > max)
-  ) {
-    throw apiErrors.validation(
-      `1 validation error detected: Value '${requested}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
-    );
-  }
-  const size = requested === undefined || requested === 0 ? defaultSize : requested;
-  let offset = 0;
-  if (typeof input.nextToken === "string") {
-    const decoded = Number(
-      Buffer.from(input.nextToken, "base64url")
-        .toString("utf8")
-        .replace(/^offset:/, ""),
-    );
-    if (!Number.isInteger(decoded) || decoded < 0)
-      throw apiErrors.invalidToken(`Invalid Token: '${input.nextToken}'`);
-    offset = decoded;
-  }
-  const pageItems = items.slice(offset, offset + size);
-  const nextOffset = offset + size;
-  return {
-    items: pageItems,
-    nextToken:
-      nextOffset < items.length
-        ? Buffer.from(`offset:${nextOffset}`).toString("base64url")
-        : undefined,
-  };
 }
