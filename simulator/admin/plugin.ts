@@ -32,7 +32,7 @@ function positiveInteger(value: string | undefined, name: string, fallback: numb
 }
 
 /**
- * The simulator's own introspection API under `/_warmstate`, plain JSON:
+ * Serves the simulator's own introspection API under `/_warmstate`, as plain JSON:
  *
  * - `GET /functions`: every function with its versions, aliases, settings and environment counts
  * - `GET /environments?function=NAME`: environments with status, age, invocation count and last probe

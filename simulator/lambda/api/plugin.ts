@@ -3,7 +3,7 @@ import type { FastifyError, FastifyPluginAsync } from "fastify";
 import { AsyncInvocationQueue } from "../async/async-invocation-queue.ts";
 import { InvalidRequestContentException, LambdaError, ServiceException } from "../errors.ts";
 import { registerFunctionRoutes } from "./function-routes.ts";
-import { registerInvokeRoute } from "./invoke-route.ts";
+import { registerInvokeRoute, SYNC_PAYLOAD_LIMIT_BYTES } from "./invoke-route.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
 import { registerVersionRoutes } from "./version-routes.ts";
 import {
@@ -63,12 +63,11 @@ export const lambdaApiPlugin: FastifyPluginAsync<LambdaApiOptions> = async (app,
     if (error instanceof LambdaError) return sendLambdaError(reply, error);
 
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return sendLambdaError(
-        reply,
-        new RequestEntityTooLargeException(
-          `Request must be smaller than ${CONTROL_BODY_LIMIT} bytes.`,
-        ),
-      );
+      const invoke = request.url.endsWith("/invocations") || request.url.includes("/invocations?");
+      const message = invoke
+        ? `Request must be smaller than ${SYNC_PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation`
+        : `Request must be smaller than ${CONTROL_BODY_LIMIT} bytes.`;
+      return sendLambdaError(reply, new RequestEntityTooLargeException(message));
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendLambdaError(

@@ -51,7 +51,7 @@ export function functionConfiguration(
   return dropUndefined(shape);
 }
 
-/** The AliasConfiguration object. */
+/** Builds Lambda's AliasConfiguration object. */
 export function aliasConfiguration(
   registry: FunctionRegistry,
   functionName: string,
@@ -69,7 +69,7 @@ export function aliasConfiguration(
   });
 }
 
-/** The FunctionEventInvokeConfig object; LastModified is epoch seconds on the wire. */
+/** Builds the FunctionEventInvokeConfig object, whose LastModified is epoch seconds on the wire. */
 export function eventInvokeConfiguration(
   registry: FunctionRegistry,
   functionName: string,

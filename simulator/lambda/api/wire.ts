@@ -18,7 +18,7 @@ export class RequestEntityTooLargeException extends LambdaError {
   }
 }
 
-/** Lambda's answer to a path or method it does not serve. */
+/** Error for a path or method that Lambda's API does not serve. */
 export class UnknownOperationException extends LambdaError {
   constructor(method: string, url: string) {
     super("UnknownOperationException", 404, `No Lambda operation matches ${method} ${url}.`);
@@ -67,13 +67,13 @@ export function parseJsonBody<Schema extends z.ZodType>(
 export function validate<Schema extends z.ZodType>(
   schema: Schema,
   value: unknown,
-  what = "",
+  prefix = "",
 ): z.infer<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
 
   const issue = result.error.issues[0];
-  const field = [what, ...issue.path.map(String)].filter(Boolean).join(".") || "request body";
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "request body";
   throw new InvalidParameterValueException(`Invalid value for ${field}: ${issue.message}.`);
 }
 
