@@ -257,3 +257,59 @@ describe("function lifecycle through the AWS SDK", () => {
     expect(aliases.Aliases?.map((entry) => entry.Name)).toEqual(["blue", "green"]);
   });
 });
+
+describe("simulator restart", () => {
+  it("keeps functions and their code in the data folder", async () => {
+    const restartDir = makeDataDir("restart");
+    const credentials = { accessKeyId: "anything", secretAccessKey: "anything" };
+    const first = await startSimulator({ dataDir: restartDir, logLevel: "silent" });
+    const firstClient = new LambdaClient({
+      endpoint: first.endpoint,
+      region: "us-east-1",
+      credentials,
+      maxAttempts: 1,
+    });
+    await firstClient.send(
+      new CreateFunctionCommand({
+        FunctionName: "durable",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: { ZipFile: echoZip() },
+      }),
+    );
+    await firstClient
+      .send(new PublishVersionCommand({ FunctionName: "durable" }))
+      .catch(async () => {
+        await waitUntilFunctionActiveV2(
+          { client: firstClient, maxWaitTime: 30 },
+          { FunctionName: "durable" },
+        );
+        await firstClient.send(new PublishVersionCommand({ FunctionName: "durable" }));
+      });
+    firstClient.destroy();
+    await first.close();
+
+    const second = await startSimulator({ dataDir: restartDir, logLevel: "silent" });
+    const secondClient = new LambdaClient({
+      endpoint: second.endpoint,
+      region: "us-east-1",
+      credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const configuration = await secondClient.send(
+        new GetFunctionConfigurationCommand({ FunctionName: "durable" }),
+      );
+      const invoked = await invokeJson(secondClient, "durable", "1");
+
+      expect(configuration.State).toBe("Active");
+      expect(invoked.output.ExecutedVersion).toBe("1");
+      expect(invoked.body.event).toEqual({ ping: 1 });
+    } finally {
+      secondClient.destroy();
+      await second.close();
+      rmSync(restartDir, { recursive: true, force: true });
+    }
+  });
+});
