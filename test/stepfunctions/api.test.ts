@@ -471,6 +471,35 @@ describe("AWS JSON 1.0 wire format", () => {
     });
   });
 
+  it("rejects a missing required field", async () => {
+    const address = harness.app.server.address() as { port: number };
+    const response = await fetch(`http://127.0.0.1:${address.port}/`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": "AWSStepFunctions.StartExecution",
+      },
+      body: "{}",
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      __type: "ValidationException",
+      message:
+        "1 validation error detected: Value at 'stateMachineArn' failed to satisfy constraint: Member must not be null",
+    });
+  });
+
+  it("rejects maxResults over 1000", async () => {
+    const machine = await createMachine(harness, PASS_MACHINE);
+    const error = await errorOf(
+      harness.client.send(
+        new ListExecutionsCommand({ stateMachineArn: machine, maxResults: 1001 }),
+      ),
+    );
+    expect(error.name).toBe("ValidationException");
+    expect(error.message).toContain("maxResults");
+  });
+
   it("rejects an unknown operation", async () => {
     const address = harness.app.server.address() as { port: number };
     const response = await fetch(`http://127.0.0.1:${address.port}/`, {

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { apiErrors, SfnApiError } from "../errors.ts";
 import type { StepFunctionsService } from "../service.ts";
+import { parseRequest } from "./request-schemas.ts";
 
 type Operation = (
   service: StepFunctionsService,
@@ -59,10 +60,11 @@ export const stepFunctionsPlugin: FastifyPluginAsync<{ service: StepFunctionsSer
       if (typeof target !== "string" || !target.startsWith("AWSStepFunctions.")) {
         throw apiErrors.unknownOperation(String(target ?? ""));
       }
-      const operation = OPERATIONS[target.slice("AWSStepFunctions.".length)];
+      const operationName = target.slice("AWSStepFunctions.".length);
+      const operation = OPERATIONS[operationName];
       if (!operation) throw apiErrors.unknownOperation(target);
 
-      const input = parseBody(request.body);
+      const input = parseRequest(operationName, parseBody(request.body));
       const output = await operation(service, input);
       return send(reply, 200, stripUndefined(output));
     } catch (error) {
