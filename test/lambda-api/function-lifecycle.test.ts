@@ -278,15 +278,11 @@ describe("simulator restart", () => {
         Code: { ZipFile: echoZip() },
       }),
     );
-    await firstClient
-      .send(new PublishVersionCommand({ FunctionName: "durable" }))
-      .catch(async () => {
-        await waitUntilFunctionActiveV2(
-          { client: firstClient, maxWaitTime: 30 },
-          { FunctionName: "durable" },
-        );
-        await firstClient.send(new PublishVersionCommand({ FunctionName: "durable" }));
-      });
+    await waitUntilFunctionActiveV2(
+      { client: firstClient, maxWaitTime: 30 },
+      { FunctionName: "durable" },
+    );
+    await firstClient.send(new PublishVersionCommand({ FunctionName: "durable" }));
     firstClient.destroy();
     await first.close();
 
