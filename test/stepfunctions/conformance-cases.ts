@@ -1982,6 +1982,205 @@ const jsonataCases: ConformanceCase[] = [
   },
 ];
 
+const compositionCases: ConformanceCase[] = [
+  {
+    name: "Map ResultSelector shapes the results",
+    doc: MAP,
+    definition: single({
+      Type: "Map",
+      ItemsPath: "$.l",
+      ResultSelector: { "count.$": "States.ArrayLength($)" },
+      ItemProcessor: { StartAt: "P", States: { P: { Type: "Pass", End: true } } },
+    }),
+    input: { l: [1, 2, 3] },
+    status: "SUCCEEDED",
+    output: { count: 3 },
+  },
+  {
+    name: "Map failure inside a Parallel branch propagates",
+    doc: PARALLEL,
+    definition: single({
+      Type: "Parallel",
+      Branches: [
+        {
+          StartAt: "M",
+          States: {
+            M: {
+              Type: "Map",
+              ItemProcessor: {
+                StartAt: "F",
+                States: { F: { Type: "Fail", Error: "Deep", Cause: "inner item" } },
+              },
+              End: true,
+            },
+          },
+        },
+      ],
+    }),
+    input: [1, 2],
+    status: "FAILED",
+    error: "Deep",
+    cause: "inner item",
+  },
+  {
+    name: "Parallel failure inside a Map iteration propagates",
+    doc: MAP,
+    definition: single({
+      Type: "Map",
+      ItemProcessor: {
+        StartAt: "P",
+        States: {
+          P: {
+            Type: "Parallel",
+            Branches: [
+              { StartAt: "T", States: { T: { Type: "Task", Resource: fn("fail"), End: true } } },
+            ],
+            End: true,
+          },
+        },
+      },
+    }),
+    input: [{ errorType: "FromBranch", message: "b" }],
+    status: "FAILED",
+    error: "FromBranch",
+    cause: '{"errorType":"FromBranch","errorMessage":"b","trace":["FromBranch: b"]}',
+  },
+  {
+    name: "JSONata Parallel Arguments and Output",
+    doc: JSONATA,
+    definition: {
+      QueryLanguage: "JSONata",
+      StartAt: "P",
+      States: {
+        P: {
+          Type: "Parallel",
+          Arguments: { n: "{% $states.input.n %}" },
+          Branches: [
+            {
+              StartAt: "A",
+              States: { A: { Type: "Pass", Output: "{% $states.input.n + 1 %}", End: true } },
+            },
+            {
+              StartAt: "B",
+              States: { B: { Type: "Pass", Output: "{% $states.input.n * 2 %}", End: true } },
+            },
+          ],
+          Output: "{% $sum($states.result) %}",
+          End: true,
+        },
+      },
+    },
+    input: { n: 3 },
+    status: "SUCCEEDED",
+    output: 10,
+  },
+  {
+    name: "JSONata Map ItemSelector reads Map.Item",
+    doc: ITEM_SELECTOR,
+    definition: {
+      QueryLanguage: "JSONata",
+      StartAt: "M",
+      States: {
+        M: {
+          Type: "Map",
+          Items: "{% $states.input.l %}",
+          ItemSelector: {
+            i: "{% $states.context.Map.Item.Index %}",
+            v: "{% $states.context.Map.Item.Value %}",
+          },
+          ItemProcessor: { StartAt: "P", States: { P: { Type: "Pass", End: true } } },
+          End: true,
+        },
+      },
+    },
+    input: { l: ["x", "y"] },
+    status: "SUCCEEDED",
+    output: [
+      { i: 0, v: "x" },
+      { i: 1, v: "y" },
+    ],
+  },
+  {
+    name: "JSONata Choice rule Output",
+    doc: CHOICE,
+    definition: {
+      QueryLanguage: "JSONata",
+      StartAt: "C",
+      States: {
+        C: {
+          Type: "Choice",
+          Choices: [
+            { Condition: "{% $states.input.ok %}", Output: { picked: "rule" }, Next: "Done" },
+          ],
+          Default: "Done",
+        },
+        Done: { Type: "Succeed" },
+      },
+    },
+    input: { ok: true },
+    status: "SUCCEEDED",
+    output: { picked: "rule" },
+  },
+  {
+    name: "JSONata Choice without match or Default fails",
+    doc: ERRORS,
+    definition: {
+      QueryLanguage: "JSONata",
+      StartAt: "C",
+      States: {
+        C: { Type: "Choice", Choices: [{ Condition: "{% false %}", Next: "Done" }] },
+        Done: { Type: "Succeed" },
+      },
+    },
+    status: "FAILED",
+    error: "States.NoChoiceMatched",
+  },
+  {
+    name: "Parallel ResultPath null keeps the input",
+    doc: RESULT_PATH,
+    definition: single({
+      Type: "Parallel",
+      ResultPath: null,
+      Branches: [{ StartAt: "A", States: { A: { Type: "Pass", Result: 1, End: true } } }],
+    }),
+    input: { keep: 1 },
+    status: "SUCCEEDED",
+    output: { keep: 1 },
+  },
+  {
+    name: "Catch in an iteration lets the Map succeed",
+    doc: ERRORS,
+    definition: single({
+      Type: "Map",
+      ItemProcessor: {
+        StartAt: "T",
+        States: {
+          T: {
+            Type: "Task",
+            Resource: fn("failIf"),
+            Catch: [{ ErrorEquals: ["ItemFailed"], ResultPath: "$.error", Next: "R" }],
+            End: true,
+          },
+          R: { Type: "Pass", End: true },
+        },
+      },
+    }),
+    input: [{ fail: true }, { fail: false }],
+    status: "SUCCEEDED",
+    output: [
+      {
+        fail: true,
+        error: {
+          Error: "ItemFailed",
+          Cause:
+            '{"errorType":"ItemFailed","errorMessage":"item failed","trace":["ItemFailed: item failed"]}',
+        },
+      },
+      { fail: false },
+    ],
+  },
+];
+
 const limitCases: ConformanceCase[] = [
   {
     name: "State output over 256 KiB fails with States.DataLimitExceeded",
@@ -2042,5 +2241,6 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   ...parallelCases,
   ...mapCases,
   ...jsonataCases,
+  ...compositionCases,
   ...limitCases,
 ];
