@@ -210,9 +210,11 @@ export async function writeResults(
       "States.ResultWriterFailed",
       "The simulator was started without S3, so ResultWriter cannot write objects.",
     );
-  const target = (writer.Arguments ?? writer.Parameters) as
-    | { Bucket?: string; Prefix?: string }
-    | undefined;
+  const template = writer.Arguments ?? writer.Parameters ?? {};
+  const target = (await resolveParameters(engine, run, template, run.rawInput)) as {
+    Bucket?: string;
+    Prefix?: string;
+  };
   if (!target?.Bucket)
     throw new StatesError("States.ResultWriterFailed", "ResultWriter needs a Bucket.");
   const runId = mapRunArn.split(":").pop() ?? "run";
@@ -259,6 +261,5 @@ export async function writeResults(
       `Writing the Map results to s3://${target.Bucket}/${prefix} failed: ${(error as Error).message}`,
     );
   }
-  void run;
   return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: target.Bucket, Key: manifestKey } };
 }

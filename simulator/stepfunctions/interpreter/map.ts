@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { StateDefinition } from "../asl/types.ts";
 import { AbortedError, StatesError } from "../errors.ts";
-import { evaluateJsonata, isJsonataExpression } from "../paths/jsonata.ts";
+import { evaluateJsonata, evaluateTemplate, isJsonataExpression } from "../paths/jsonata.ts";
 import { buildPayload, resolvePath, selectPath } from "../paths/payload.ts";
 import type { Engine } from "./engine.ts";
 import { batchItems, readItems, writeResults } from "./map-items.ts";
@@ -225,7 +225,6 @@ async function selectItem(
   if (template === undefined) return mapItem.Value;
   const context = { ...engine.context(run), Map: { Item: mapItem } };
   if (run.language === "JSONata") {
-    const { evaluateTemplate } = await import("../paths/jsonata.ts");
     return evaluateTemplate(template, { input: run.rawInput, context }, run.frame.variables);
   }
   return buildPayload(template, { input: effective, context, variables: run.frame.variables });
