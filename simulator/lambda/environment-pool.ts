@@ -233,8 +233,14 @@ export class EnvironmentPool {
   ): Promise<EnvironmentInvokeResult> {
     let initDurationMs: number | undefined;
     if (cold) {
-      const started = await environment.start();
-      initDurationMs = started.initDurationMs;
+      // The INIT phase is real work too: a virtual clock must not jump while it runs.
+      const release = this.#clock.hold();
+      try {
+        const started = await environment.start();
+        initDurationMs = started.initDurationMs;
+      } finally {
+        release();
+      }
     }
     const result = await environment.invoke({
       requestId: invocation.requestId,

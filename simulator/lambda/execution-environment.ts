@@ -226,6 +226,10 @@ export class ExecutionEnvironment {
       }
     }
     const durationMs = performance.now() - started;
+    // The runtime wrote its log lines to the pipe before it posted the
+    // response, but both can be ready in the same event-loop turn: let the
+    // pipe's data events run first so END comes after the function's lines.
+    await new Promise<void>((resolve) => setImmediate(resolve));
 
     if (failure) {
       functionError = true;

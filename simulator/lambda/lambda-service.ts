@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { SandboxBackend } from "../sandbox/backend.ts";
 import { InvalidRequestContentException, RequestTooLargeException } from "./errors.ts";
-import { EnvironmentPool } from "./environment-pool.ts";
+import { ACCOUNT_CONCURRENCY, EnvironmentPool } from "./environment-pool.ts";
 import type { FunctionResolver } from "./function-registry-types.ts";
 import type { RuntimeApi } from "./runtime-api/types.ts";
 import type { EnvironmentInfo, InvocationRecord, InvokeRequest, InvokeResult, LogSink } from "./types.ts";
@@ -46,6 +46,8 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
   readonly registry: Registry;
   readonly events = new EventEmitter<LambdaServiceEvents>();
   readonly backend: SandboxBackend;
+  /** Account-wide concurrency limit (Lambda's default quota is 1,000). */
+  readonly accountConcurrency: number;
   #pool: EnvironmentPool;
   #records: InvocationRecord[] = [];
   #logger: Logger;
@@ -54,6 +56,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
     this.registry = options.registry;
     this.backend = options.backend;
     this.#logger = options.logger;
+    this.accountConcurrency = options.accountConcurrency ?? ACCOUNT_CONCURRENCY;
     this.#pool = new EnvironmentPool({
       dependencies: {
         backend: options.backend,
@@ -64,7 +67,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
         baseEnvironment: options.baseEnvironment,
       },
       resolver: options.registry,
-      accountConcurrency: options.accountConcurrency,
+      accountConcurrency: this.accountConcurrency,
       listener: { environmentChanged: (info) => this.events.emit("environment", info) },
     });
   }
@@ -84,7 +87,8 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
       );
     }
     assertJson(request.payload);
-    const requestId = randomUUID();
+    // Event retries keep the request id the caller got with its 202.
+    const requestId = request.requestId ?? randomUUID();
     if (request.invocationType === "DryRun") {
       return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: resolved.version, requestId };
     }
