@@ -56,7 +56,7 @@ const engineProblem = await findEngineProblem(docker);
 
 // In CI the engine is started before the tests, so a missing engine is a failure there.
 describe.runIf(engineProblem !== undefined && process.env.CI)("docker engine in CI", () => {
-  it("answers", () => {
+  it("responds", () => {
     expect(engineProblem).toBeUndefined();
   });
 });
