@@ -74,9 +74,11 @@ export function buildLaunchCommand(options: LaunchOptions): { file: string; args
     // maps to its root: nsenter's own switch to uid 0 would call setgroups,
     // which the namespace denies.
     const inUserNamespace = options.mechanisms.isolation === "user and mount namespace";
+    // Entering the holder's pid namespace makes nsenter fork: the runtime
+    // is the child of the spawned process.
     const namespaces = inUserNamespace
-      ? ["--user", "--mount", "--preserve-credentials"]
-      : ["--mount"];
+      ? ["--user", "--mount", "--pid", "--preserve-credentials"]
+      : ["--mount", "--pid"];
     const nsenter = [
       tools.nsenter,
       "--target",
@@ -85,7 +87,7 @@ export function buildLaunchCommand(options: LaunchOptions): { file: string; args
       "--",
       ...script,
     ];
-    return asUser(options.mechanisms, options.namespaceOwnerUid, nsenter);
+    return wrapCommand(options.mechanisms, options.namespaceOwnerUid, nsenter, true);
   }
   const unshare = [
     tools.unshare,
@@ -95,12 +97,14 @@ export function buildLaunchCommand(options: LaunchOptions): { file: string; args
     "--",
     ...script,
   ];
-  return asUser(options.mechanisms, options.namespaceOwnerUid, unshare);
+  return wrapCommand(options.mechanisms, options.namespaceOwnerUid, unshare, false);
 }
 
 /**
  * Command of a process that creates the namespaces, mounts /tmp and the code
- * folder, prints `ready` and then sleeps until killed.
+ * folder, prints `ready` and then sleeps until killed. Its sleeping child is
+ * the init of a new pid namespace, so killing the holder kills every process
+ * the runtimes started, detached ones included.
  */
 export function buildHolderCommand(
   mechanisms: ProcessMechanisms,
@@ -117,6 +121,9 @@ export function buildHolderCommand(
   const unshare = [
     tools.unshare,
     ...namespaceFlags(mechanisms),
+    "--pid",
+    "--fork",
+    "--kill-child",
     "--propagation",
     "private",
     "--",
@@ -124,17 +131,23 @@ export function buildHolderCommand(
     "-c",
     lines.join("\n"),
   ];
-  return asUser(mechanisms, namespaceOwnerUid, unshare);
+  return wrapCommand(mechanisms, namespaceOwnerUid, unshare, true);
 }
 
-function asUser(
+// Runs `command` through setpriv when it must switch to `uid` or die with
+// the simulator. unshare --fork and nsenter --pid fork, so the runtime's own
+// parent-death signal then fires only when they die, and they need theirs.
+function wrapCommand(
   mechanisms: ProcessMechanisms,
   uid: number | null,
   command: string[],
+  dieWithParent: boolean,
 ): { file: string; args: string[] } {
-  if (uid === null) return { file: command[0], args: command.slice(1) };
-  const user = [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups"];
-  return { file: mechanisms.tools.setpriv, args: [...user, "--", ...command] };
+  if (uid === null && !dieWithParent) return { file: command[0], args: command.slice(1) };
+
+  const user = uid === null ? [] : [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups"];
+  const parentDeath = dieWithParent ? ["--pdeathsig", "KILL"] : [];
+  return { file: mechanisms.tools.setpriv, args: [...user, ...parentDeath, "--", ...command] };
 }
 
 function namespaceFlags(mechanisms: ProcessMechanisms): string[] {

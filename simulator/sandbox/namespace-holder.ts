@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { buildHolderCommand } from "./launch-command.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
 
@@ -9,6 +10,7 @@ import type { ProcessMechanisms } from "./process-mechanisms.ts";
  * without a holder a runtime reset would lose /tmp.
  */
 export interface NamespaceHolder {
+  /** Host pid of the holder's child, the init of the sandbox's pid namespace. */
   readonly pid: number;
   /** Kills the holder, which unmounts its tmpfs. */
   stop(): Promise<void>;
@@ -56,8 +58,18 @@ export async function startNamespaceHolder(options: {
     );
   }
 
+  // unshare --fork runs the namespace's init as its only child.
+  const unsharePid = holder.pid as number;
+  const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, "utf8").trim();
+  if (!children) {
+    holder.kill("SIGKILL");
+    throw new Error(
+      `Failed to set up the sandbox namespace: holder ${unsharePid} has no child process.`,
+    );
+  }
+
   return {
-    pid: holder.pid as number,
+    pid: Number(children.split(" ")[0]),
     stop: () => stopHolder(holder, exited),
   };
 }

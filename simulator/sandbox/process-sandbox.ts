@@ -10,7 +10,13 @@ import { MemoryWatchdog } from "./memory-watchdog.ts";
 import { type NamespaceHolder, startNamespaceHolder } from "./namespace-holder.ts";
 import { sampleDescriptorsAndTmp } from "./probes.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
-import { listProcessTree, residentBytesOf, signalProcesses, taskCountOf } from "./process-tree.ts";
+import {
+  listNamespaceMembers,
+  listProcessTree,
+  residentBytesOf,
+  signalProcesses,
+  taskCountOf,
+} from "./process-tree.ts";
 import type { SpareTmpImages } from "./spare-tmp-images.ts";
 import { detachLoopDevice } from "./tmp-image.ts";
 
@@ -129,7 +135,7 @@ export class ProcessSandbox implements Sandbox {
     if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
       await this.#cgroups.freeze();
     } else {
-      await stopProcessTree(() => this.#listPids());
+      await stopProcessTree(() => this.#listAllPids());
     }
     this.#frozen = true;
   }
@@ -140,7 +146,7 @@ export class ProcessSandbox implements Sandbox {
     if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
       await this.#cgroups.thaw();
     } else {
-      signalProcesses(this.#listPids(), "SIGCONT");
+      signalProcesses(this.#listAllPids(), "SIGCONT");
     }
     this.#frozen = false;
     if (this.#runtime) this.#watchdog?.start({ resetPeak: false });
@@ -178,9 +184,9 @@ export class ProcessSandbox implements Sandbox {
     this.#watchdog?.stop();
 
     await this.thaw();
-    signalProcesses(this.#listPids(), "SIGTERM");
+    signalProcesses(this.#listAllPids(), "SIGTERM");
     const deadline = Date.now() + graceMs;
-    while (this.#listPids().length > 0 && Date.now() < deadline) await sleep(10);
+    while (this.#listAllPids().length > 0 && Date.now() < deadline) await sleep(10);
 
     try {
       await this.#killAll();
@@ -291,7 +297,7 @@ export class ProcessSandbox implements Sandbox {
       "memory limit exceeded",
     );
     this.#killedByWatchdog = true;
-    signalProcesses(this.#listPids(), "SIGKILL");
+    signalProcesses(this.#listAllPids(), "SIGKILL");
   }
 
   // Root running with a user namespace (the fallback forced for tests) hands
@@ -301,24 +307,46 @@ export class ProcessSandbox implements Sandbox {
     return inUserNamespace && process.getuid?.() === 0 ? this.#options.uid : null;
   }
 
-  // Every process of the runtime, holder excluded.
+  // Every process of the runtime, holder excluded. Without cgroups this is
+  // the runtime's process tree, which misses processes that detached.
   #listPids(): number[] {
     const tracked = this.#cgroups?.listPids();
     if (tracked) return tracked;
     return this.#runtime?.pid ? listProcessTree(this.#runtime.pid) : [];
   }
 
+  // Like #listPids, plus the runtime's own pid, which a freshly spawned
+  // runtime has before its launch script joined the cgroups, plus the
+  // detached processes still in the holder's pid namespace. Slower, so used
+  // to freeze and kill rather than to measure.
+  #listAllPids(): number[] {
+    const pids = new Set(this.#listPids());
+    if (this.#runtime?.pid) pids.add(this.#runtime.pid);
+    if (!this.#cgroups && this.#holder) {
+      for (const pid of listNamespaceMembers(this.#holder.pid)) pids.add(pid);
+    }
+    return [...pids];
+  }
+
   // SIGKILLs every process of the runtime and waits for the runtime's exit.
   async #killAll(): Promise<void> {
     if (this.#cgroups) {
       await killCgroupMembers(this.#cgroups.paths);
-    } else {
+    } else if (!this.#frozen) {
       // Stop the tree first so no process forks a child that escapes the kill.
-      if (!this.#frozen) await stopProcessTree(() => this.#listPids());
-      for (let pids = this.#listPids(); pids.length > 0; pids = this.#listPids()) {
-        signalProcesses(pids, "SIGKILL");
-        await sleep(5);
+      await stopProcessTree(() => this.#listAllPids());
+    }
+
+    for (let attempt = 0; ; attempt++) {
+      const pids = this.#listAllPids();
+      if (pids.length === 0) break;
+      if (attempt > 1000) {
+        throw new Error(
+          `Processes ${pids.join(", ")} of sandbox ${this.environmentId} survived SIGKILL.`,
+        );
       }
+      signalProcesses(pids, "SIGKILL");
+      await sleep(5);
     }
     await this.#runtimeExited;
   }

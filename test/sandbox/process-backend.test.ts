@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,9 +10,11 @@ import type { Sandbox } from "../../simulator/sandbox/backend.ts";
 import { ProcessBackend } from "../../simulator/sandbox/process-backend.ts";
 import type { ProcessSandbox } from "../../simulator/sandbox/process-sandbox.ts";
 import {
+  countSleeps,
   describeBackendContract,
   PROBE_FUNCTION_DIR,
   probeSpec,
+  processesWithArgument,
   startWatched,
 } from "../fixtures/sandbox/backend-contract.ts";
 
@@ -36,7 +39,13 @@ function newBackend(
   return backend;
 }
 
+const orphanMakers: ChildProcess[] = [];
+
 afterAll(async () => {
+  // A test that failed before killing its orphan maker must not leave it running.
+  for (const child of orphanMakers) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
   await Promise.all(backends.map((backend) => backend.close()));
   for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -197,37 +206,56 @@ describe("process backend cleanup", () => {
   it.skipIf(!isRoot)("removes the sandboxes of a killed simulator", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "warmstate-orphans-test-"));
     dataDirs.push(dataDir);
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        fileURLToPath(new URL("../fixtures/sandbox/orphan-maker.ts", import.meta.url)),
-        dataDir,
-      ],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    const report = JSON.parse(await firstLine(child.stdout)) as {
-      runtimePid: number;
-      cgroups: string[];
-      folders: string[];
-    };
+    const sleepArgument = `${3000 + Math.random()}`.slice(0, 12);
+    const { child, report } = await startOrphanMaker(dataDir, "root", sleepArgument);
+    await countSleeps(sleepArgument, 1);
+
     child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("exit", resolve));
+    await once(child, "exit");
     expect(report.cgroups.length).toBeGreaterThan(0);
     expect(report.cgroups.every((path) => existsSync(path))).toBe(true);
     expect(report.folders.length).toBe(1);
-
     await newBackend({}, dataDir).removeOrphans();
 
     expect(report.cgroups.filter((path) => existsSync(path))).toEqual([]);
     expect(report.folders.filter((path) => existsSync(path))).toEqual([]);
     expect(loopDevicesUnder(dataDir)).toEqual([]);
     expect(isAlive(report.runtimePid)).toBe(false);
+    expect(processesWithArgument(sleepArgument)).toEqual([]);
+  });
+
+  it("ends every sandbox process with a killed simulator without root mechanisms", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "warmstate-orphans-test-"));
+    dataDirs.push(dataDir);
+    const sleepArgument = `${4000 + Math.random()}`.slice(0, 12);
+    const { child, report } = await startOrphanMaker(dataDir, "unprivileged", sleepArgument);
+    const sleepsBefore = await countSleeps(sleepArgument, 1);
+
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    const sleepsAfter = await countSleeps(sleepArgument, 0);
+
+    expect(sleepsBefore).toBe(1);
+    expect(sleepsAfter).toBe(0);
+    expect(isAlive(report.runtimePid)).toBe(false);
   });
 });
+
+async function startOrphanMaker(
+  dataDir: string,
+  mode: "root" | "unprivileged",
+  sleepArgument: string,
+): Promise<{
+  child: ChildProcess;
+  report: { runtimePid: number; cgroups: string[]; folders: string[] };
+}> {
+  const script = fileURLToPath(new URL("../fixtures/sandbox/orphan-maker.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script, dataDir, mode, sleepArgument], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  orphanMakers.push(child);
+  return { child, report: JSON.parse(await firstLine(child.stdout)) };
+}
 
 function runtimePidOf(sandbox: Sandbox): number {
   return (sandbox as ProcessSandbox).runtimePid as number;
