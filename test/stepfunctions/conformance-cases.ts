@@ -2136,6 +2136,17 @@ const compositionCases: ConformanceCase[] = [
     error: "States.NoChoiceMatched",
   },
   {
+    name: "Map Retry runs every iteration again",
+    doc: ERRORS,
+    definition: single({ Type: "Map", Retry: [{ ErrorEquals: ["Flaky"] }], ItemProcessor: { StartAt: "T", States: { T: { Type: "Task", Resource: fn("flaky"), End: true } } } }),
+    input: [
+      { key: "map-retry-a", failTimes: 0 },
+      { key: "map-retry-b", failTimes: 1 },
+    ],
+    status: "SUCCEEDED",
+    output: [{ attempts: 2 }, { attempts: 2 }],
+  },
+  {
     name: "Parallel ResultPath null keeps the input",
     doc: RESULT_PATH,
     definition: single({

@@ -45,7 +45,7 @@ export interface EngineOptions {
   history: HistoryRecorder;
   identity: ExecutionIdentity;
   definition: StateMachineDefinition;
-  /** Outputs of Map iterations and Parallel branches that already succeeded (kept across redrives). */
+  /** Outputs of Map iterations and Parallel branches that succeeded before this redrive. */
   memo: Map<string, unknown>;
   /** TestState mode: run one state once, report retries instead of waiting for them. */
   singleStep?: boolean;
@@ -106,7 +106,9 @@ export class Engine {
   readonly history: HistoryRecorder;
   readonly identity: ExecutionIdentity;
   readonly definition: StateMachineDefinition;
-  readonly memo: Map<string, unknown>;
+  /** Outputs of Map iterations and Parallel branches that succeeded in this run or were reused from the last one. */
+  readonly memo = new Map<string, unknown>();
+  readonly #previousResults: Map<string, unknown>;
   readonly singleStep: boolean;
   readonly cancellation = new Cancellation();
   /** The top-level state running now, where a redrive would restart. */
@@ -125,7 +127,7 @@ export class Engine {
     this.history = options.history;
     this.identity = options.identity;
     this.definition = options.definition;
-    this.memo = options.memo;
+    this.#previousResults = options.memo;
     this.singleStep = options.singleStep ?? false;
 
     const identity = options.identity;
@@ -205,6 +207,19 @@ export class Engine {
         await new Promise((resolve) => setImmediate(resolve));
     }
     return value;
+  }
+
+  /**
+   * Returns the output a Map iteration or Parallel branch had when it
+   * succeeded before the redrive, so only failed work runs again. Each output
+   * is reused once: a Retry of the same state runs every iteration again.
+   */
+  reuseResult(key: string): { found: boolean; value?: unknown } {
+    if (!this.#previousResults.has(key)) return { found: false };
+    const value = this.#previousResults.get(key);
+    this.#previousResults.delete(key);
+    this.memo.set(key, value);
+    return { found: true, value };
   }
 
   /** Records an event in `frame`'s chain and returns its id. */

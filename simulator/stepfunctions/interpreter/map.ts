@@ -81,8 +81,9 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
 
   const iterate = async (index: number) => {
     const key = `${baseKey}[${index}]`;
-    if (engine.memo.has(key)) {
-      results[index] = engine.memo.get(key);
+    const reused = engine.reuseResult(key);
+    if (reused.found) {
+      results[index] = reused.value;
       return;
     }
     const item = items[index];

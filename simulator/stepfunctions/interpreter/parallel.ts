@@ -22,8 +22,9 @@ export async function runParallel(engine: Engine, run: StateRun): Promise<StateO
   await Promise.all(
     branches.map(async (branch, index) => {
       const key = `${baseKey}[${index}]`;
-      if (engine.memo.has(key)) {
-        results[index] = engine.memo.get(key);
+      const reused = engine.reuseResult(key);
+      if (reused.found) {
+        results[index] = reused.value;
         return;
       }
       const child = engine.childFrame(frame, branch, {
