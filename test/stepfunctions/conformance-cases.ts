@@ -2138,7 +2138,14 @@ const compositionCases: ConformanceCase[] = [
   {
     name: "Map Retry runs every iteration again",
     doc: ERRORS,
-    definition: single({ Type: "Map", Retry: [{ ErrorEquals: ["Flaky"] }], ItemProcessor: { StartAt: "T", States: { T: { Type: "Task", Resource: fn("flaky"), End: true } } } }),
+    definition: single({
+      Type: "Map",
+      Retry: [{ ErrorEquals: ["Flaky"] }],
+      ItemProcessor: {
+        StartAt: "T",
+        States: { T: { Type: "Task", Resource: fn("flaky"), End: true } },
+      },
+    }),
     input: [
       { key: "map-retry-a", failTimes: 0 },
       { key: "map-retry-b", failTimes: 1 },

@@ -14,6 +14,7 @@ beforeAll(async () => {
   harness = await startHarness({
     functions: {
       echo: (event) => event,
+      slow: () => new Promise((resolve) => setTimeout(() => resolve("late"), 1500)),
       fail: () => {
         throw namedError("Broken", "it broke");
       },
@@ -146,6 +147,24 @@ describe("history of Lambda tasks", () => {
     const cause = '{"errorType":"Broken","errorMessage":"it broke","trace":["Broken: it broke"]}';
     expect(events[4].lambdaFunctionFailedEventDetails).toEqual({ error: "Broken", cause });
     expect(events[5].executionFailedEventDetails).toEqual({ error: "Broken", cause });
+  });
+
+  it("records LambdaFunctionTimedOut after TimeoutSeconds", async () => {
+    const result = await runToEnd(harness, {
+      StartAt: "T",
+      States: { T: { Type: "Task", Resource: `${FN}slow`, TimeoutSeconds: 1, End: true } },
+    });
+    const events = await historyOf(result.executionArn);
+    expect(events.map((event) => event.type)).toEqual([
+      "ExecutionStarted",
+      "TaskStateEntered",
+      "LambdaFunctionScheduled",
+      "LambdaFunctionStarted",
+      "LambdaFunctionTimedOut",
+      "ExecutionFailed",
+    ]);
+    expect(events[4].lambdaFunctionTimedOutEventDetails).toEqual({ error: "States.Timeout" });
+    expect(events[5].executionFailedEventDetails).toEqual({ error: "States.Timeout" });
   });
 
   it("records Task events for lambda:invoke", async () => {

@@ -482,9 +482,8 @@ export class Engine {
     let selected = result;
     if (selectorTemplate !== undefined)
       selected = buildPayload(selectorTemplate, this.scope(run, result));
-    // NOTE: in JSONPath states `$` in Assign is the result after
-    // ResultSelector (the effective input for states without a result); the
-    // simulator has not checked this order against AWS.
+    // NOTE: `$` in a JSONPath Assign is the result after ResultSelector, or the
+    // effective input for states without a result. This order is unchecked against AWS.
     let assigned: Record<string, unknown> | undefined;
     if (state.Assign)
       assigned = buildPayload(state.Assign, this.scope(run, selected)) as Record<string, unknown>;
