@@ -8,7 +8,13 @@ import path from "node:path";
 import Dockerode from "dockerode";
 import type { Logger } from "../logger.ts";
 import type { Sandbox, SandboxBackend, SandboxSpec } from "./backend.ts";
-import { ensureSandboxImage, IMAGE_NODE_PATH, IMAGE_PATH, SANDBOX_USER } from "./docker-image.ts";
+import {
+  ensureSandboxImage,
+  IMAGE_NODE_PATH,
+  IMAGE_PATH,
+  imageExists,
+  SANDBOX_USER,
+} from "./docker-image.ts";
 import { LABELS, removeDockerOrphans } from "./docker-orphans.ts";
 import { type DockerFreezeMethod, DockerSandbox, type DockerTmp } from "./docker-sandbox.ts";
 import { createLoopTmp, probeLoopSupport, removeLoopTmp } from "./docker-tmp.ts";
@@ -153,20 +159,29 @@ export class DockerBackend implements SandboxBackend {
         this.#options.tmp === "tmpfs"
           ? { ok: false as const, reason: "the tmp option asks for a tmpfs" }
           : await probeLoopSupport(workDir);
-      if (!probe.ok) {
+      if (this.#options.tmp === "tmpfs") {
+        this.#logger.info("docker sandboxes get a tmpfs /tmp, which counts against their memory");
+      } else if (!probe.ok) {
         this.#logger.warn(
           { reason: probe.reason },
           "loop devices unavailable: /tmp of docker sandboxes is a tmpfs and counts against their memory",
         );
       }
 
-      const image =
-        this.#options.image ??
-        (await ensureSandboxImage(this.#docker, {
-          nodeModulesDir: this.#options.nodeModulesDir,
-          workDir,
-          logger: this.#logger,
-        }));
+      if (this.#options.image) {
+        // The simulator pulls nothing: a registry may be unreachable, and a pull can take minutes.
+        if (!(await imageExists(this.#docker, this.#options.image))) {
+          throw new Error(
+            `Docker image ${this.#options.image} is not on the engine. Pull it first (docker pull ${this.#options.image}), or drop the image option to use the locally built one.`,
+          );
+        }
+        return { image: this.#options.image, loop: probe.ok };
+      }
+      const image = await ensureSandboxImage(this.#docker, {
+        nodeModulesDir: this.#options.nodeModulesDir,
+        workDir,
+        logger: this.#logger,
+      });
       return { image, loop: probe.ok };
     })();
     this.#prepared.catch(() => {

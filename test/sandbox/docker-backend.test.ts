@@ -183,6 +183,24 @@ describe.skipIf(engineProblem !== undefined)(`docker backend${skipReason}`, () =
     });
   });
 
+  describe("image option", () => {
+    it("rejects an image the engine lacks", async () => {
+      const own = new DockerBackend({
+        dataDir,
+        logger: silentLogger,
+        runtimeClientDir,
+        nodeModulesDir,
+        docker,
+        image: "warmstate/not-built-here:1",
+      });
+
+      await expect(own.start(probeSpec("tick"))).rejects.toThrow(
+        /warmstate\/not-built-here:1 is not on the engine/,
+      );
+      await own.close();
+    });
+  });
+
   describe("node entry", () => {
     it("runs the runtime client with the node_modules layer", async () => {
       const [, output] = await start("unused", { entry: { kind: "node", nodeMajor: 20 } });
