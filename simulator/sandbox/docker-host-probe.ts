@@ -1,8 +1,8 @@
 /**
  * Reads a container's processes, memory and /tmp from the host side: the
- * container's cgroup files and /proc of its processes. Works when the
- * simulator runs on the engine's host and can read its /proc and /sys/fs/cgroup
- * (root, or the same user as the container processes); otherwise the
+ * container's cgroup files and /proc of its processes. This needs the
+ * simulator on the engine's host, able to read its /proc and /sys/fs/cgroup
+ * (as root, or as the user of the container processes). Elsewhere the
  * sandbox falls back to the engine's API.
  */
 import { readlinkSync } from "node:fs";

@@ -203,10 +203,10 @@ export class DockerSandbox implements Sandbox {
   }
 
   // Pause and unpause through the engine. Two races show up when they alternate quickly
-  // (engine 20.10, runc 1.1, cgroup v1): runc returns "unable to freeze" while a task is busy
-  // in the kernel, and the engine updates its paused flag only when containerd's event
-  // arrives, so it may return "already paused" or "is not paused" from a stale flag. Both
-  // settle within milliseconds, so retry after checking the engine's view.
+  // (engine 20.10, runc 1.1, cgroup v1). First, runc returns "unable to freeze" while a task
+  // is busy in the kernel. Second, the engine updates its paused flag only when containerd's
+  // event arrives, so it may return "already paused" or "is not paused" from a stale flag.
+  // Both settle within milliseconds, so retry after checking the engine's view.
   async #pause(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {

@@ -100,8 +100,8 @@ async function formatImage(
     await handle.close();
   }
 
-  // 4 KiB blocks, one inode per 16 KiB, no journal, no reserved blocks and
-  // no room to grow leave about 96% of the image free; mkfs's defaults for
+  // With 4 KiB blocks, one inode per 16 KiB, no journal, no reserved blocks
+  // and no room to grow, about 96% of the image is free. mkfs's defaults for
   // small file systems leave about 90%. Lazy inode tables and no discard
   // keep mkfs to a few milliseconds at any size.
   await run("mkfs.ext4", [
