@@ -37,6 +37,8 @@ export async function findContainerCgroup(pid: number): Promise<ContainerCgroup 
     for (const controller of controllers.split(",")) byController.set(controller, cgroupPath);
   }
 
+  // NOTE: only cgroup v1 (cgroupfs driver) has run; the v2 branches follow the kernel's
+  // cgroup-v2 file names (cgroup.freeze, cgroup.events, memory.current, memory.peak).
   const unified = byController.get("");
   const memory = byController.get("memory");
   const freezer = byController.get("freezer");
