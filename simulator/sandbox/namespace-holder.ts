@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { buildHolderCommand } from "./launch-command.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
 
@@ -68,13 +69,35 @@ export async function startNamespaceHolder(options: {
     );
   }
 
+  const initPid = Number(children.split(" ")[0]);
   return {
-    pid: Number(children.split(" ")[0]),
-    stop: () => stopHolder(holder, exited),
+    pid: initPid,
+    stop: () => stopHolder(holder, exited, initPid),
   };
 }
 
-async function stopHolder(holder: ChildProcess, exited: Promise<unknown>): Promise<void> {
+// Killing unshare makes the kernel kill the namespace's init, which then
+// kills and waits for every process of the namespace. Waiting until the init
+// itself is gone means no process of the sandbox is left.
+async function stopHolder(
+  holder: ChildProcess,
+  exited: Promise<unknown>,
+  initPid: number,
+): Promise<void> {
   if (holder.exitCode === null && holder.signalCode === null) holder.kill("SIGKILL");
   await exited;
+
+  for (let attempt = 0; attempt < 500 && isLive(initPid); attempt++)
+    await sleep(attempt < 10 ? 1 : 10);
+  if (isLive(initPid))
+    throw new Error(`Namespace init ${initPid} still runs 5 seconds after its holder was killed.`);
+}
+
+function isLive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !"ZX".includes(stat[stat.lastIndexOf(")") + 2]);
+  } catch {
+    return false;
+  }
 }
