@@ -36,8 +36,9 @@ export function listProcessTree(rootPid: number): number[] {
 /**
  * Pids of every live process in the pid namespace whose init is `initPid`,
  * the init and zombies excluded. The init never reaps, so a detached process
- * that exits stays a zombie until the sandbox stops. Reads every process's namespace link, so it costs about
- * 2 ms per thousand processes on the host.
+ * that exits stays a zombie until the sandbox stops. It reads the namespace
+ * link of every process on the host: 0.4 ms for 110 processes on a 2-core
+ * VM, and more with more processes.
  */
 export function listNamespaceMembers(initPid: number): number[] {
   let namespace: string;

@@ -67,7 +67,7 @@ export async function createTmpImage(
   // First image of this size: format, read the usable space, and grow the
   // image by what is missing until the usable space reaches the size plus a
   // margin for the extent blocks of the files that fill it.
-  const wanted = sizeMb * MIB + USABLE_MARGIN_BYTES;
+  const requiredUsable = sizeMb * MIB + USABLE_MARGIN_BYTES;
   let imageBytes = sizeMb * MIB;
   for (let attempt = 0; attempt < 4; attempt++) {
     await formatImage(path, imageBytes, tools);
@@ -77,8 +77,8 @@ export async function createTmpImage(
       await formatImage(path, imageBytes, tools);
       break;
     }
-    if (usable >= wanted) break;
-    imageBytes = roundUp(imageBytes + (wanted - usable), 4096);
+    if (usable >= requiredUsable) break;
+    imageBytes = roundUp(imageBytes + (requiredUsable - usable), 4096);
   }
   imageBytesBySize.set(sizeMb, imageBytes);
 }
