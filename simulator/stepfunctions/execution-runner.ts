@@ -161,7 +161,11 @@ export class ExecutionRunner {
     record.error = error;
     record.cause = cause;
     this.#keepForRedrive(record, live);
-    if (persist) await this.#services.store?.saveExecution(record);
+    if (persist) {
+      await this.#services.store?.saveExecution(record);
+      await this.#services.store?.flush();
+      await this.#services.store?.closeHistory(record.executionArn);
+    }
   }
 
   /** Cancels every running execution without recording anything (service shutdown). */
@@ -267,6 +271,7 @@ export class ExecutionRunner {
     if (persist && store) {
       await store.saveExecution(record);
       await store.flush();
+      await store.closeHistory(record.executionArn);
     }
   }
 

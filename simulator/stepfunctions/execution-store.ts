@@ -5,7 +5,15 @@
  * in batches as events happen.
  */
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { ExecutionStatus } from "./execution-status.ts";
@@ -53,14 +61,12 @@ export interface ExecutionRecord {
   notRedrivableReason?: string;
 }
 
-/** Real milliseconds that history events wait in memory before they are appended to disk. */
-const FLUSH_DELAY_MS = 20;
-
 export class ExecutionStore {
   readonly #root: string;
   readonly #executionsDir: string;
   readonly #logger: Logger;
   readonly #pendingEvents = new Map<string, string[]>();
+  readonly #handles = new Map<string, FileHandle>();
   #flushScheduled = false;
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -114,10 +120,10 @@ export class ExecutionStore {
     }
     lines.push(JSON.stringify(event));
     if (!this.#flushScheduled) {
-      // Batching for FLUSH_DELAY_MS of real time keeps one append per batch
-      // of events; waitForExecution and close flush at once.
+      // Events queued during one turn of the event loop are appended together.
+      // No timer is involved, because simulated time belongs to the Clock alone.
       this.#flushScheduled = true;
-      setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();
+      setImmediate(() => void this.flush());
     }
   }
 
@@ -127,9 +133,38 @@ export class ExecutionStore {
     const batches = [...this.#pendingEvents.entries()];
     this.#pendingEvents.clear();
     for (const [arn, lines] of batches) {
-      void this.#serialize(() => appendFile(this.#historyPath(arn), `${lines.join("\n")}\n`));
+      void this.#serialize(async () => {
+        const handle = await this.#historyHandle(arn);
+        await handle.write(`${lines.join("\n")}\n`);
+      });
     }
     return this.#serialize(async () => {});
+  }
+
+  /** Closes the history file of an execution that ended; a redrive reopens it. */
+  closeHistory(executionArn: string): Promise<void> {
+    return this.#serialize(async () => {
+      const handle = this.#handles.get(executionArn);
+      this.#handles.delete(executionArn);
+      await handle?.close();
+    });
+  }
+
+  /** Closes every open history file. */
+  async closeAll(): Promise<void> {
+    await this.flush();
+    for (const executionArn of [...this.#handles.keys()]) await this.closeHistory(executionArn);
+  }
+
+  // Running executions keep their history file open, so each batch is one
+  // write instead of an open, a write and a close.
+  async #historyHandle(executionArn: string): Promise<FileHandle> {
+    let handle = this.#handles.get(executionArn);
+    if (!handle) {
+      handle = await open(this.#historyPath(executionArn), "a");
+      this.#handles.set(executionArn, handle);
+    }
+    return handle;
   }
 
   async readHistory(executionArn: string): Promise<HistoryEvent[]> {

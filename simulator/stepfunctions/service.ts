@@ -107,7 +107,7 @@ export class StepFunctionsService {
       record.cause = cause;
       await this.#store.saveExecution(record);
     }
-    await this.#store.flush();
+    await this.#store.closeAll();
     this.#logger.info(
       { stateMachines: this.#registry.size, executions: this.#executions.size },
       "step functions data loaded",
@@ -117,7 +117,7 @@ export class StepFunctionsService {
   /** Cancels running executions and writes what is pending. */
   async close(): Promise<void> {
     this.#runner.closeAll();
-    await this.#store.flush();
+    await this.#store.closeAll();
   }
 
   /** Waits until an execution has ended (for tests and the replay driver). */

@@ -10,8 +10,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { RealClock } from "../../simulator/clock.ts";
+import type { LambdaInvoker } from "../../simulator/stepfunctions/lambda-invoker.ts";
 import { StepFunctionsService } from "../../simulator/stepfunctions/service.ts";
-import { NodeFunctionInvoker, ROLE_ARN } from "./harness.ts";
+import { ROLE_ARN } from "./harness.ts";
+
+/** A no-op function: Lambda returns the event as the result, with nothing recorded. */
+const ECHO_INVOKER: LambdaInvoker = {
+  invoke: async (request) => ({
+    statusCode: 200,
+    payload: request.payload,
+    executedVersion: "$LATEST",
+    requestId: "bench",
+  }),
+};
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
 const promiseStatics = Promise as unknown as { withResolvers?: () => unknown };
@@ -62,52 +73,83 @@ const MAP = {
 };
 const MAP_INPUT = Array.from({ length: 1000 }, (_, index) => ({ index }));
 
-async function timeWarmstate(definition: unknown, input: unknown, runs: number): Promise<number> {
+/** Times one scenario on Warmstate, with history recording and persistence on. */
+async function warmstateRunner(
+  definition: unknown,
+): Promise<{ run: (input: unknown) => Promise<number>; close: () => Promise<void> }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "warmstate-sfn-bench-"));
   const service = new StepFunctionsService({
     dataDir,
     clock: new RealClock(),
     logger: pino({ level: "silent" }),
-    invoker: new NodeFunctionInvoker({ noop: (event) => event }),
+    invoker: ECHO_INVOKER,
   });
-  try {
-    const { stateMachineArn } = (await service.createStateMachine({
-      name: "bench",
-      definition: JSON.stringify(definition),
-      roleArn: ROLE_ARN,
-    })) as { stateMachineArn: string };
-    const times: number[] = [];
-    for (let run = 0; run < runs; run++) {
+  const { stateMachineArn } = (await service.createStateMachine({
+    name: "bench",
+    definition: JSON.stringify(definition),
+    roleArn: ROLE_ARN,
+  })) as { stateMachineArn: string };
+  return {
+    async run(input) {
       const started = performance.now();
       const { executionArn } = (await service.startExecution({
         stateMachineArn,
         input: JSON.stringify(input),
-      })) as { executionArn: string };
+      })) as {
+        executionArn: string;
+      };
       await service.waitForExecution(executionArn);
+      const elapsed = performance.now() - started;
       const described = await service.describeExecution({ executionArn });
-      if (described.status !== "SUCCEEDED")
+      if (described.status !== "SUCCEEDED") {
         throw new Error(`benchmark execution ended ${described.status}: ${described.cause}`);
-      times.push(performance.now() - started);
-    }
-    return median(times);
-  } finally {
-    await service.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+      }
+      return elapsed;
+    },
+    async close() {
+      await service.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-async function timeBaseline(definition: unknown, input: unknown, runs: number): Promise<number> {
+/** Times one scenario on aws-local-stepfunctions. */
+async function baselineRunner(definition: unknown): Promise<(input: unknown) => Promise<number>> {
   const { StateMachine } = await import("aws-local-stepfunctions");
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
-  const times: number[] = [];
-  for (let run = 0; run < runs; run++) {
+  return async (input) => {
     const started = performance.now();
     await machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: { Noop: (event) => event } },
     }).result;
-    times.push(performance.now() - started);
+    return performance.now() - started;
+  };
+}
+
+/**
+ * Runs both engines alternately, after one warm-up run each, so load from
+ * other processes weighs on both alike; returns the median milliseconds.
+ */
+async function compare(
+  definition: unknown,
+  input: unknown,
+  runs: number,
+): Promise<{ warmstate: number; baseline: number }> {
+  const warmstate = await warmstateRunner(definition);
+  const baseline = await baselineRunner(definition);
+  try {
+    await warmstate.run(input);
+    await baseline(input);
+    const warmstateTimes: number[] = [];
+    const baselineTimes: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      warmstateTimes.push(await warmstate.run(input));
+      baselineTimes.push(await baseline(input));
+    }
+    return { warmstate: median(warmstateTimes), baseline: median(baselineTimes) };
+  } finally {
+    await warmstate.close();
   }
-  return median(times);
 }
 
 function median(values: number[]): number {
@@ -116,23 +158,17 @@ function median(values: number[]): number {
 }
 
 /** Median milliseconds of each scenario for both engines, and the speed-up of Warmstate. */
-export async function benchStepFunctions(runs = 5): Promise<Record<string, number>> {
-  // One warm-up run each, so JIT compilation does not count.
-  await timeWarmstate(LOOP, { i: 0 }, 1);
-  await timeBaseline(LOOP, { i: 0 }, 1);
-
-  const loopWarmstate = await timeWarmstate(LOOP, { i: 0 }, runs);
-  const loopBaseline = await timeBaseline(LOOP, { i: 0 }, runs);
-  const mapWarmstate = await timeWarmstate(MAP, MAP_INPUT, runs);
-  const mapBaseline = await timeBaseline(MAP, MAP_INPUT, runs);
+export async function benchStepFunctions(runs = 9): Promise<Record<string, number>> {
+  const loop = await compare(LOOP, { i: 0 }, runs);
+  const map = await compare(MAP, MAP_INPUT, runs);
   const round = (value: number) => Math.round(value * 100) / 100;
   return {
-    "sfn.loop10k.warmstateMs": round(loopWarmstate),
-    "sfn.loop10k.baselineMs": round(loopBaseline),
-    "sfn.loop10k.speedup": round(loopBaseline / loopWarmstate),
-    "sfn.map1000.warmstateMs": round(mapWarmstate),
-    "sfn.map1000.baselineMs": round(mapBaseline),
-    "sfn.map1000.speedup": round(mapBaseline / mapWarmstate),
+    "sfn.loop10k.warmstateMs": round(loop.warmstate),
+    "sfn.loop10k.baselineMs": round(loop.baseline),
+    "sfn.loop10k.speedup": round(loop.baseline / loop.warmstate),
+    "sfn.map1000.warmstateMs": round(map.warmstate),
+    "sfn.map1000.baselineMs": round(map.baseline),
+    "sfn.map1000.speedup": round(map.baseline / map.warmstate),
   };
 }
 

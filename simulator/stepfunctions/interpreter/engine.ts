@@ -94,7 +94,7 @@ const ABORTED_EVENTS: Record<string, string> = {
 };
 
 // Transitions run synchronously in a row before the engine yields to the event loop.
-const TRANSITIONS_PER_YIELD = 200;
+const TRANSITIONS_PER_YIELD = 500;
 
 export class Engine {
   readonly clock: Clock;

@@ -89,50 +89,38 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     const item = items[index];
     const mapItem = { Index: index, Value: item };
     const iterationInput = await selectItem(engine, run, effective, mapItem);
-    const eventFrame = { ...frame, previousEventId: startedId };
-    if (!distributed)
-      engine.addEvent(eventFrame, "MapIterationStarted", "mapIterationStartedEventDetails", {
-        name,
-        index,
-      });
+    // Iteration events of an inline Map chain from the Map's own events; a
+    // Distributed Map records none (AWS keeps them in child executions).
+    const recordIteration = !distributed && !frame.silent;
+    const iterationEvent = (type: string, previousEventId: number): number =>
+      engine.history.add(
+        type,
+        previousEventId,
+        `${type[0].toLowerCase()}${type.slice(1)}EventDetails`,
+        { name, index },
+      );
+    const startedEventId = recordIteration
+      ? iterationEvent("MapIterationStarted", startedId)
+      : startedId;
     const child = engine.childFrame(frame, processor, {
       memoKey: key,
       cancellation: scope,
-      previousEventId: eventFrame.previousEventId,
+      previousEventId: startedEventId,
       mapItem,
     });
     child.silent = distributed || frame.silent;
     try {
       results[index] = await engine.runFrame(child, iterationInput);
       engine.memo.set(key, results[index]);
-      if (!distributed) {
-        engine.addEvent(
-          { ...child, silent: frame.silent },
-          "MapIterationSucceeded",
-          "mapIterationSucceededEventDetails",
-          { name, index },
-        );
-      }
+      if (recordIteration) iterationEvent("MapIterationSucceeded", child.previousEventId);
     } catch (error) {
       if (error instanceof AbortedError) {
-        if (!distributed && !engine.history.limitReached) {
-          engine.addEvent(
-            { ...child, silent: frame.silent },
-            "MapIterationAborted",
-            "mapIterationAbortedEventDetails",
-            { name, index },
-          );
-        }
+        if (recordIteration && !engine.history.limitReached)
+          iterationEvent("MapIterationAborted", child.previousEventId);
         return;
       }
-      if (!distributed && !engine.history.limitReached) {
-        engine.addEvent(
-          { ...child, silent: frame.silent },
-          "MapIterationFailed",
-          "mapIterationFailedEventDetails",
-          { name, index },
-        );
-      }
+      if (recordIteration && !engine.history.limitReached)
+        iterationEvent("MapIterationFailed", child.previousEventId);
       if (
         !(error instanceof StatesError) ||
         error.name === "States.Runtime" ||

@@ -57,7 +57,8 @@ export async function runTask(engine: Engine, run: StateRun): Promise<StateOutco
     );
   }
 
-  engine.checkSize(run.name, JSON.stringify(result) ?? "null");
+  // encode() reuses the text the history event already holds for this result.
+  engine.checkSize(run.name, engine.encode(run.frame, result));
   return engine.finish(run, result, state.ResultSelector, state.ResultPath);
 }
 
@@ -103,7 +104,7 @@ async function invokeDirect(
   timeoutSeconds: number | undefined,
 ): Promise<unknown> {
   const { frame } = run;
-  const inputText = JSON.stringify(payload) ?? "null";
+  const inputText = engine.encode(frame, payload);
   const scheduled: Record<string, unknown> = {
     resource: arn,
     input: inputText,
@@ -150,7 +151,7 @@ async function invokeDirect(
   }
   const output = parsePayload(result.payload);
   engine.addEvent(frame, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails", {
-    output: JSON.stringify(output) ?? "null",
+    output: engine.encode(frame, output),
     outputDetails: NOT_TRUNCATED,
   });
   return output;
@@ -235,7 +236,7 @@ async function invokeOptimized(
   if (!callback) {
     engine.addEvent(frame, "TaskSucceeded", "taskSucceededEventDetails", {
       ...base,
-      output: JSON.stringify(output),
+      output: engine.encode(frame, output),
       outputDetails: NOT_TRUNCATED,
     });
     return output;
@@ -255,7 +256,7 @@ async function invokeOptimized(
   }
   engine.addEvent(frame, "TaskSucceeded", "taskSucceededEventDetails", {
     ...base,
-    output: JSON.stringify(callbackOutput) ?? "null",
+    output: engine.encode(frame, callbackOutput),
     outputDetails: NOT_TRUNCATED,
   });
   return callbackOutput;
