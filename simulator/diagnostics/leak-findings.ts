@@ -7,8 +7,8 @@
 import type { ResourceSample } from "../sandbox/backend.ts";
 import { theilSenFit } from "./robust-fit.ts";
 
-/** Resources the diagnostics follow. */
-export type TrackedResource = "descriptors" | "tmpBytes" | "memoryBytes";
+/** Resources the diagnostics follow; each has a limit of the same name. */
+export type TrackedResource = keyof EnvironmentLimits;
 
 /** Limits of one environment, in descriptors and bytes. */
 export interface EnvironmentLimits {
@@ -36,7 +36,7 @@ export interface EnvironmentSeries {
   points: ProbePoint[];
 }
 
-/** How one resource evolves over an environment's invocations. */
+/** Trend of one resource over an environment's invocations. */
 export interface ResourceTrend {
   resource: TrackedResource;
   /** Robust growth per invocation, in descriptors or bytes. */
@@ -107,7 +107,7 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
 
   const trends = {} as Record<TrackedResource, ResourceTrend>;
   for (const resource of Object.keys(readings) as TrackedResource[]) {
-    trends[resource] = trendOf(resource, xs, readings[resource], series.limits[limitKey(resource)]);
+    trends[resource] = trendOf(resource, xs, readings[resource], series.limits[resource]);
   }
 
   const first = points[0]?.sample as SampleWithTmpPaths | undefined;
@@ -131,10 +131,6 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
   };
   findings.messages = describeFindings(findings);
   return findings;
-}
-
-function limitKey(resource: TrackedResource): keyof EnvironmentLimits {
-  return resource === "descriptors" ? "descriptors" : resource === "tmpBytes" ? "tmpBytes" : "memoryBytes";
 }
 
 function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: number): ResourceTrend {

@@ -37,13 +37,13 @@ export interface DeployedFunctionSettings {
   environment: Record<string, string>;
 }
 
-/** What {@link deployPipeline} deploys. */
+/** Function settings and bucket that {@link deployPipeline} deploys. */
 export interface DeploySettings {
   functions: Record<PipelineFunction, DeployedFunctionSettings>;
   bucket: string;
 }
 
-/** What was deployed: names and ARNs for the driver. */
+/** Names and ARNs of the deployed pipeline, for the driver. */
 export interface DeployedPipeline {
   bucket: string;
   stateMachineArns: Record<string, string>;

@@ -25,7 +25,7 @@ export const CORPUS_DIR = path.resolve(REPOSITORY_ROOT, "..", "shared", "corpus"
  */
 const MAX_SCANNED_PAGES = 40;
 
-/** Where a document came from. */
+/** Origin of a document. */
 export type DocumentSource = "corpus" | "generated" | "truncated" | "corpus-unreadable";
 
 /** One distinct document the mix can send; arrivals send copies under their own keys. */
@@ -110,7 +110,7 @@ export class DocumentPicker {
     return this.#corpus.length > 0;
   }
 
-  /** Every template planned so far. */
+  /** Returns every template planned so far. */
   templates(): DocumentTemplate[] {
     return [...this.#generated, ...this.#corpus, ...this.#bad, ...this.#byPages.values()];
   }

@@ -4,8 +4,8 @@
  * next, nothing holds the clock for a moment (a state transition, an HTTP
  * hop), and `--speed max` would jump to the next timer, often the next
  * arrival minutes later. Each `touch()` holds the clock for a short real
- * time; when nothing touches it for that long, the work is really waiting
- * (a retry back-off, a Wait state) and the clock may jump.
+ * time. When nothing touches it for that long, the work is really waiting
+ * (a retry back-off, a Wait state), so the clock may jump.
  */
 import type { Clock } from "../clock.ts";
 

@@ -41,11 +41,11 @@ export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   /** Keep the simulator's data folder (objects, functions) after the run. */
   keepData?: boolean;
-  /** Where generated documents are cached between runs (default `.warmstate/cache/documents`). */
+  /** Cache folder of generated documents, kept between runs (default `.warmstate/cache/documents`). */
   cacheDir?: string;
 }
 
-/** What the progress line shows. */
+/** Counts and clock readings for the progress line. */
 export interface ReplayProgress {
   simulatedNow: number;
   arrivalsStarted: number;
@@ -109,8 +109,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   let arrivalsStarted = 0;
   let arrivals: Arrival[] = [];
   let progressTimer: NodeJS.Timeout | undefined;
+  // A failed shutdown step is reported and the run still gets its report.
   const shutdown = async () => {
-    await simulator?.close();
+    try {
+      await simulator?.close();
+    } catch (error) {
+      console.warn(`Shutting the simulator down failed: ${(error as Error).message}. Check for leftover sandboxes with \`ps\`.`);
+    }
     if (clock instanceof VirtualClock) clock.stop();
     if (simulator && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
   };

@@ -7,7 +7,7 @@ import { findingsOfRecord } from "../diagnostics/record-findings.ts";
 import { FAILURE_KINDS, type FailureKind, classifyFailure } from "./failure-kinds.ts";
 import type { EnvironmentRecord, RunData } from "./run-data.ts";
 
-/** Where a kind of failure first showed up. */
+/** First occurrence of a kind of failure. */
 export interface FirstOccurrence {
   /** Simulated epoch milliseconds. */
   at: number;

@@ -4,7 +4,7 @@ const MB = 1024 * 1024;
 export const START = Date.parse("2026-03-02T14:00:00Z");
 
 /**
- * A recorded run: one pdf-analyze environment leaking a descriptor per
+ * Builds a recorded run: one pdf-analyze environment leaking a descriptor per
  * invocation until invocation 30 fails with EMFILE, one pdf-split
  * environment whose /tmp fills until invocation 12 fails with ENOSPC, a
  * reclaimed environment, and three executions (one failed and redriven).

@@ -1,0 +1,76 @@
+/**
+ * Benchmarks of the replay. The first is simulated seconds per wall second
+ * for a slice of seed-workday at `--speed max`. The second is the cost per
+ * invocation of the path the replay drives (SDK call, edge server, pool,
+ * thaw, probe, freeze) on top of the handler's own time.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { VirtualClock } from "../clock.ts";
+import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
+import { runReplay } from "./replay-run.ts";
+import { loadScenario } from "./scenario-loader.ts";
+
+/** Invocations timed for the per-invocation overhead. */
+const OVERHEAD_INVOCATIONS = 200;
+
+/** Runs both benchmarks; keys are `replay.*`, times in milliseconds. */
+export async function benchReplay(options: { workdaySliceMs?: number } = {}): Promise<Record<string, number>> {
+  const folder = mkdtempSync(path.join(tmpdir(), "warmstate-bench-"));
+  try {
+    return { ...(await benchWorkday(folder, options.workdaySliceMs ?? 2 * 3_600_000)), ...(await benchOverhead(folder)) };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+async function benchWorkday(folder: string, sliceMs: number): Promise<Record<string, number>> {
+  const { scenario, file } = loadScenario("seed-workday");
+  const { report } = await runReplay({
+    scenario: { ...scenario, duration: sliceMs },
+    scenarioFile: file,
+    backend: "process",
+    speed: "max",
+    outDir: path.join(folder, "workday"),
+  });
+  return {
+    "replay.workday.simulatedSeconds": report.clocks.simulatedSeconds,
+    "replay.workday.wallSeconds": report.clocks.wallSeconds,
+    "replay.workday.simulatedSecondsPerWallSecond": report.clocks.speedup,
+    "replay.workday.invocations": report.invocations.total,
+  };
+}
+
+// pdf-summarize's "report" action touches no S3 and returns at once, so the
+// round trip minus the handler's duration is the simulator's and driver's share.
+async function benchOverhead(folder: string): Promise<Record<string, number>> {
+  const { startSimulator } = await import("../simulator.ts");
+  const clock = new VirtualClock({ start: Date.now(), speed: 1, jumpIdle: true });
+  const simulator = await startSimulator({ dataDir: path.join(folder, "data"), clock, logFile: path.join(folder, "bench.log") });
+  const lambda = new LambdaClient(clientConfig(simulator.endpoint));
+  try {
+    await deployPipeline({ endpoint: simulator.endpoint, settings: deploySettingsFor() });
+    const payload = Buffer.from(JSON.stringify({ action: "report", documents: [] }));
+    await lambda.send(new InvokeCommand({ FunctionName: "pdf-summarize", Payload: payload }));
+
+    let roundTripMs = 0;
+    let handlerMs = 0;
+    for (let index = 0; index < OVERHEAD_INVOCATIONS; index++) {
+      const started = performance.now();
+      await lambda.send(new InvokeCommand({ FunctionName: "pdf-summarize", Payload: payload }));
+      roundTripMs += performance.now() - started;
+      handlerMs += simulator.lambda.invocations("pdf-summarize").at(-1)?.durationMs ?? 0;
+    }
+    return {
+      "replay.invoke.roundTripMs": roundTripMs / OVERHEAD_INVOCATIONS,
+      "replay.invoke.handlerMs": handlerMs / OVERHEAD_INVOCATIONS,
+      "replay.invoke.overheadMs": (roundTripMs - handlerMs) / OVERHEAD_INVOCATIONS,
+    };
+  } finally {
+    lambda.destroy();
+    await simulator.close();
+    clock.stop();
+  }
+}
