@@ -1,8 +1,8 @@
 /**
  * Disk persistence under `<dataDir>/stepfunctions`: state machines in
  * `state-machines.json`, each execution's record in `executions/<id>.json`
- * and its history as JSON lines in `executions/<id>.events.ndjson`, appended
- * in batches as events happen.
+ * and its history in `executions/<id>.events.ndjson`, appended as events
+ * happen, one line per batch of events (a JSON array).
  */
 import { createHash } from "node:crypto";
 import {
@@ -65,7 +65,7 @@ export class ExecutionStore {
   readonly #root: string;
   readonly #executionsDir: string;
   readonly #logger: Logger;
-  readonly #pendingEvents = new Map<string, string[]>();
+  readonly #pendingEvents = new Map<string, HistoryEvent[]>();
   readonly #handles = new Map<string, FileHandle>();
   #flushScheduled = false;
   #writes: Promise<unknown> = Promise.resolve();
@@ -111,14 +111,18 @@ export class ExecutionStore {
     return this.#serialize(() => atomicWrite(this.#recordPath(record.executionArn), text));
   }
 
-  /** Queues one event; queued events are appended together on the next turn of the event loop. */
+  /**
+   * Queues one event. Queued events are appended together on the next turn
+   * of the event loop, as one line holding a JSON array of events, because
+   * one JSON.stringify of a batch costs half as much as one per event.
+   */
   appendEvent(executionArn: string, event: HistoryEvent): void {
-    let lines = this.#pendingEvents.get(executionArn);
-    if (!lines) {
-      lines = [];
-      this.#pendingEvents.set(executionArn, lines);
+    let batch = this.#pendingEvents.get(executionArn);
+    if (!batch) {
+      batch = [];
+      this.#pendingEvents.set(executionArn, batch);
     }
-    lines.push(JSON.stringify(event));
+    batch.push(event);
     if (!this.#flushScheduled) {
       // Events queued during one turn of the event loop are appended together.
       // No timer is involved, because simulated time belongs to the Clock alone.
@@ -132,10 +136,11 @@ export class ExecutionStore {
     this.#flushScheduled = false;
     const batches = [...this.#pendingEvents.entries()];
     this.#pendingEvents.clear();
-    for (const [arn, lines] of batches) {
+    for (const [arn, events] of batches) {
+      const line = `${JSON.stringify(events)}\n`;
       void this.#serialize(async () => {
         const handle = await this.#historyHandle(arn);
-        await handle.write(`${lines.join("\n")}\n`);
+        await handle.write(line);
       });
     }
     return this.#serialize(async () => {});
@@ -176,10 +181,14 @@ export class ExecutionStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    return text
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as HistoryEvent);
+    const events: HistoryEvent[] = [];
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      const parsed = JSON.parse(line) as HistoryEvent | HistoryEvent[];
+      if (!Array.isArray(parsed)) events.push(parsed);
+      else for (const event of parsed) events.push(event);
+    }
+    return events;
   }
 
   // Writes run one at a time, so appends land in order and a record is

@@ -353,12 +353,18 @@ export class Engine {
       case "Fail":
         return runFail(this, run);
       case "Task":
-        return withErrorHandling(this, run, () => runTask(this, run));
+        return this.#handled(run, () => runTask(this, run));
       case "Parallel":
-        return withErrorHandling(this, run, () => runParallel(this, run));
+        return this.#handled(run, () => runParallel(this, run));
       case "Map":
-        return withErrorHandling(this, run, () => runMap(this, run));
+        return this.#handled(run, () => runMap(this, run));
     }
+  }
+
+  // States without Retry or Catch skip the handler; runState still locates their errors.
+  #handled(run: StateRun, attempt: () => Promise<Outcome>): Promise<Outcome> {
+    if (run.state.Retry === undefined && run.state.Catch === undefined) return attempt();
+    return withErrorHandling(this, run, attempt);
   }
 
   /** Adds AWS's location prefix to runtime errors and records aborted states; returns the error to raise. */
@@ -421,7 +427,10 @@ export class Engine {
 
   effectiveJsonPathInput(run: StateRun, token?: string): unknown {
     const { state } = run;
-    const selected = selectPath(state.InputPath, run.rawInput, this.scope(run, undefined, token));
+    const selected =
+      state.InputPath === undefined
+        ? run.rawInput
+        : selectPath(state.InputPath, run.rawInput, this.scope(run, undefined, token));
     if (state.Parameters === undefined) return selected;
     const payload = buildPayload(state.Parameters, this.scope(run, selected, token));
     this.checkSize(run.name, JSON.stringify(payload) ?? "null");
@@ -491,7 +500,10 @@ export class Engine {
       state.Type === "Succeed" || state.Type === "Choice" || state.Type === "Wait"
         ? selected
         : applyResultPath(resultPath, run.rawInput, selected);
-    const value = selectPath(state.OutputPath, merged, this.scope(run, undefined));
+    const value =
+      state.OutputPath === undefined
+        ? merged
+        : selectPath(state.OutputPath, merged, this.scope(run, undefined));
     if (assigned) Object.assign(run.frame.variables, assigned);
     return { output: value, next, assigned };
   }

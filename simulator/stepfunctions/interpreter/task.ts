@@ -25,21 +25,26 @@ export async function runTask(engine: Engine, run: StateRun): Promise<StateOutco
   const resource = state.Resource as string;
   const waitForToken = resource.endsWith(".waitForTaskToken");
   const token = waitForToken ? engine.tokens.create() : undefined;
-  const payload = await engine.effectiveInput(run, token);
-  const timeoutSeconds = await readSeconds(
+  const payload =
+    run.language === "JSONPath"
+      ? engine.effectiveJsonPathInput(run, token)
+      : await engine.effectiveInput(run, token);
+  let timeoutSeconds = readSeconds(
     engine,
     run,
     state.TimeoutSeconds,
     state.TimeoutSecondsPath,
     "TimeoutSeconds",
   );
-  const heartbeatSeconds = await readSeconds(
+  if (timeoutSeconds instanceof Promise) timeoutSeconds = await timeoutSeconds;
+  let heartbeatSeconds = readSeconds(
     engine,
     run,
     state.HeartbeatSeconds,
     state.HeartbeatSecondsPath,
     "HeartbeatSeconds",
   );
+  if (heartbeatSeconds instanceof Promise) heartbeatSeconds = await heartbeatSeconds;
 
   let result: unknown;
   if (LAMBDA_ARN.test(resource)) {
@@ -62,21 +67,24 @@ export async function runTask(engine: Engine, run: StateRun): Promise<StateOutco
   return engine.finish(run, result, state.ResultSelector, state.ResultPath);
 }
 
-async function readSeconds(
+/** Reads TimeoutSeconds or HeartbeatSeconds; only a JSONata expression makes this asynchronous. */
+function readSeconds(
   engine: Engine,
   run: StateRun,
   value: number | string | undefined,
   path: string | undefined,
   field: string,
-): Promise<number | undefined> {
-  let seconds: unknown = value;
+): number | undefined | Promise<number | undefined> {
+  if (value === undefined && path === undefined) return undefined;
   if (isJsonataExpression(value)) {
-    seconds = await evaluateJsonata(
+    return evaluateJsonata(
       value,
       { input: run.rawInput, context: engine.context(run) },
       run.frame.variables,
-    );
-  } else if (path !== undefined) {
+    ).then((seconds) => checkSeconds(seconds, field));
+  }
+  let seconds: unknown = value;
+  if (path !== undefined) {
     const resolved = resolvePath(path, engine.scope(run, run.rawInput));
     if (!resolved.found)
       throw new StatesError(
@@ -85,6 +93,10 @@ async function readSeconds(
       );
     seconds = resolved.value;
   }
+  return checkSeconds(seconds, field);
+}
+
+function checkSeconds(seconds: unknown, field: string): number | undefined {
   if (seconds === undefined) return undefined;
   if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds <= 0) {
     throw new StatesError(
