@@ -158,7 +158,9 @@ function namespaceFlags(mechanisms: ProcessMechanisms): string[] {
 
 function mountLines(mechanisms: ProcessMechanisms, tmp: TmpMount, codeDir: string): string[] {
   const { tools } = mechanisms;
-  const lines: string[] = [];
+  // The working directory keeps a reference to the code folder even when
+  // the private /tmp mounted next hides it (code stored under the host's /tmp).
+  const lines = [`cd ${quote(codeDir)}`];
 
   if (tmp.kind === "loop") {
     lines.push(`${quote(tools.mount)} -n -o nosuid,nodev ${quote(tmp.device)} /tmp`);
@@ -171,9 +173,16 @@ function mountLines(mechanisms: ProcessMechanisms, tmp: TmpMount, codeDir: strin
     lines.push(`${quote(tools.mount)} -n -t tmpfs -o ${size} tmpfs /tmp`);
   }
 
-  // A read-only bind of the code folder onto itself. In a user namespace the
-  // kernel may refuse the read-only remount, and the code stays writable.
-  const bindCode = `${quote(tools.mount)} -n --bind -o ro ${quote(codeDir)} ${quote(codeDir)}`;
+  // A read-only bind of the code folder at its own path. Code stored under
+  // the host's /tmp gets that path recreated inside the private /tmp.
+  // PARITY: the function then sees those folders in /tmp, where Lambda's
+  // /tmp starts empty.
+  if (codeDir.startsWith("/tmp/")) lines.push(`${quote(tools.mkdir)} -p ${quote(codeDir)}`);
+  // --no-canonicalize keeps "." relative to the working directory: resolved
+  // to a path, it would name the new empty folder.
+  const bindCode = `${quote(tools.mount)} -n --no-canonicalize --bind -o ro . ${quote(codeDir)}`;
+  // In a user namespace the kernel may refuse the read-only remount, which
+  // leaves the code writable.
   const inUserNamespace = mechanisms.isolation === "user and mount namespace";
   lines.push(inUserNamespace ? `${bindCode} 2>/dev/null || true` : bindCode);
   return lines;

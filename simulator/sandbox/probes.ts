@@ -69,8 +69,9 @@ function readTmpUsage(pids: number[], sample: DescriptorAndTmpSample): number | 
       // statfs counts blocks of deleted files that are still open, which a walk cannot see.
       const stats = statfsSync(tmp);
       sample.tmpBytes = (stats.blocks - stats.bfree) * stats.bsize;
-      sample.tmpFiles = countRegularFiles(tmp);
-      return statSync(tmp).dev;
+      const device = statSync(tmp).dev;
+      sample.tmpFiles = countRegularFiles(tmp, device);
+      return device;
     } catch {
       // The process exited or its /proc entry is not readable: try the next one.
     }
@@ -98,7 +99,9 @@ function addDeletedFile(
   }
 }
 
-function countRegularFiles(folder: string): number {
+// Counts files of the /tmp file system only, so a folder mounted inside it
+// (the code folder, when stored under the host's /tmp) does not count.
+function countRegularFiles(folder: string, device: number): number {
   let entries: Dirent[];
   try {
     entries = readdirSync(folder, { withFileTypes: true });
@@ -109,7 +112,14 @@ function countRegularFiles(folder: string): number {
   let count = 0;
   for (const entry of entries) {
     if (entry.isFile()) count += 1;
-    else if (entry.isDirectory()) count += countRegularFiles(`${folder}/${entry.name}`);
+    if (!entry.isDirectory()) continue;
+
+    const path = `${folder}/${entry.name}`;
+    try {
+      if (statSync(path).dev === device) count += countRegularFiles(path, device);
+    } catch {
+      // Removed meanwhile.
+    }
   }
   return count;
 }

@@ -28,6 +28,7 @@ export interface Tools extends ImageTools {
   prlimit: string;
   mount: string;
   chmod: string;
+  mkdir: string;
 }
 
 /** The mechanisms in use, as logged once at start. */
@@ -152,6 +153,7 @@ function findTools(): Tools {
     prlimit: require("prlimit", "util-linux"),
     mount: require("mount", "mount (util-linux)"),
     chmod: require("chmod", "coreutils"),
+    mkdir: require("mkdir", "coreutils"),
     losetup: find("losetup") ?? "losetup",
     mkfsExt4: find("mkfs.ext4") ?? "mkfs.ext4",
     dumpe2fs: find("dumpe2fs"),

@@ -133,6 +133,7 @@ export class ProcessSandbox implements Sandbox {
     this.#watchdog?.stop();
 
     if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
+      await this.#waitUntilRuntimeJoinedCgroups();
       await this.#cgroups.freeze();
     } else {
       await stopProcessTree(() => this.#listAllPids());
@@ -247,7 +248,10 @@ export class ProcessSandbox implements Sandbox {
       // Without a spawned process there is no exit event to wait for.
       runtime.once("error", (error) => {
         this.#log.error({ err: error, file: launch.file }, "runtime process failed to spawn");
-        if (runtime.pid === undefined) resolve();
+        if (runtime.pid !== undefined) return;
+        // No exit event follows a failed spawn: report it as a shell reports
+        // a command it cannot run.
+        void this.#handleExit(runtime, 127, null).finally(resolve);
       });
       runtime.once("exit", (exitCode, signal) => {
         void this.#handleExit(runtime, exitCode, signal).finally(resolve);
@@ -298,6 +302,17 @@ export class ProcessSandbox implements Sandbox {
     );
     this.#killedByWatchdog = true;
     signalProcesses(this.#listAllPids(), "SIGKILL");
+  }
+
+  // A runtime spawned a moment ago may still be in its launch script, outside
+  // the freezer cgroup, and would keep running after the freeze.
+  async #waitUntilRuntimeJoinedCgroups(): Promise<void> {
+    const pid = this.#runtime?.pid;
+    if (!pid) return;
+    for (let attempt = 0; attempt < 200 && !this.#listPids().includes(pid); attempt++) {
+      if (this.#runtime?.pid !== pid) return;
+      await sleep(5);
+    }
   }
 
   // Root running with a user namespace (the fallback forced for tests) hands

@@ -1,6 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,6 +134,54 @@ describe("process backend runtime entry", () => {
     if (isRoot) expect(line.uid).not.toBe(0);
     expect(line.codeWritable).toBe(false);
   });
+});
+
+describe("process backend start failures", () => {
+  it("reports a missing bootstrap as exit 127", async () => {
+    const backend = newBackend();
+    const codeDir = mkdtempSync(join(tmpdir(), "warmstate-empty-code-"));
+    dataDirs.push(codeDir);
+
+    const watched = await startWatched(backend, probeSpec("no-bootstrap", { codeDir }));
+    const exit = await watched.waitForExit();
+    await watched.sandbox.stop(200);
+
+    expect(exit).toEqual({ exitCode: 127, signal: null, outOfMemory: false });
+    expect(watched.stderr.join("")).toContain("bootstrap");
+  });
+});
+
+describe("process backend code under /tmp", () => {
+  for (const [label, overrides] of [
+    ["as root", {}],
+    ["without root mechanisms", { unprivileged: true }],
+  ] as const) {
+    it(`runs code stored under the host's /tmp ${label}`, async () => {
+      if (label === "as root" && !isRoot) return;
+      const backend = newBackend(overrides);
+      const codeDir = mkdtempSync(join(tmpdir(), "warmstate-code-"));
+      dataDirs.push(codeDir);
+      cpSync(PROBE_FUNCTION_DIR, codeDir, { recursive: true });
+      // mkdtemp creates the folder for its owner only, and the runtime runs as another user.
+      chmodSync(codeDir, 0o755);
+      const env = {
+        FIXTURE_ACTION: "hold-files",
+        FIXTURE_FILES: "2",
+        FIXTURE_FILE_BYTES: "100",
+        FIXTURE_DELETED: "0",
+      };
+
+      const watched = await startWatched(
+        backend,
+        probeSpec(`code-in-tmp-${label.length}`, { codeDir, env }),
+      );
+      await watched.waitForLine((line) => line.ready === true);
+      const sample = await watched.sandbox.measure();
+      await watched.sandbox.stop(200);
+
+      expect(sample.tmpFiles).toBe(2);
+    });
+  }
 });
 
 describe("process backend cleanup", () => {
