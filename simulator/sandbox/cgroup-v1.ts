@@ -16,6 +16,9 @@ import { setTimeout as sleep } from "node:timers/promises";
  * folder per sandbox inside it.
  */
 
+// TODO(sandbox): cgroup v2 is not used. A host with only the unified
+// hierarchy gets the memory watchdog and SIGSTOP freezing.
+
 /** Controllers the process backend uses. */
 export type Controller = "memory" | "freezer" | "pids";
 

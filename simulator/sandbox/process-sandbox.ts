@@ -88,6 +88,8 @@ export class ProcessSandbox implements Sandbox {
       options.mechanisms.memoryEnforcement === "watchdog"
         ? new MemoryWatchdog({
             limitBytes: options.spec.memoryMb * 1024 * 1024,
+            // NOTE: the runtime's process tree, so processes that detached
+            // into the holder's pid namespace do not count toward the limit.
             listPids: () => this.#listPids(),
             onExceeded: (residentBytes) => this.#killForMemory(residentBytes),
           })
