@@ -36,6 +36,9 @@ interface LiveExecution {
   done: Promise<void>;
 }
 
+/** Histories up to this many events stay in memory after their execution ends. */
+const RECENT_HISTORY_MAX_EVENTS = 1_000;
+
 /** Starts, stops and redrives executions and keeps their histories. */
 export class ExecutionRunner {
   readonly #services: RunnerServices;
@@ -285,6 +288,9 @@ export class ExecutionRunner {
   }
 
   #remember(executionArn: string, history: HistoryRecorder): void {
+    // Long histories are read back from disk instead: keeping many of them
+    // would make every garbage collection walk them.
+    if (history.events.length > RECENT_HISTORY_MAX_EVENTS) return;
     this.#recent.set(executionArn, history);
     while (this.#recent.size > 20) this.#recent.delete(this.#recent.keys().next().value as string);
   }

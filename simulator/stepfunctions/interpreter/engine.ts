@@ -85,6 +85,8 @@ class StateScope implements DataScope {
   }
 }
 
+const NOT_REUSED = Object.freeze({ found: false });
+
 // Event types that exist for a state being aborted.
 const ABORTED_EVENTS: Record<string, string> = {
   Task: "TaskStateAborted",
@@ -215,7 +217,7 @@ export class Engine {
    * is reused once: a Retry of the same state runs every iteration again.
    */
   reuseResult(key: string): { found: boolean; value?: unknown } {
-    if (!this.#previousResults.has(key)) return { found: false };
+    if (this.#previousResults.size === 0 || !this.#previousResults.has(key)) return NOT_REUSED;
     const value = this.#previousResults.get(key);
     this.#previousResults.delete(key);
     this.memo.set(key, value);

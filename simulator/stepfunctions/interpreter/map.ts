@@ -15,6 +15,14 @@ import type { Engine } from "./engine.ts";
 import { batchItems, readItems, writeResults } from "./map-items.ts";
 import type { StateOutcome, StateRun } from "./types.ts";
 
+/** Details field of each iteration event type. */
+const ITERATION_DETAILS = {
+  MapIterationStarted: "mapIterationStartedEventDetails",
+  MapIterationSucceeded: "mapIterationSucceededEventDetails",
+  MapIterationFailed: "mapIterationFailedEventDetails",
+  MapIterationAborted: "mapIterationAbortedEventDetails",
+} as const;
+
 /** Runs one attempt of a Map state. */
 export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcome> {
   const { frame, name, state } = run;
@@ -88,17 +96,16 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     }
     const item = items[index];
     const mapItem = { Index: index, Value: item };
-    const iterationInput = await selectItem(engine, run, effective, mapItem);
+    let iterationInput = selectItem(engine, run, effective, mapItem);
+    if (iterationInput instanceof Promise) iterationInput = await iterationInput;
     // Iteration events of an inline Map chain from the Map's own events; a
     // Distributed Map records none (AWS keeps them in child executions).
     const recordIteration = !distributed && !frame.silent;
-    const iterationEvent = (type: string, previousEventId: number): number =>
-      engine.history.add(
-        type,
-        previousEventId,
-        `${type[0].toLowerCase()}${type.slice(1)}EventDetails`,
-        { name, index },
-      );
+    const iterationEvent = (
+      type: keyof typeof ITERATION_DETAILS,
+      previousEventId: number,
+    ): number =>
+      engine.history.add(type, previousEventId, ITERATION_DETAILS[type], { name, index });
     const startedEventId = recordIteration
       ? iterationEvent("MapIterationStarted", startedId)
       : startedId;
@@ -203,12 +210,12 @@ async function collectItems(engine: Engine, run: StateRun, effective: unknown): 
 }
 
 /** Input of one iteration: ItemSelector (or the legacy Parameters) or the item itself. */
-async function selectItem(
+function selectItem(
   engine: Engine,
   run: StateRun,
   effective: unknown,
   mapItem: { Index: number; Value: unknown },
-): Promise<unknown> {
+): unknown {
   const { state } = run;
   const template = state.ItemSelector ?? state.Parameters;
   if (template === undefined) return mapItem.Value;
