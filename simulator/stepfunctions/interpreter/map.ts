@@ -94,10 +94,12 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
       results[index] = reused.value;
       return;
     }
+
     const item = items[index];
     const mapItem = { Index: index, Value: item };
     let iterationInput = selectItem(engine, run, effective, mapItem);
     if (iterationInput instanceof Promise) iterationInput = await iterationInput;
+
     // Iteration events of an inline Map chain from the Map's own events; a
     // Distributed Map records none (AWS keeps them in child executions).
     const recordIteration = !distributed && !frame.silent;
@@ -109,6 +111,7 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     const startedEventId = recordIteration
       ? iterationEvent("MapIterationStarted", startedId)
       : startedId;
+
     const child = engine.childFrame(frame, processor, {
       memoKey: key,
       cancellation: scope,
@@ -116,6 +119,7 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
       mapItem,
     });
     child.silent = distributed || frame.silent;
+
     try {
       results[index] = await engine.runFrame(child, iterationInput);
       engine.memo.set(key, results[index]);
@@ -126,6 +130,7 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
           iterationEvent("MapIterationAborted", child.previousEventId);
         return;
       }
+
       if (recordIteration && !engine.history.limitReached)
         iterationEvent("MapIterationFailed", child.previousEventId);
       if (
