@@ -60,14 +60,6 @@ const FUNCTION_DEFAULTS: Record<PipelineFunction, Omit<DeployedFunctionSettings,
   "pdf-summarize": { memorySize: 256, ephemeralStorageSize: 512, timeout: 120 },
 };
 
-/**
- * NOTE: the process sandbox's user has no passwd entry and no HOME, so the
- * AWS SDK's os.homedir() call fails with ENOENT during init. Lambda's
- * sandbox user has a home folder; until the sandbox provides one, the
- * pipeline functions get HOME=/tmp.
- */
-const SANDBOX_VARIABLES: Record<string, string> = { HOME: "/tmp" };
-
 /** Turns a scenario's function settings and toggles into deploy settings. */
 export function deploySettingsFor(scenario?: Scenario): DeploySettings {
   const toggles = scenario?.toggles ?? { CLEAN_TMP: false, CLOSE_FDS: false, SELF_RECYCLE: false };
@@ -88,7 +80,7 @@ export function deploySettingsFor(scenario?: Scenario): DeploySettings {
       reservedConcurrency: given?.reservedConcurrency,
       keepAliveSeconds: given?.keepAlive === undefined ? undefined : Math.round(given.keepAlive / 1_000),
       maxLifetimeSeconds: given?.maxLifetime === undefined ? undefined : Math.round(given.maxLifetime / 1_000),
-      environment: { ...SANDBOX_VARIABLES, ...toggleVariables[name], ...(given?.environment ?? {}) },
+      environment: { ...toggleVariables[name], ...(given?.environment ?? {}) },
     };
   }
   return { functions, bucket: PIPELINE_BUCKET };
