@@ -49,6 +49,12 @@ export interface SimulatorOptions {
   logger?: Logger;
   /** AWS region the simulator reports (default us-east-1). */
   region?: string;
+  /**
+   * Sample each environment's descriptors, /tmp and memory after every
+   * invocation (default true). Turning it off only serves to measure what
+   * the probes cost; leak diagnostics need them.
+   */
+  probes?: boolean;
 }
 
 /** A running simulator. */
@@ -101,6 +107,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     logger,
     logSink: logs,
     baseEnvironment: () => sandboxBaseEnvironment(endpoint, region),
+    probes: options.probes,
   });
   const asyncQueue = new AsyncInvocationQueue({ service: lambda, logger });
   const objectStore = new ObjectStore({ root: path.join(dataDir, "s3") });

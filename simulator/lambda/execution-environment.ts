@@ -32,6 +32,8 @@ export interface EnvironmentDependencies {
   logSink: LogSink;
   /** Variables every sandbox gets besides Lambda's own: endpoint, region, credentials. */
   baseEnvironment: () => Record<string, string>;
+  /** Sample resources after every invocation (default on); off only to measure the probes' cost. */
+  probes?: boolean;
 }
 
 /** One invocation handed to an environment. */
@@ -459,6 +461,7 @@ export class ExecutionEnvironment {
   }
 
   async #measure(): Promise<ResourceSample | undefined> {
+    if (this.#deps.probes === false) return undefined;
     try {
       const probe = await this.#sandbox?.measure();
       if (probe) this.#lastProbe = probe;

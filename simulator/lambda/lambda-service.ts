@@ -34,6 +34,8 @@ export interface LambdaServiceOptions<Registry extends FunctionResolver> {
   /** Variables every sandbox gets so unmodified SDK clients reach the simulator. */
   baseEnvironment: () => Record<string, string>;
   accountConcurrency?: number;
+  /** Sample resources after every invocation (default on). */
+  probes?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
         logger: options.logger,
         logSink: options.logSink,
         baseEnvironment: options.baseEnvironment,
+        probes: options.probes,
       },
       resolver: options.registry,
       accountConcurrency: this.accountConcurrency,
