@@ -187,7 +187,7 @@ export class ProcessSandbox implements Sandbox {
     this.#watchdog?.stop();
 
     await this.thaw();
-    signalProcesses(this.#listAllPids(), "SIGTERM");
+    signalProcesses(this.#signalTargets(), "SIGTERM");
     const deadline = Date.now() + graceMs;
     while (this.#listAllPids().length > 0 && Date.now() < deadline) await sleep(10);
 
@@ -303,7 +303,7 @@ export class ProcessSandbox implements Sandbox {
       "memory limit exceeded",
     );
     this.#killedByWatchdog = true;
-    signalProcesses(this.#listAllPids(), "SIGKILL");
+    signalProcesses(this.#signalTargets(), "SIGKILL");
   }
 
   // A runtime spawned a moment ago may still be in its launch script, outside
@@ -345,6 +345,17 @@ export class ProcessSandbox implements Sandbox {
     return [...pids];
   }
 
+  // Processes to signal. In the holder's pid namespace the spawned process is
+  // nsenter, which waits for the runtime and then exits the same way.
+  // Signalling nsenter itself would hand the runtime to the host's init,
+  // which may reap it late and so delay the namespace's end.
+  #signalTargets(): number[] {
+    const pids = this.#listAllPids();
+    const spawnedPid = this.#runtime?.pid;
+    if (!this.#holder || !spawnedPid) return pids;
+    return pids.filter((pid) => pid !== spawnedPid);
+  }
+
   // SIGKILLs every process of the runtime and waits for the runtime's exit.
   async #killAll(): Promise<void> {
     if (this.#cgroups) {
@@ -362,7 +373,8 @@ export class ProcessSandbox implements Sandbox {
           `Processes ${pids.join(", ")} of sandbox ${this.environmentId} survived SIGKILL.`,
         );
       }
-      signalProcesses(pids, "SIGKILL");
+      // Half a second in, the spawned process too, in case it never forked.
+      signalProcesses(attempt < 100 ? this.#signalTargets() : pids, "SIGKILL");
       await sleep(5);
     }
     await this.#runtimeExited;
