@@ -43,6 +43,9 @@ export interface LogQuery {
   limit?: number;
 }
 
+/** Longest a log line waits in memory before it is appended to its file. */
+const FLUSH_INTERVAL_MS = 50;
+
 /** Options of {@link LogStore}. */
 export interface LogStoreOptions {
   clock: Clock;
@@ -73,6 +76,8 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
   readonly #maxStreams: number;
   #functions = new Map<string, Map<string, StreamBuffer>>();
   #files = new Map<string, WriteStream>();
+  #pendingLines = new Map<string, string[]>();
+  #flushScheduled: NodeJS.Timeout | undefined;
   #sequence = 0;
 
   constructor(options: LogStoreOptions) {
@@ -105,9 +110,10 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
       stream.events.splice(0, stream.events.length - this.#maxEvents);
     info.eventCount = Math.min(stream.events.length, this.#maxEvents);
 
-    this.#file(event.functionName)?.write(
-      `${JSON.stringify({ timestamp: event.timestamp, logStreamName: event.logStreamName, requestId: event.requestId, message: event.message })}\n`,
-    );
+    if (this.#folder) {
+      const line = `${JSON.stringify({ timestamp: event.timestamp, logStreamName: event.logStreamName, requestId: event.requestId, message: event.message })}\n`;
+      this.#queueLine(event.functionName, line);
+    }
     this.emit("event", stored);
   }
 
@@ -157,6 +163,7 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
 
   /** Flushes and closes the log files. */
   async close(): Promise<void> {
+    this.#flush();
     const files = [...this.#files.values()];
     this.#files.clear();
     await Promise.all(files.map((file) => new Promise<void>((resolve) => file.end(resolve))));
@@ -192,6 +199,25 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
       if (!oldest || lastSequenceOf(stream) < lastSequenceOf(oldest)) oldest = stream;
     }
     if (oldest) streams.delete(oldest.info.logStreamName);
+  }
+
+  // Lines are written in batches every FLUSH_INTERVAL_MS: a write per line
+  // cost more than the rest of a warm invocation's bookkeeping together.
+  #queueLine(functionName: string, line: string): void {
+    const pending = this.#pendingLines.get(functionName);
+    if (pending) pending.push(line);
+    else this.#pendingLines.set(functionName, [line]);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = setTimeout(() => this.#flush(), FLUSH_INTERVAL_MS);
+      this.#flushScheduled.unref();
+    }
+  }
+
+  #flush(): void {
+    clearTimeout(this.#flushScheduled);
+    this.#flushScheduled = undefined;
+    for (const [functionName, lines] of this.#pendingLines) this.#file(functionName)?.write(lines.join(""));
+    this.#pendingLines.clear();
   }
 
   #file(functionName: string): WriteStream | undefined {
