@@ -2,17 +2,19 @@
  * Step Functions benchmark against the aws-local-stepfunctions package:
  * a Choice/Pass loop of 10,000 transitions and a Map of 1,000 items
  * (MaxConcurrency 40, no-op task). Warmstate runs with history recording
- * and disk persistence on. Run it with `npx tsx test/stepfunctions/benchmark.ts`,
- * or call benchStepFunctions() from the project benchmark.
+ * and disk persistence on. `npm run bench -- --only step-functions` runs it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { RealClock } from "../../simulator/clock.ts";
-import type { LambdaInvoker } from "../../simulator/stepfunctions/lambda-invoker.ts";
-import { StepFunctionsService } from "../../simulator/stepfunctions/service.ts";
-import { ROLE_ARN } from "./harness.ts";
+import { RealClock } from "../simulator/clock.ts";
+import type { LambdaInvoker } from "../simulator/stepfunctions/lambda-invoker.ts";
+import { StepFunctionsService } from "../simulator/stepfunctions/service.ts";
+
+
+/** Any role ARN: the service checks its format only. */
+const ROLE_ARN = "arn:aws:iam::123456789012:role/StepFunctionsRole";
 
 /** A no-op function: Lambda returns the event as the result, with nothing recorded. */
 const ECHO_INVOKER: LambdaInvoker = {
@@ -40,6 +42,8 @@ promiseStatics.withResolvers ??= () => {
 const WARM_UP_RUNS = 5;
 
 const LOOP_ITERATIONS = 5_000; // a Choice and a Pass per iteration: 10,000 transitions
+/** States entered by one loop execution: every iteration's Choice and Pass, the last Choice and Succeed. */
+const LOOP_TRANSITIONS = 2 * LOOP_ITERATIONS + 2;
 
 const LOOP = {
   StartAt: "Check",
@@ -75,6 +79,8 @@ const MAP = {
   },
 };
 const MAP_INPUT = Array.from({ length: 1000 }, (_, index) => ({ index }));
+/** States entered by one Map execution: the Map state and one Task per item. */
+const MAP_TRANSITIONS = 1 + MAP_INPUT.length;
 
 /** Times one scenario on Warmstate, with history recording and persistence on. */
 async function warmstateRunner(
@@ -164,22 +170,26 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Median milliseconds of each scenario for both engines, and the speed-up of Warmstate. */
+/**
+ * Median milliseconds of each scenario for both engines, transitions per
+ * second, and the speed-up of Warmstate (baseline time / Warmstate time).
+ */
 export async function benchStepFunctions(runs = 15): Promise<Record<string, number>> {
   const loop = await compare(LOOP, { i: 0 }, runs);
   const map = await compare(MAP, MAP_INPUT, runs);
   const round = (value: number) => Math.round(value * 100) / 100;
+  const perSecond = (transitions: number, ms: number) => round(transitions / (ms / 1000));
   return {
+    "sfn.runs": runs,
     "sfn.loop10k.warmstateMs": round(loop.warmstate),
     "sfn.loop10k.baselineMs": round(loop.baseline),
+    "sfn.loop10k.warmstateTransitionsPerSecond": perSecond(LOOP_TRANSITIONS, loop.warmstate),
+    "sfn.loop10k.baselineTransitionsPerSecond": perSecond(LOOP_TRANSITIONS, loop.baseline),
     "sfn.loop10k.speedup": round(loop.baseline / loop.warmstate),
     "sfn.map1000.warmstateMs": round(map.warmstate),
     "sfn.map1000.baselineMs": round(map.baseline),
+    "sfn.map1000.warmstateTransitionsPerSecond": perSecond(MAP_TRANSITIONS, map.warmstate),
+    "sfn.map1000.baselineTransitionsPerSecond": perSecond(MAP_TRANSITIONS, map.baseline),
     "sfn.map1000.speedup": round(map.baseline / map.warmstate),
   };
-}
-
-// No top-level await, so bench/index.ts and other modules can import this file.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  benchStepFunctions().then((results) => console.log(results));
 }
