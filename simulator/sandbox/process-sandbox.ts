@@ -138,7 +138,9 @@ export class ProcessSandbox implements Sandbox {
       await this.#waitUntilRuntimeJoinedCgroups();
       await this.#cgroups.freeze();
     } else {
-      await stopProcessTree(() => this.#listAllPids());
+      await this.#waitUntilNsenterForked();
+      await stopProcessTree(() => this.#signalTargets());
+      await this.#waitUntilNsenterStopped();
     }
     this.#frozen = true;
   }
@@ -356,13 +358,46 @@ export class ProcessSandbox implements Sandbox {
     return pids.filter((pid) => pid !== spawnedPid);
   }
 
+  // Right after a spawn nsenter may not have forked the runtime yet, and a
+  // runtime forked after the freeze would run.
+  async #waitUntilNsenterForked(): Promise<void> {
+    const spawnedPid = this.#runtime?.pid;
+    if (!this.#holder || !spawnedPid) return;
+    for (let attempt = 0; attempt < 200 && listProcessTree(spawnedPid).length === 1; attempt++) {
+      if (this.#runtime?.pid !== spawnedPid) return;
+      await sleep(5);
+    }
+  }
+
+  // nsenter stops itself when it sees its child stop, and continues the
+  // child once continued. Thaw must find it already stopped, or it would
+  // stop itself after the thaw and never reap the runtime.
+  async #waitUntilNsenterStopped(): Promise<void> {
+    const spawnedPid = this.#runtime?.pid;
+    if (!this.#holder || !spawnedPid) return;
+
+    for (let attempt = 0; attempt < 200 && isRunning(spawnedPid); attempt++)
+      await sleep(attempt < 10 ? 0 : 5);
+    if (isRunning(spawnedPid)) {
+      this.#log.debug({ pid: spawnedPid }, "nsenter did not stop with its child; stopping it");
+      signalProcesses([spawnedPid], "SIGSTOP");
+    }
+  }
+
+  // Lets a stopped nsenter run, so it reaps its killed child and exits.
+  #continueNsenter(): void {
+    const spawnedPid = this.#runtime?.pid;
+    if (this.#holder && spawnedPid) signalProcesses([spawnedPid], "SIGCONT");
+  }
+
   // SIGKILLs every process of the runtime and waits for the runtime's exit.
   async #killAll(): Promise<void> {
+    await this.thaw();
     if (this.#cgroups) {
       await killCgroupMembers(this.#cgroups.paths);
-    } else if (!this.#frozen) {
+    } else {
       // Stop the tree first so no process forks a child that escapes the kill.
-      await stopProcessTree(() => this.#listAllPids());
+      await stopProcessTree(() => this.#signalTargets());
     }
 
     for (let attempt = 0; ; attempt++) {
@@ -375,6 +410,7 @@ export class ProcessSandbox implements Sandbox {
       }
       // Half a second in, the spawned process too, in case it never forked.
       signalProcesses(attempt < 100 ? this.#signalTargets() : pids, "SIGKILL");
+      this.#continueNsenter();
       await sleep(5);
     }
     await this.#runtimeExited;
