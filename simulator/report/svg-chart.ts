@@ -27,7 +27,7 @@ export interface ChartOptions {
   height?: number;
 }
 
-const MARGIN = { top: 24, right: 12, bottom: 28, left: 56 };
+const MARGIN = { top: 34, right: 12, bottom: 28, left: 56 };
 
 /** Escapes text for HTML and SVG. */
 export function escapeHtml(text: string): string {
@@ -94,8 +94,9 @@ export function renderChart(options: ChartOptions): string {
 
   if (options.series.length > 1) {
     options.series.forEach((series, index) => {
-      const x = MARGIN.left + 8 + index * 120;
-      parts.push(`<rect x="${x}" y="${MARGIN.top + 2}" width="8" height="8" fill="${series.color}"/><text x="${x + 12}" y="${MARGIN.top + 10}" class="tick">${escapeHtml(series.label)}</text>`);
+      // The legend sits between the title and the plot, so it never covers a limit line.
+      const x = MARGIN.left + index * 130;
+      parts.push(`<rect x="${x}" y="19" width="8" height="8" fill="${series.color}"/><text x="${x + 12}" y="27" class="tick">${escapeHtml(series.label)}</text>`);
     });
   }
   parts.push("</svg>");
