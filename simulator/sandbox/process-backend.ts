@@ -1,8 +1,5 @@
-import { execFile } from "node:child_process";
-import { accessSync, constants, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { Logger } from "../logger.ts";
 import type { Sandbox, SandboxBackend, SandboxSpec } from "./backend.ts";
 import {
@@ -13,6 +10,7 @@ import {
   removeCgroupRoots,
   removeOwnerFolder,
 } from "./cgroup-v1.ts";
+import { findNodeBinary } from "./node-binary.ts";
 import {
   detectMechanisms,
   type MechanismOverrides,
@@ -32,8 +30,6 @@ export interface ProcessBackendOptions {
   /** Forces fallback mechanisms, for tests of the non-root path. */
   overrides?: MechanismOverrides;
 }
-
-const run = promisify(execFile);
 
 // Numbers the backends of this process, so two backends never share a cgroup or folder.
 let backendCount = 0;
@@ -247,55 +243,6 @@ function runtimeEnv(spec: SandboxSpec): Record<string, string> {
     AWS_LAMBDA_RUNTIME_API:
       spec.env.AWS_LAMBDA_RUNTIME_API ?? `${spec.runtimeApi.host}:${spec.runtimeApi.port}`,
   };
-}
-
-/**
- * Finds a Node.js binary of the given major: `node<major>` on PATH and in
- * common install folders, then any `node` whose version matches, then this
- * process's own binary with a warning.
- */
-async function findNodeBinary(major: number, log: Logger): Promise<string> {
-  if (Number(process.versions.node.split(".")[0]) === major) return process.execPath;
-
-  const pathFolders = (process.env.PATH ?? "").split(":").filter(Boolean);
-  const named = [...pathFolders, "/usr/local/bin", "/opt/bin"].map((folder) =>
-    join(folder, `node${major}`),
-  );
-  const installs = [`/opt/node${major}/bin/node`, `/usr/local/lib/node${major}/bin/node`];
-  const nvmRoot = join(homedir(), ".nvm", "versions", "node");
-  const nvm = listFolder(nvmRoot)
-    .filter((name) => name.startsWith(`v${major}.`))
-    .map((name) => join(nvmRoot, name, "bin", "node"));
-  const generic = [
-    ...pathFolders.map((folder) => join(folder, "node")),
-    "/usr/local/bin/node",
-    "/usr/bin/node",
-  ];
-
-  for (const candidate of new Set([...named, ...installs, ...nvm, ...generic])) {
-    if (!isExecutable(candidate)) continue;
-    try {
-      const { stdout } = await run(candidate, ["--version"]);
-      if (stdout.trim().startsWith(`v${major}.`)) return candidate;
-    } catch {
-      // Not a working binary: try the next one.
-    }
-  }
-
-  log.warn(
-    { requestedMajor: major, used: process.execPath, usedVersion: process.versions.node },
-    "no Node.js binary of the requested major found; using the simulator's own",
-  );
-  return process.execPath;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isAlive(pid: number): boolean {

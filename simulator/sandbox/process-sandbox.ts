@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.ts";
 import type { ResourceSample, RuntimeExit, Sandbox, SandboxSpec } from "./backend.ts";
@@ -11,10 +11,12 @@ import { type NamespaceHolder, startNamespaceHolder } from "./namespace-holder.t
 import { sampleDescriptorsAndTmp } from "./probes.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
 import {
+  isRunning,
   listNamespaceMembers,
   listProcessTree,
   residentBytesOf,
   signalProcesses,
+  stopProcessTree,
   taskCountOf,
 } from "./process-tree.ts";
 import type { SpareTmpImages } from "./spare-tmp-images.ts";
@@ -427,31 +429,5 @@ export class ProcessSandbox implements Sandbox {
 
     await this.#cgroups?.remove();
     rmSync(folder, { recursive: true, force: true });
-  }
-}
-
-/** SIGSTOPs a process tree, repeating until no new process appears, and waits until each is stopped. */
-async function stopProcessTree(listPids: () => number[]): Promise<void> {
-  const signalled = new Set<number>();
-  for (let pids = listPids(); pids.some((pid) => !signalled.has(pid)); pids = listPids()) {
-    const fresh = pids.filter((pid) => !signalled.has(pid));
-    signalProcesses(fresh, "SIGSTOP");
-    for (const pid of fresh) signalled.add(pid);
-  }
-
-  for (const pid of signalled) {
-    for (let attempt = 0; attempt < 1000 && isRunning(pid); attempt++)
-      await sleep(attempt < 5 ? 0 : 2);
-  }
-}
-
-// State letters of /proc/PID/stat: T stopped, t traced, Z zombie, X dead.
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return !"TtZX".includes(state);
-  } catch {
-    return false;
   }
 }

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A process and its descendants read from /proc, for when no cgroup tracks
@@ -106,4 +107,30 @@ export function taskCountOf(pids: number[]): number {
 function isZombie(pid: number): boolean {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat[stat.lastIndexOf(")") + 2] === "Z";
+}
+
+/** SIGSTOPs a process tree, repeating until no new process appears, and waits until each is stopped. */
+export async function stopProcessTree(listPids: () => number[]): Promise<void> {
+  const signalled = new Set<number>();
+  for (let pids = listPids(); pids.some((pid) => !signalled.has(pid)); pids = listPids()) {
+    const fresh = pids.filter((pid) => !signalled.has(pid));
+    signalProcesses(fresh, "SIGSTOP");
+    for (const pid of fresh) signalled.add(pid);
+  }
+
+  for (const pid of signalled) {
+    for (let attempt = 0; attempt < 1000 && isRunning(pid); attempt++)
+      await sleep(attempt < 5 ? 0 : 2);
+  }
+}
+
+// State letters of /proc/PID/stat: T stopped, t traced, Z zombie, X dead.
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return !"TtZX".includes(state);
+  } catch {
+    return false;
+  }
 }
