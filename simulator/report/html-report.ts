@@ -150,7 +150,7 @@ function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[
       width: 320,
     }),
     renderChart({
-      title: "/tmp bytes (deleted but open in orange)",
+      title: "/tmp bytes",
       series: [
         { label: "used", color: "#1e7b34", points: points((point) => point.tmpBytes) },
         { label: "deleted, open", color: "#d08a1b", points: points((point) => point.tmpDeletedOpenBytes) },
