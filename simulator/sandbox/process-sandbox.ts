@@ -178,7 +178,9 @@ export class ProcessSandbox implements Sandbox {
 
   async resetRuntime(): Promise<void> {
     if (this.#stopped)
-      throw new Error(`Cannot reset sandbox ${this.environmentId}: it was stopped.`);
+      throw new Error(
+        `Cannot reset sandbox ${this.environmentId}: it was stopped. Start a new sandbox instead.`,
+      );
 
     await this.#killAll();
     this.#frozen = false;
@@ -371,8 +373,8 @@ export class ProcessSandbox implements Sandbox {
     }
   }
 
-  // nsenter stops itself when it sees its child stop, and continues the
-  // child once continued. Thaw must find it already stopped, or it would
+  // nsenter stops itself when its child stops, and continues the child once
+  // continued. Thaw must find it already stopped, or it would
   // stop itself after the thaw and never reap the runtime.
   async #waitUntilNsenterStopped(): Promise<void> {
     const spawnedPid = this.#runtime?.pid;
@@ -381,7 +383,7 @@ export class ProcessSandbox implements Sandbox {
     for (let attempt = 0; attempt < 200 && isRunning(spawnedPid); attempt++)
       await sleep(attempt < 10 ? 0 : 5);
     if (isRunning(spawnedPid)) {
-      this.#log.debug({ pid: spawnedPid }, "nsenter did not stop with its child; stopping it");
+      this.#log.debug({ pid: spawnedPid }, "nsenter did not stop with its child, stopping it");
       signalProcesses([spawnedPid], "SIGSTOP");
     }
   }
@@ -418,7 +420,7 @@ export class ProcessSandbox implements Sandbox {
     await this.#runtimeExited;
   }
 
-  // Releases mounts, loop device, cgroups and the folder; safe to call twice.
+  // Releases mounts, loop device, cgroups and the folder. Safe to call twice.
   async #release(): Promise<void> {
     const { mechanisms, folder } = this.#options;
     if (this.#holder) await this.#holder.stop();
