@@ -54,8 +54,10 @@ afterAll(async () => {
   for (const child of orphanMakers) {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
-  await Promise.all(backends.map((backend) => backend.close()));
+  // Remove the folders even when a close fails, then report the failure.
+  const closed = await Promise.allSettled(backends.map((backend) => backend.close()));
   for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+  for (const result of closed) if (result.status === "rejected") throw result.reason;
 });
 
 const isRoot = process.getuid?.() === 0;
