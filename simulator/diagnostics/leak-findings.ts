@@ -85,8 +85,19 @@ const LEAK_THRESHOLDS: Record<TrackedResource, number> = {
   tmpBytes: 16 * 1024,
   memoryBytes: 512 * 1024,
 };
+/**
+ * A leak must also have grown by this much in all, so a connection pool
+ * that opens its second socket is not called a leak.
+ */
+const MIN_GROWTH: Record<TrackedResource, number> = {
+  descriptors: 5,
+  tmpBytes: 8 * 1024 * 1024,
+  memoryBytes: 32 * 1024 * 1024,
+};
 /** Fewer probes than this give no verdict. */
 const MIN_POINTS = 5;
+/** From this many probes on, the later half must still grow, so growth that levelled off is no leak. */
+const PLATEAU_CHECK_POINTS = 10;
 
 /**
  * Optional sample field with /tmp paths. ResourceSample does not carry file
@@ -152,12 +163,20 @@ function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: n
   if (!fit) return trend;
 
   trend.perInvocation = fit.slope;
-  trend.leaking = xs.length >= MIN_POINTS && fit.slope >= LEAK_THRESHOLDS[resource] && trend.last > trend.first;
+  trend.leaking =
+    xs.length >= MIN_POINTS && fit.slope >= LEAK_THRESHOLDS[resource] && trend.last - trend.first >= MIN_GROWTH[resource] && stillGrowing(resource, xs, ys);
   if (fit.slope > 0) {
     // The first invocation whose probe would pass the limit on the fitted line.
     trend.forecastInvocation = Math.max(xs[xs.length - 1], Math.floor((limit - fit.intercept) / fit.slope) + 1);
   }
   return trend;
+}
+
+function stillGrowing(resource: TrackedResource, xs: number[], ys: number[]): boolean {
+  if (xs.length < PLATEAU_CHECK_POINTS) return true;
+  const half = Math.floor(xs.length / 2);
+  const later = theilSenFit(xs.slice(half), ys.slice(half));
+  return later !== undefined && later.slope >= LEAK_THRESHOLDS[resource];
 }
 
 /** Replaces runs of digits with `*`, so `/tmp/page-12.pdf` and `/tmp/page-13.pdf` group together. */

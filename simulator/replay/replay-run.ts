@@ -215,6 +215,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   series?.detach();
   await shutdown();
 
+  const attached = options.endpoint ? await fetchSeries(options.endpoint, runStartedAt) : undefined;
   const run: RunData = {
     scenario: { name: scenario.name, description: scenario.description, seed: scenario.seed, file: options.scenarioFile },
     backend: options.backend,
@@ -224,8 +225,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     simulatedStartedAt: runStartedAt,
     simulatedEndedAt: simulatedEnd,
     interrupted,
-    invocations: series?.invocations() ?? [],
-    environments: series?.environments() ?? [],
+    invocations: series?.invocations() ?? attached?.invocations ?? [],
+    environments: series?.environments() ?? attached?.environments ?? [],
     executions: tracker.executions,
     driverErrors,
   };
@@ -287,5 +288,24 @@ async function invokeEach(lambda: LambdaClient, functionName: string, bucket: st
     } finally {
       release();
     }
+  }
+}
+
+/**
+ * Reads the probe series of an attached simulator from its diagnostics
+ * routes, keeping what happened since `since`. Returns undefined when the
+ * simulator does not serve them, so the report has executions only.
+ */
+async function fetchSeries(endpoint: string, since: number): Promise<Pick<RunData, "invocations" | "environments"> | undefined> {
+  try {
+    const response = await fetch(new URL("/_warmstate/diagnostics/series", endpoint));
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as Pick<RunData, "invocations" | "environments">;
+    const invocations = body.invocations.filter((invocation) => invocation.startedAt >= since);
+    const used = new Set(invocations.map((invocation) => invocation.environmentId));
+    return { invocations, environments: body.environments.filter((environment) => used.has(environment.environmentId)) };
+  } catch (error) {
+    console.warn(`Reading probe series from ${endpoint} failed: ${(error as Error).message}. The report lists executions only.`);
+    return undefined;
   }
 }

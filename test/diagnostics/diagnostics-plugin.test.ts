@@ -8,7 +8,6 @@ import { inspectCommand } from "../../simulator/commands/inspect-command.ts";
 import { diagnosticsPlugin } from "../../simulator/diagnostics/plugin.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "../../simulator/replay/deploy.ts";
 import { type Simulator, startSimulator } from "../../simulator/simulator.ts";
-// @ts-expect-error The generator is a plain JavaScript module without type declarations.
 import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
 
 const INVOCATIONS = 8;
