@@ -21,7 +21,9 @@ export async function benchAsyncInvoke(): Promise<Record<string, number>> {
       // Sent in batches of 50 so the SDK's socket pool, not the event loop, bounds the burst.
       for (let sent = 0; sent < count; sent += 50) {
         const batch = Array.from({ length: Math.min(50, count - sent) }, () =>
-          bench.lambda.send(new InvokeCommand({ FunctionName: "noop", InvocationType: "Event", Payload: payload })),
+          bench.lambda.send(
+            new InvokeCommand({ FunctionName: "noop", InvocationType: "Event", Payload: payload }),
+          ),
         );
         await Promise.all(batch);
       }
@@ -36,7 +38,9 @@ export async function benchAsyncInvoke(): Promise<Record<string, number>> {
     const after = bench.simulator.asyncQueue.stats();
     const succeeded = after.succeeded - before.succeeded;
     if (succeeded !== EVENTS) {
-      throw new Error(`The Event queue completed ${succeeded} of ${EVENTS} events (${after.failed - before.failed} failed).`);
+      throw new Error(
+        `The Event queue completed ${succeeded} of ${EVENTS} events (${after.failed - before.failed} failed).`,
+      );
     }
 
     const syncStarted = performance.now();

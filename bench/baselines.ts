@@ -32,13 +32,24 @@ server.listen(0, "127.0.0.1", () => process.stdout.write(server.address().port +
  * the round trip crosses a process boundary as a warm invoke does (the
  * simulator and the sandboxed runtime are two processes).
  */
-export async function echoRoundTrips(count: number, crossProcess: boolean, body = Buffer.from("{}")): Promise<number[]> {
+export async function echoRoundTrips(
+  count: number,
+  crossProcess: boolean,
+  body = Buffer.from("{}"),
+): Promise<number[]> {
   const { port, stop } = crossProcess ? await startChildEcho() : await startLocalEcho();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const post = () =>
     new Promise<void>((resolve, reject) => {
       const request = http.request(
-        { host: "127.0.0.1", port, method: "POST", path: "/", agent, headers: { "Content-Length": body.length } },
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/",
+          agent,
+          headers: { "Content-Length": body.length },
+        },
         (response) => {
           response.resume();
           response.on("end", resolve);
@@ -69,10 +80,14 @@ async function startLocalEcho(): Promise<{ port: number; stop: () => Promise<voi
 }
 
 async function startChildEcho(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["-e", ECHO_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", ECHO_SERVER], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`The echo server exited with code ${code} before it listened.`)));
+    child.once("exit", (code) =>
+      reject(new Error(`The echo server exited with code ${code} before it listened.`)),
+    );
     child.stdout?.once("data", (chunk) => resolve(Number(String(chunk).trim())));
   });
   return { port, stop: () => stopChild(child) };
@@ -100,7 +115,8 @@ export async function sdkAgainstBareFastify(count: number): Promise<number[]> {
     region: "us-east-1",
     credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
   });
-  const send = () => client.send(new InvokeCommand({ FunctionName: "noop", Payload: Buffer.from("{}") }));
+  const send = () =>
+    client.send(new InvokeCommand({ FunctionName: "noop", Payload: Buffer.from("{}") }));
 
   try {
     await timeEach(Math.min(100, count), send);

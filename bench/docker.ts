@@ -62,7 +62,9 @@ async function engineUnavailable(docker: Dockerode): Promise<string | undefined>
   try {
     await Promise.race([
       docker.ping(),
-      new Promise((_resolve, reject) => setTimeout(() => reject(new Error("no answer within 3 s")), 3_000).unref()),
+      new Promise((_resolve, reject) =>
+        setTimeout(() => reject(new Error("no answer within 3 s")), 3_000).unref(),
+      ),
     ]);
     return undefined;
   } catch (error) {
@@ -84,9 +86,15 @@ async function sandboxImage(docker: Dockerode): Promise<string> {
 }
 
 /** `docker run --rm IMAGE /bin/sh -c :` through dockerode: ms until exit, and until removed. */
-async function bareRun(docker: Dockerode, image: string): Promise<{ exited: number; removed: number }> {
+async function bareRun(
+  docker: Dockerode,
+  image: string,
+): Promise<{ exited: number; removed: number }> {
   const started = performance.now();
-  const container = await docker.createContainer({ Image: image, Entrypoint: ["/bin/sh", "-c", ":"] });
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ["/bin/sh", "-c", ":"],
+  });
   await container.start();
   await container.wait();
   const exited = performance.now() - started;

@@ -10,9 +10,15 @@ import { parseArgs } from "node:util";
 type Section = { name: string; run: () => Promise<Record<string, number | string>> };
 
 const SECTIONS: Section[] = [
-  { name: "lambda-process", run: async () => (await import("./lambda-core.ts")).benchLambdaCore("process") },
+  {
+    name: "lambda-process",
+    run: async () => (await import("./lambda-core.ts")).benchLambdaCore("process"),
+  },
   { name: "async-invoke", run: async () => (await import("./async-invoke.ts")).benchAsyncInvoke() },
-  { name: "step-functions", run: async () => (await import("./stepfunctions.ts")).benchStepFunctions() },
+  {
+    name: "step-functions",
+    run: async () => (await import("./stepfunctions.ts")).benchStepFunctions(),
+  },
   { name: "s3", run: async () => (await import("./s3.ts")).benchS3() },
   { name: "pdf", run: async () => (await import("./pdf.ts")).benchPdf() },
   { name: "docker", run: async () => (await import("./docker.ts")).benchDocker() },
@@ -26,9 +32,13 @@ async function main(): Promise<void> {
       only: { type: "string" },
     },
   });
-  const selected = values.only ? SECTIONS.filter((section) => section.name === values.only) : SECTIONS;
+  const selected = values.only
+    ? SECTIONS.filter((section) => section.name === values.only)
+    : SECTIONS;
   if (selected.length === 0) {
-    throw new Error(`Unknown section "${values.only}". Valid sections: ${SECTIONS.map((s) => s.name).join(", ")}.`);
+    throw new Error(
+      `Unknown section "${values.only}". Valid sections: ${SECTIONS.map((s) => s.name).join(", ")}.`,
+    );
   }
 
   const results: Record<string, number | string> = {

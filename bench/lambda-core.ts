@@ -1,5 +1,5 @@
-import type { BackendName } from "../simulator/sandbox/backend.ts";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
+import type { BackendName } from "../simulator/sandbox/backend.ts";
 import { echoRoundTrips, sdkAgainstBareFastify, spawnNode } from "./baselines.ts";
 import { startBenchSimulator } from "./noop-simulator.ts";
 import { round, summarize, timeEach } from "./stats.ts";
@@ -38,7 +38,8 @@ export async function benchLambdaCore(
     const bareLocal = summarize(await echoRoundTrips(samples.warm, false));
 
     // SDK round trip against the edge vs the same client against a bare route.
-    const sdkInvoke = () => bench.lambda.send(new InvokeCommand({ FunctionName: "noop", Payload: Buffer.from("{}") }));
+    const sdkInvoke = () =>
+      bench.lambda.send(new InvokeCommand({ FunctionName: "noop", Payload: Buffer.from("{}") }));
     await timeEach(Math.min(100, samples.sdk), sdkInvoke);
     const sdkWarm = summarize(await timeEach(samples.sdk, sdkInvoke));
     const sdkBare = summarize(await sdkAgainstBareFastify(samples.sdk));

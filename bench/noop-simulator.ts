@@ -6,7 +6,10 @@ import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../simulator/simulator.ts";
 
 /** Folder of the no-op handler that the Lambda benchmarks invoke. */
-export const NOOP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/bench/noop");
+export const NOOP_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../test/fixtures/bench/noop",
+);
 
 /** A simulator started for one benchmark, with an SDK client pointed at it. */
 export interface BenchSimulator {

@@ -7,7 +7,12 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { PDFiumLibrary } from "@hyzyla/pdfium";
 import { ANALYSIS_DEFAULTS, analyzePdfPage } from "../functions/pdf-analyze/analyze.mjs";
 import { splitPdf } from "../functions/pdf-split/split.mjs";
@@ -39,24 +44,37 @@ export async function benchPdf(): Promise<Record<string, number>> {
     await deploy(bench, "pdf-analyze", { CLOSE_FDS: "true" });
 
     // Split: the first invoke is the cold start; the rest reuse that environment.
-    const invokeSplit = () => invokeJson(bench, "pdf-split", { bucket: BUCKET, key: "in/doc.pdf", alwaysInline: true });
-    const split = (await invokeSplit()) as { pageCount: number; pages: Array<{ key: string; pageNumber: number }> };
-    if (split.pageCount !== PAGES) throw new Error(`pdf-split returned ${split.pageCount} pages, expected ${PAGES}.`);
+    const invokeSplit = () =>
+      invokeJson(bench, "pdf-split", { bucket: BUCKET, key: "in/doc.pdf", alwaysInline: true });
+    const split = (await invokeSplit()) as {
+      pageCount: number;
+      pages: Array<{ key: string; pageNumber: number }>;
+    };
+    if (split.pageCount !== PAGES)
+      throw new Error(`pdf-split returned ${split.pageCount} pages, expected ${PAGES}.`);
     const splitStarted = performance.now();
     for (let run = 0; run < SPLIT_RUNS; run++) await invokeSplit();
     const splitSeconds = (performance.now() - splitStarted) / 1000;
 
     // Analyze: one warm-up page, then every page in sequence on the same environment.
     const analyzePage = (page: { key: string; pageNumber: number }) =>
-      invokeJson(bench, "pdf-analyze", { bucket: BUCKET, key: page.key, pageNumber: page.pageNumber });
+      invokeJson(bench, "pdf-analyze", {
+        bucket: BUCKET,
+        key: page.key,
+        pageNumber: page.pageNumber,
+      });
     await analyzePage(split.pages[0]);
     const analyzeStarted = performance.now();
     for (const page of split.pages) await analyzePage(page);
     const analyzeSeconds = (performance.now() - analyzeStarted) / 1000;
     const environments = bench.simulator.lambda.environments("pdf-analyze").length;
 
-    const firstPage = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: split.pages[0].key }));
-    const pageBytes = Buffer.from(await (firstPage.Body?.transformToByteArray() ?? new Uint8Array()));
+    const firstPage = await s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: split.pages[0].key }),
+    );
+    const pageBytes = Buffer.from(
+      await (firstPage.Body?.transformToByteArray() ?? new Uint8Array()),
+    );
     const baseline = await inProcessBaseline(document, pageBytes);
 
     const splitPagesPerSecond = (SPLIT_RUNS * PAGES) / splitSeconds;
@@ -69,7 +87,9 @@ export async function benchPdf(): Promise<Record<string, number>> {
       "pdf.split_ratio_vs_in_process": round(splitPagesPerSecond / baseline.splitPagesPerSecond),
       "pdf.analyze_pages_per_second": round(analyzePagesPerSecond),
       "pdf.analyze_in_process_pages_per_second": round(baseline.analyzePagesPerSecond),
-      "pdf.analyze_ratio_vs_in_process": round(analyzePagesPerSecond / baseline.analyzePagesPerSecond),
+      "pdf.analyze_ratio_vs_in_process": round(
+        analyzePagesPerSecond / baseline.analyzePagesPerSecond,
+      ),
       "pdf.analyze_environments": environments,
     };
   } finally {
@@ -106,7 +126,8 @@ async function invokeJson(
     new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }),
   );
   const body = Buffer.from(result.Payload ?? new Uint8Array()).toString("utf8");
-  if (result.FunctionError) throw new Error(`${name} failed (${result.FunctionError}): ${body.slice(0, 500)}`);
+  if (result.FunctionError)
+    throw new Error(`${name} failed (${result.FunctionError}): ${body.slice(0, 500)}`);
   return JSON.parse(body);
 }
 
@@ -125,7 +146,8 @@ async function inProcessBaseline(
   try {
     await analyzePdfPage(pdfium, pageBytes, ANALYSIS_DEFAULTS);
     const analyzeStarted = performance.now();
-    for (let page = 0; page < PAGES; page++) await analyzePdfPage(pdfium, pageBytes, ANALYSIS_DEFAULTS);
+    for (let page = 0; page < PAGES; page++)
+      await analyzePdfPage(pdfium, pageBytes, ANALYSIS_DEFAULTS);
     const analyzeSeconds = (performance.now() - analyzeStarted) / 1000;
     return {
       splitPagesPerSecond: (SPLIT_RUNS * PAGES) / splitSeconds,

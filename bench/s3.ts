@@ -45,12 +45,17 @@ export async function benchS3(): Promise<Record<string, number>> {
     await server.client.send(new CreateBucketCommand({ Bucket: "bench-bucket" }));
     for (let round = 0; round < ROUNDS + 1; round++) {
       const put = await timeIt(async () => {
-        await server.client.send(new PutObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib", Body: body }));
+        await server.client.send(
+          new PutObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib", Body: body }),
+        );
       });
       const get = await timeIt(async () => {
-        const got = await server.client.send(new GetObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib" }));
+        const got = await server.client.send(
+          new GetObjectCommand({ Bucket: "bench-bucket", Key: "ten-mib" }),
+        );
         const bytes = await got.Body?.transformToByteArray();
-        if (bytes?.length !== OBJECT_BYTES) throw new Error(`GetObject returned ${bytes?.length} bytes`);
+        if (bytes?.length !== OBJECT_BYTES)
+          throw new Error(`GetObject returned ${bytes?.length} bytes`);
       });
       const filePath = join(root, `plain-${round}.bin`);
       const filePut = await timeIt(async () => {
@@ -61,7 +66,8 @@ export async function benchS3(): Promise<Record<string, number>> {
       });
       const fileGet = await timeIt(async () => {
         const bytes = await readFile(filePath);
-        if (bytes.length !== OBJECT_BYTES) throw new Error(`readFile returned ${bytes.length} bytes`);
+        if (bytes.length !== OBJECT_BYTES)
+          throw new Error(`readFile returned ${bytes.length} bytes`);
       });
       // The first round warms up the JIT, the connection pool and the page cache.
       if (round === 0) continue;
@@ -75,7 +81,8 @@ export async function benchS3(): Promise<Record<string, number>> {
     await removeDir(root);
   }
 
-  const mibPerSecond = (milliseconds: number) => Number((OBJECT_BYTES / MIB / (milliseconds / 1000)).toFixed(1));
+  const mibPerSecond = (milliseconds: number) =>
+    Number((OBJECT_BYTES / MIB / (milliseconds / 1000)).toFixed(1));
   const putMs = median(samples.s3Put);
   const getMs = median(samples.s3Get);
   const filePutMs = median(samples.filePut);

@@ -15,7 +15,10 @@ export function summarize(samples: number[]): Summary {
 }
 
 /** Runs `operation` `count` times in sequence and returns each duration in ms. */
-export async function timeEach(count: number, operation: () => Promise<unknown>): Promise<number[]> {
+export async function timeEach(
+  count: number,
+  operation: () => Promise<unknown>,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();

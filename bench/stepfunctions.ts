@@ -12,8 +12,7 @@ import { RealClock } from "../simulator/clock.ts";
 import type { LambdaInvoker } from "../simulator/stepfunctions/lambda-invoker.ts";
 import { StepFunctionsService } from "../simulator/stepfunctions/service.ts";
 
-
-/** Any role ARN: the service checks its format only. */
+/** Role ARN that CreateStateMachine stores with the benchmark state machine. */
 const ROLE_ARN = "arn:aws:iam::123456789012:role/StepFunctionsRole";
 
 /** A no-op function: Lambda returns the event as the result, with nothing recorded. */
