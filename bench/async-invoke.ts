@@ -5,7 +5,7 @@ import { round } from "./stats.ts";
 const EVENTS = 2_000;
 
 /**
- * Events per second through the Event queue: `EVENTS` Invoke calls with
+ * Measures events per second through the Event queue: `EVENTS` Invoke calls with
  * `InvocationType: "Event"` through the SDK to a no-op handler, timed from
  * the first call until the queue is idle. The baseline is the same number
  * of synchronous SDK invokes in sequence, in the same run.
@@ -18,7 +18,7 @@ export async function benchAsyncInvoke(): Promise<Record<string, number>> {
     const payload = Buffer.from("{}");
 
     const sendEvents = async (count: number) => {
-      // Sent in batches of 50 so the SDK's socket pool, not the event loop, bounds the burst.
+      // Sent in batches of 50, so at most 50 Invoke requests are in flight.
       for (let sent = 0; sent < count; sent += 50) {
         const batch = Array.from({ length: Math.min(50, count - sent) }, () =>
           bench.lambda.send(

@@ -18,7 +18,7 @@ import { round, summarize, timeEach } from "./stats.ts";
 const WARM_SAMPLES = 500;
 const COLD_SAMPLES = 8;
 
-/** Cold start and warm invoke ratios of the docker backend, or `docker.skipped` with the reason. */
+/** Measures the docker backend's cold start and warm invoke ratios, or returns `docker.skipped` with the reason. */
 export async function benchDocker(): Promise<Record<string, number | string>> {
   const docker = new Dockerode();
   const reason = await engineUnavailable(docker);

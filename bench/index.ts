@@ -2,7 +2,9 @@
  * `npm run bench`: every performance target of the project, each measured
  * as a ratio against a baseline taken in the same run, so the numbers hold
  * on any machine. `--json` prints one JSON object on stdout and nothing
- * else; progress goes to stderr. `--only NAME` runs one section.
+ * else, and progress goes to stderr. npm prints its own banner on stdout,
+ * so use `npm run -s bench -- --json` for machine-readable output.
+ * `--only NAME` runs one section.
  */
 import os from "node:os";
 import { parseArgs } from "node:util";

@@ -14,8 +14,8 @@ export interface LambdaCoreSamples {
 const DEFAULT_SAMPLES: LambdaCoreSamples = { warm: 2_000, sdk: 500, cold: 30 };
 
 /**
- * Warm invoke overhead, SDK round trip and cold start of one backend, each
- * against a baseline measured in the same run: an HTTP round trip to an
+ * Measures warm invoke overhead, SDK round trip and cold start of one
+ * backend. Each has a baseline measured in the same run: an HTTP round trip to an
  * echo server in a child process, the same SDK client against a bare
  * Fastify route, and a bare `node -e 0` spawn. Keys start with the backend
  * name; times are in milliseconds.

@@ -25,7 +25,7 @@ const PAGES = 20;
 const SPLIT_RUNS = 3;
 const BUCKET = "bench-pdf";
 
-/** Pages per second of both functions through the simulator and in process, and their ratios. */
+/** Measures pages per second of both functions through the simulator and in this process. */
 export async function benchPdf(): Promise<Record<string, number>> {
   const document = await generatePdf({ pages: PAGES, seed: 7 });
   const bench = await startBenchSimulator();

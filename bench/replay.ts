@@ -14,7 +14,7 @@ const PROBE_SAMPLES = 1_000;
 /** Simulated milliseconds of seed-workday replayed: the first two hours of the day. */
 const WORKDAY_SLICE_MS = 2 * 3_600_000;
 
-/** Replay speed-up and probe overhead; keys start with `replay.`. */
+/** Measures the replay speed-up and the probe overhead. Keys start with `replay.`. */
 export async function benchReplaySection(): Promise<Record<string, number>> {
   const replay = await benchReplay({ workdaySliceMs: WORKDAY_SLICE_MS });
 

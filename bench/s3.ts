@@ -26,7 +26,7 @@ async function timeIt(action: () => Promise<void>): Promise<number> {
 }
 
 /**
- * Median milliseconds and MiB per second of each operation over `ROUNDS`
+ * Measures the median milliseconds and MiB per second of each operation over `ROUNDS`
  * rounds (after one warm-up round), and the ratio of the plain file's
  * throughput to the S3 path's (how many times slower S3 is).
  */

@@ -170,8 +170,9 @@ function median(values: number[]): number {
 }
 
 /**
- * Median milliseconds of each scenario for both engines, transitions per
- * second, and the speed-up of Warmstate (baseline time / Warmstate time).
+ * Measures the median milliseconds of each scenario on both engines, the
+ * transitions per second, and the speed-up of Warmstate (baseline time /
+ * Warmstate time).
  */
 export async function benchStepFunctions(runs = 15): Promise<Record<string, number>> {
   const loop = await compare(LOOP, { i: 0 }, runs);
