@@ -20,6 +20,8 @@ import type { EnvironmentInfo, InvocationOutcome, InvocationRecord, LogSink } fr
 export const INIT_LIMIT_MS = 10_000;
 /** The shutdown phase gets 2 seconds before the sandbox is killed. */
 export const SHUTDOWN_GRACE_MS = 2_000;
+/** Longest wait for the runtime's `next` call before the sandbox is frozen anyway. */
+const FREEZE_WAIT_MS = 1_000;
 /** LogType Tail returns the last 4 KB of the invocation's log. */
 const TAIL_BYTES = 4096;
 
@@ -245,7 +247,7 @@ export class ExecutionEnvironment {
 
     // Sample before the environment can change again; a frozen sandbox holds still.
     const faulted = failure !== undefined && failure.outcome !== "response-too-large" && failure.outcome !== "init-error";
-    if (!faulted) this.#freeze();
+    if (!faulted) this.#freeze(runtimeApi);
     const probe = await this.#measure();
     const maxMemoryUsedMb = probe ? probe.peakResidentBytes / (1024 * 1024) : 0;
     this.#platformLine(endLine(invocation.requestId));
@@ -432,11 +434,25 @@ export class ExecutionEnvironment {
     if (!this.#current) this.#initialized = false;
   }
 
-  #freeze(): void {
+  /**
+   * Freezes the sandbox once the runtime asks for its next event, the point
+   * where Lambda freezes it, or after FREEZE_WAIT_MS if it never asks.
+   */
+  #freeze(runtimeApi?: RuntimeApi): void {
     if (!this.resolved.config.simulator.freeze) return;
     const sandbox = this.#sandbox;
     this.#freezeChain = this.#freezeChain.then(async () => {
       if (this.#frozen || !sandbox) return;
+      if (runtimeApi) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          runtimeApi.waitForNext(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, FREEZE_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
       try {
         await sandbox.freeze();
         this.#frozen = true;

@@ -14,7 +14,7 @@ import {
   isRunning,
   listNamespaceMembers,
   listProcessTree,
-  residentBytesOf,
+  rssBytesOf,
   signalProcesses,
   stopProcessTree,
   taskCountOf,
@@ -162,7 +162,7 @@ export class ProcessSandbox implements Sandbox {
   async measure(): Promise<ResourceSample> {
     const pids = this.#listPids();
     const sample = sampleDescriptorsAndTmp(pids);
-    const residentBytes = residentBytesOf(pids);
+    const residentBytes = rssBytesOf(pids);
     this.#watchdog?.observe(residentBytes);
     // The cgroup's peak is the charge the limit compares against, so it
     // includes the page cache of /tmp files.

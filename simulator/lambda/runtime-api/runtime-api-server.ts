@@ -61,6 +61,8 @@ export class RuntimeApiServer implements RuntimeApi {
   #pending: PendingInvocation | undefined;
   /** The `next` request held open until an event arrives. */
   #heldNext: ServerResponse | undefined;
+  /** Callers of waitForNext, released when a `next` is held, on reset and on close. */
+  #nextWaiters: Array<() => void> = [];
 
   private constructor(server: Server, host: string, port: number, logger: Logger | undefined) {
     this.#server = server;
@@ -145,8 +147,20 @@ export class RuntimeApiServer implements RuntimeApi {
     });
   }
 
+  waitForNext(): Promise<void> {
+    if (this.#phase === "waiting") return Promise.resolve();
+    return new Promise((resolve) => this.#nextWaiters.push(resolve));
+  }
+
+  #releaseNextWaiters(): void {
+    const waiters = this.#nextWaiters;
+    this.#nextWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   resetRuntime(reason: Error): void {
     this.#generation++;
+    this.#releaseNextWaiters();
     this.#logger?.debug({ reason: reason.message, generation: this.#generation }, "runtime reset");
 
     const pending = this.#pending;
@@ -176,6 +190,7 @@ export class RuntimeApiServer implements RuntimeApi {
   }
 
   async close(): Promise<void> {
+    this.#releaseNextWaiters();
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(
@@ -270,6 +285,7 @@ export class RuntimeApiServer implements RuntimeApi {
     }
     this.#phase = "waiting";
     this.#heldNext = response;
+    this.#releaseNextWaiters();
     // A runtime that dies while waiting must not receive the next event.
     response.once("close", () => {
       if (this.#heldNext === response && !response.writableFinished) {

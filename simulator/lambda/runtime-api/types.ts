@@ -42,6 +42,11 @@ export interface RuntimeApi {
   readonly port: number;
   /** Resolves when the runtime finishes init: first `next` call or `init/error`. */
   waitForInit(): Promise<RuntimeInitOutcome>;
+  /**
+   * Resolves once the runtime has called `next` and waits for an event: the
+   * moment Lambda freezes the environment. Also resolves on a reset or close.
+   */
+  waitForNext(): Promise<void>;
   /** Queues one event for `next` and resolves with the runtime's outcome. */
   invoke(invocation: RuntimeInvocation): Promise<RuntimeInvocationOutcome>;
   /**
