@@ -94,10 +94,11 @@ const MIN_GROWTH: Record<TrackedResource, number> = {
   tmpBytes: 8 * 1024 * 1024,
   memoryBytes: 32 * 1024 * 1024,
 };
-/** Fewer probes than this give no verdict. */
-const MIN_POINTS = 5;
-/** From this many probes on, the later half must still grow, so growth that levelled off is no leak. */
-const PLATEAU_CHECK_POINTS = 10;
+/**
+ * Fewer probes than this give no verdict: in its first invocations a runtime
+ * fills its connection pools and heap, which looks like growth.
+ */
+const MIN_POINTS = 10;
 
 /**
  * Optional sample field with /tmp paths. ResourceSample does not carry file
@@ -172,8 +173,8 @@ function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: n
   return trend;
 }
 
+// The later half of the series must still grow, so growth that levelled off is no leak.
 function stillGrowing(resource: TrackedResource, xs: number[], ys: number[]): boolean {
-  if (xs.length < PLATEAU_CHECK_POINTS) return true;
   const half = Math.floor(xs.length / 2);
   const later = theilSenFit(xs.slice(half), ys.slice(half));
   return later !== undefined && later.slope >= LEAK_THRESHOLDS[resource];

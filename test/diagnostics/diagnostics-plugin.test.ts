@@ -10,7 +10,7 @@ import { clientConfig, deployPipeline, deploySettingsFor } from "../../simulator
 import { type Simulator, startSimulator } from "../../simulator/simulator.ts";
 import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
 
-const INVOCATIONS = 8;
+const INVOCATIONS = 12;
 
 describe("live diagnostics", () => {
   const folder = mkdtempSync(path.join(tmpdir(), "warmstate-diagnostics-"));

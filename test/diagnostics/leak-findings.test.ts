@@ -103,8 +103,8 @@ describe("leak findings", () => {
     expect(findings.trends.memoryBytes.leaking).toBe(false);
   });
 
-  it("needs five probes for a verdict", () => {
-    const findings = findLeaks({ environmentId: "env-5", functionName: "pdf-analyze", limits, points: leakingPoints(4) });
+  it("needs ten probes for a verdict", () => {
+    const findings = findLeaks({ environmentId: "env-5", functionName: "pdf-analyze", limits, points: leakingPoints(9) });
     expect(findings.trends.descriptors.leaking).toBe(false);
   });
 });
