@@ -21,6 +21,9 @@ import { ExecutionTracker } from "./execution-tracker.ts";
 import { GapBridge } from "./gap-bridge.ts";
 import type { Scenario } from "./scenario-schema.ts";
 
+/** Real milliseconds the clock is held while the last executions finish. */
+const DRAIN_HOLD_MS = 30_000;
+
 /** Options of {@link runReplay}. */
 export interface ReplayOptions {
   scenario: Scenario;
@@ -195,7 +198,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       arrivalsStarted++;
     }
 
-    await Promise.race([Promise.all([...inFlight, tracker.whenIdle()]), abortPromise(options.signal)]);
+    // While the last executions finish, nothing else is due: hold the clock so
+    // it does not run through hours of keep-alive and lifetime timers between
+    // two polls. After DRAIN_HOLD_MS of real time (a long retry back-off), let go.
+    const releaseDrain = clock.hold();
+    const drainTimer = setTimeout(releaseDrain, DRAIN_HOLD_MS);
+    try {
+      await Promise.race([Promise.all([...inFlight, tracker.whenIdle()]), abortPromise(options.signal)]);
+    } finally {
+      clearTimeout(drainTimer);
+      releaseDrain();
+    }
   } catch (error) {
     // Leave no sandbox behind when deploying or driving fails.
     await shutdown().catch(() => {});
