@@ -16,6 +16,7 @@ const SECTIONS: Section[] = [
     name: "lambda-process",
     run: async () => (await import("./lambda-core.ts")).benchLambdaCore("process"),
   },
+  { name: "runtime-api", run: async () => (await import("./runtime-api.ts")).benchRuntimeApi() },
   { name: "async-invoke", run: async () => (await import("./async-invoke.ts")).benchAsyncInvoke() },
   {
     name: "step-functions",

@@ -69,6 +69,19 @@ const SECTIONS: Array<{ title: string; rows: Row[] }> = [
     ],
   },
   {
+    title: "runtime-api",
+    rows: [
+      {
+        label:
+          "Runtime API warm invoke p50 (ms), no sandbox, vs HTTP round trip to a child process",
+        value: "runtime_api.warm_invoke_p50_ms",
+        baseline: "runtime_api.bare_http_child_p50_ms",
+        ratio: "runtime_api.warm_overhead_ratio_p50",
+      },
+      { label: "Runtime API warm invoke p99 (ms)", value: "runtime_api.warm_invoke_p99_ms" },
+    ],
+  },
+  {
     title: "async-invoke",
     rows: [
       {
