@@ -22,6 +22,9 @@ execution environments fail. \`npm run sim\` runs it with the defaults.
   --endpoint URL        replay against a running simulator instead (real time, no probes in the report)
   --keep-data           keep the simulator's objects and functions under <out>/data`;
 
+/** Real milliseconds the process may take to exit by itself once the report is written. */
+const EXIT_GRACE_MS = 5_000;
+
 /** `warmstate replay` (and `npm run sim`): replays a scenario and writes its report. */
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -84,7 +87,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
     progress.finish();
     console.log(renderTerminalSummary(result.report));
     console.log(`\nReport: ${result.reportHtmlPath}\nData:   ${result.reportJsonPath}\nLogs:   ${path.join(outDir, "simulator.log")}`);
-    return result.run.interrupted ? 130 : 0;
+    const code = result.run.interrupted ? 130 : 0;
+    // The report is written; if a handle survived a failed shutdown, do not hang on it.
+    setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+    return code;
   } finally {
     progress.finish();
     process.off("SIGINT", onSignal);

@@ -10,7 +10,7 @@ import type { EnvironmentRecord, InvocationSummary } from "../report/run-data.ts
 import type { ResourceSample } from "../sandbox/backend.ts";
 import type { EnvironmentLimits } from "./leak-findings.ts";
 
-/** What the store needs from the Lambda service. */
+/** Part of the Lambda service the store listens to. */
 export interface ObservedLambda {
   events: {
     on(event: "invocation", listener: (record: InvocationRecord) => void): unknown;
@@ -47,13 +47,13 @@ export class ProbeSeriesStore {
     this.#lambda.events.off("environment", this.#onEnvironment);
   }
 
-  /** Every environment seen, oldest first. */
+  /** Returns every environment seen, oldest first. */
   environments(functionName?: string): EnvironmentRecord[] {
     const all = [...this.#environments.values()];
     return functionName ? all.filter((environment) => environment.functionName === functionName) : all;
   }
 
-  /** Every invocation seen, in the order they ended. */
+  /** Returns every invocation seen, in the order they ended. */
   invocations(functionName?: string): InvocationSummary[] {
     return functionName ? this.#invocations.filter((invocation) => invocation.functionName === functionName) : [...this.#invocations];
   }

@@ -14,9 +14,18 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
     functionName: environment.functionName,
     limits: environment.limits,
     points: environment.points.map((point, index) => {
+      let descriptorTargets: string[] = [];
+      let tmpPaths: string[] | undefined;
+      if (index === 0) {
+        descriptorTargets = environment.firstTargets;
+        tmpPaths = environment.firstTmpPaths;
+      } else if (index === lastIndex) {
+        descriptorTargets = environment.lastTargets;
+        tmpPaths = environment.lastTmpPaths;
+      }
       const sample: ResourceSample & { tmpPaths?: string[] } = {
         openDescriptors: point.descriptors,
-        descriptorTargets: index === 0 ? environment.firstTargets : index === lastIndex ? environment.lastTargets : [],
+        descriptorTargets,
         tmpBytes: point.tmpBytes,
         tmpFiles: 0,
         tmpDeletedOpenBytes: point.tmpDeletedOpenBytes,
@@ -24,7 +33,6 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
         peakResidentBytes: point.residentBytes,
         processCount: 0,
       };
-      const tmpPaths = index === 0 ? environment.firstTmpPaths : index === lastIndex ? environment.lastTmpPaths : undefined;
       if (tmpPaths) sample.tmpPaths = tmpPaths;
       return { invocationNumber: point.n, at: point.at, sample };
     }),

@@ -23,7 +23,7 @@ export interface Arrival {
   traced?: TracedDocument[];
 }
 
-/** Where the arrivals are generated. */
+/** Time window, seed and trace folder of the arrivals. */
 export interface ArrivalWindow {
   /** Simulated epoch milliseconds of the scenario start. */
   start: number;

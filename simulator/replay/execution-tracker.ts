@@ -1,7 +1,7 @@
 /**
  * Follows the executions a replay started: polls DescribeExecution in real
  * time until each one stops, reads the batch report it returns, and redrives
- * failed ones once when the scenario asks for it.
+ * failed ones once when the scenario sets `redrive`.
  */
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import type { ExecutionStatus, ExecutionSummary } from "../report/run-data.ts";
@@ -27,6 +27,8 @@ export interface ExecutionCounts {
 /** Tracks executions until they stop. */
 export class ExecutionTracker {
   readonly executions: ExecutionSummary[] = [];
+  /** Keys of the documents the batch reports list as failed, in the order they were seen. */
+  readonly failedDocumentKeys: string[] = [];
   #sfn: SFNClient;
   #redrive: boolean;
   #running = new Map<string, Tracked>();
@@ -42,8 +44,8 @@ export class ExecutionTracker {
   }
 
   /** Starts following an execution. */
-  add(executionArn: string, startedAt: number, documents: number): void {
-    const summary: ExecutionSummary = { executionArn, startedAt, status: "RUNNING", documents };
+  add(executionArn: string, startedAt: number, documents: number, options: { retry?: boolean } = {}): void {
+    const summary: ExecutionSummary = { executionArn, startedAt, status: "RUNNING", documents, ...(options.retry && { retry: true }) };
     this.executions.push(summary);
     this.#running.set(executionArn, { summary, redriving: false });
     this.#schedule();
@@ -128,13 +130,20 @@ export class ExecutionTracker {
   }
 
   #finish(executionArn: string, output: string | undefined): void {
+    const entry = this.#running.get(executionArn);
     this.#running.delete(executionArn);
     if (!output) return;
+    let report: { failedCount?: number; failed?: Array<{ key?: string }> };
     try {
-      const report = JSON.parse(output) as { failedCount?: number };
-      if (typeof report.failedCount === "number") this.#failedDocuments += report.failedCount;
+      report = JSON.parse(output);
     } catch {
-      // An output that is not the batch report has no document count.
+      return; // An output that is not the batch report has no document count.
+    }
+    if (typeof report.failedCount !== "number") return;
+    this.#failedDocuments += report.failedCount;
+    if (entry) entry.summary.failedDocuments = report.failedCount;
+    for (const document of report.failed ?? []) {
+      if (typeof document.key === "string") this.failedDocumentKeys.push(document.key);
     }
   }
 }

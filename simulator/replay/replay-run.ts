@@ -198,16 +198,24 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       arrivalsStarted++;
     }
 
-    // While the last executions finish, nothing else is due: hold the clock so
-    // it does not run through hours of keep-alive and lifetime timers between
-    // two polls. After DRAIN_HOLD_MS of real time (a long retry back-off), let go.
-    const releaseDrain = clock.hold();
-    const drainTimer = setTimeout(releaseDrain, DRAIN_HOLD_MS);
-    try {
-      await Promise.race([Promise.all([...inFlight, tracker.whenIdle()]), abortPromise(options.signal)]);
-    } finally {
-      clearTimeout(drainTimer);
-      releaseDrain();
+    await drain(clock, Promise.all([...inFlight, tracker.whenIdle()]), options.signal);
+
+    const retryAfter = scenario.drive.retryFailedDocumentsAfter;
+    const failedKeys = [...new Set(tracker.failedDocumentKeys)];
+    if (retryAfter !== undefined && failedKeys.length > 0 && scenario.drive.target === "state-machine" && !options.signal?.aborted) {
+      await sleepUntil(clock, clock.now() + retryAfter, options.signal);
+      if (!options.signal?.aborted) {
+        const started = await sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
+            name: "retry-failed-documents",
+            input: JSON.stringify({ bucket: deployed.bucket, documents: failedKeys.map((key) => ({ key })) }),
+          }),
+        );
+        tracker.add(started.executionArn as string, clock.now(), failedKeys.length, { retry: true });
+        bridge.touch();
+        await drain(clock, tracker.whenIdle(), options.signal);
+      }
     }
   } catch (error) {
     // Leave no sandbox behind when deploying or driving fails.
@@ -254,6 +262,20 @@ export function writeReports(run: RunData, outDir: string): ReplayResult {
   writeFileSync(reportJsonPath, `${JSON.stringify({ ...report, invocationList: run.invocations }, null, 1)}\n`);
   writeFileSync(reportHtmlPath, renderHtmlReport(report, run.invocations));
   return { report, run, outDir, reportJsonPath, reportHtmlPath };
+}
+
+// While the last executions finish, nothing else is due: hold the clock so it
+// does not run through hours of keep-alive and lifetime timers between two
+// polls. After DRAIN_HOLD_MS of real time (a long retry back-off), let go.
+async function drain(clock: Clock, work: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  const release = clock.hold();
+  const timer = setTimeout(release, DRAIN_HOLD_MS);
+  try {
+    await Promise.race([work, abortPromise(signal)]);
+  } finally {
+    clearTimeout(timer);
+    release();
+  }
 }
 
 function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {

@@ -56,6 +56,8 @@ export interface RunReport {
     speedup: number;
   };
   executions: { started: number; succeeded: number; failed: number; timedOut: number; aborted: number; running: number; redriven: number; succeededAfterRedrive: number };
+  /** Documents that failed inside executions, and the re-run of them when the scenario made one. */
+  documents: { submitted: number; failed: number; retried: number; failedOnRetry: number };
   invocations: { total: number; cold: number; warm: number; failed: number; byFunction: Record<string, { total: number; cold: number; failed: number }> };
   environments: { started: number; reclaimed: number; recycled: number; reset: number; live: number };
   failures: FailureKindSummary[];
@@ -105,6 +107,12 @@ export function buildReport(run: RunData): RunReport {
       running: status("RUNNING"),
       redriven: redriven.length,
       succeededAfterRedrive: redriven.filter((execution) => execution.redriveStatus === "SUCCEEDED").length,
+    },
+    documents: {
+      submitted: run.executions.filter((execution) => !execution.retry).reduce((sum, execution) => sum + execution.documents, 0),
+      failed: run.executions.filter((execution) => !execution.retry).reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
+      retried: run.executions.filter((execution) => execution.retry).reduce((sum, execution) => sum + execution.documents, 0),
+      failedOnRetry: run.executions.filter((execution) => execution.retry).reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
     },
     invocations: {
       total: run.invocations.length,

@@ -17,7 +17,7 @@ export const FAILURE_KINDS = [
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
-/** What is known of one failure. */
+/** Facts of one failure. */
 export interface FailureFacts {
   outcome?: string;
   errorType?: string;

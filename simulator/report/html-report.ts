@@ -59,6 +59,7 @@ function summary(report: RunReport): string {
 <table id="summary">
 <tr><th></th><th>total</th><th>details</th></tr>
 <tr><td>Executions</td><td class="num">${executions.started}</td><td>${executions.succeeded} succeeded, ${executions.failed + executions.timedOut + executions.aborted} failed, ${executions.redriven} redriven (${executions.succeededAfterRedrive} succeeded on redrive)</td></tr>
+<tr><td>Documents</td><td class="num">${report.documents.submitted}</td><td>${report.documents.failed} failed inside executions${report.documents.retried > 0 ? `, ${report.documents.retried} re-run later: ${report.documents.retried - report.documents.failedOnRetry} succeeded, ${report.documents.failedOnRetry} failed again` : ""}</td></tr>
 <tr><td>Invocations</td><td class="num">${invocations.total}</td><td>${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed</td></tr>
 ${functionRows}
 <tr><td>Environments</td><td class="num">${environments.started}</td><td>${environments.reclaimed} reclaimed, ${environments.recycled} recycled, ${environments.reset} resets, ${environments.live} live at the end</td></tr>

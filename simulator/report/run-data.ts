@@ -1,5 +1,5 @@
 /**
- * What a replay records while it runs: the raw material of report.json and
+ * Records of a replay, taken while it runs: the raw material of report.json and
  * report.html. Probe series are kept compact (numbers per invocation, with
  * descriptor targets only at the first and last probe of an environment).
  */
@@ -68,6 +68,10 @@ export interface ExecutionSummary {
   documents: number;
   /** Status after a redrive, when one was made. */
   redriveStatus?: ExecutionStatus;
+  /** Documents the execution's batch report lists as failed (each caught by its own Catch). */
+  failedDocuments?: number;
+  /** True for the execution that re-runs failed documents later. */
+  retry?: boolean;
 }
 
 /** A failure the driver saw on the API itself (a throttled Invoke, a rejected StartExecution). */

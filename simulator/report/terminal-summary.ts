@@ -28,6 +28,14 @@ export function renderTerminalSummary(report: RunReport): string {
             `${executions.redriven} redriven (${executions.succeededAfterRedrive} succeeded on redrive)` +
             (executions.running > 0 ? `, ${executions.running} still running` : ""),
         ],
+        [
+          "documents",
+          String(report.documents.submitted),
+          `${report.documents.failed} failed inside executions` +
+            (report.documents.retried > 0
+              ? `, ${report.documents.retried} re-run later: ${report.documents.retried - report.documents.failedOnRetry} succeeded, ${report.documents.failedOnRetry} failed again`
+              : ""),
+        ],
         ["invocations", String(invocations.total), `${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed`],
         ...Object.entries(invocations.byFunction).map(([name, counts]) => [
           `  ${name}`,

@@ -16,6 +16,10 @@ describe("report counts", () => {
     expect(report.executions).toMatchObject({ started: 3, succeeded: 2, failed: 1, redriven: 1, succeededAfterRedrive: 1 });
   });
 
+  it("counts documents", () => {
+    expect(report.documents).toEqual({ submitted: 6, failed: 0, retried: 0, failedOnRetry: 0 });
+  });
+
   it("counts cold and warm invocations", () => {
     expect(report.invocations).toMatchObject({ total: 43, cold: 3, warm: 40, failed: 2 });
     expect(report.invocations.byFunction["pdf-analyze"]).toEqual({ total: 30, cold: 1, failed: 1 });
