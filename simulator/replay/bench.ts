@@ -20,7 +20,16 @@ const OVERHEAD_INVOCATIONS = 200;
 export async function benchReplay(options: { workdaySliceMs?: number } = {}): Promise<Record<string, number>> {
   const folder = mkdtempSync(path.join(tmpdir(), "warmstate-bench-"));
   try {
-    return { ...(await benchWorkday(folder, options.workdaySliceMs ?? 2 * 3_600_000)), ...(await benchOverhead(folder)) };
+    const withProbes = await benchOverhead(folder, true);
+    const withoutProbes = await benchOverhead(folder, false);
+    return {
+      ...(await benchWorkday(folder, options.workdaySliceMs ?? 2 * 3_600_000)),
+      "replay.invoke.roundTripMs": withProbes.roundTripMs,
+      "replay.invoke.handlerMs": withProbes.handlerMs,
+      "replay.invoke.overheadMs": withProbes.roundTripMs - withProbes.handlerMs,
+      "replay.invoke.roundTripWithoutProbesMs": withoutProbes.roundTripMs,
+      "replay.invoke.probeMs": withProbes.roundTripMs - withoutProbes.roundTripMs,
+    };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -44,11 +53,17 @@ async function benchWorkday(folder: string, sliceMs: number): Promise<Record<str
 }
 
 // pdf-summarize's "report" action touches no S3 and returns at once, so the
-// round trip minus the handler's duration is the simulator's and driver's share.
-async function benchOverhead(folder: string): Promise<Record<string, number>> {
+// round trip minus the handler's duration is the simulator's and driver's
+// share, and the difference with probes off is what the probes cost.
+async function benchOverhead(folder: string, probes: boolean): Promise<{ roundTripMs: number; handlerMs: number }> {
   const { startSimulator } = await import("../simulator.ts");
   const clock = new VirtualClock({ start: Date.now(), speed: 1, jumpIdle: true });
-  const simulator = await startSimulator({ dataDir: path.join(folder, "data"), clock, logFile: path.join(folder, "bench.log") });
+  const simulator = await startSimulator({
+    dataDir: path.join(folder, probes ? "data-probes" : "data"),
+    clock,
+    probes,
+    logFile: path.join(folder, "bench.log"),
+  });
   const lambda = new LambdaClient(clientConfig(simulator.endpoint));
   try {
     await deployPipeline({ endpoint: simulator.endpoint, settings: deploySettingsFor() });
@@ -63,11 +78,7 @@ async function benchOverhead(folder: string): Promise<Record<string, number>> {
       roundTripMs += performance.now() - started;
       handlerMs += simulator.lambda.invocations("pdf-summarize").at(-1)?.durationMs ?? 0;
     }
-    return {
-      "replay.invoke.roundTripMs": roundTripMs / OVERHEAD_INVOCATIONS,
-      "replay.invoke.handlerMs": handlerMs / OVERHEAD_INVOCATIONS,
-      "replay.invoke.overheadMs": (roundTripMs - handlerMs) / OVERHEAD_INVOCATIONS,
-    };
+    return { roundTripMs: roundTripMs / OVERHEAD_INVOCATIONS, handlerMs: handlerMs / OVERHEAD_INVOCATIONS };
   } finally {
     lambda.destroy();
     await simulator.close();

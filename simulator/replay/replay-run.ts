@@ -200,10 +200,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
     await drain(clock, Promise.all([...inFlight, tracker.whenIdle()]), options.signal);
 
-    const retryAfter = scenario.drive.retryFailedDocumentsAfter;
-    const failedKeys = [...new Set(tracker.failedDocumentKeys)];
-    if (retryAfter !== undefined && failedKeys.length > 0 && scenario.drive.target === "state-machine" && !options.signal?.aborted) {
-      await sleepUntil(clock, clock.now() + retryAfter, options.signal);
+    const retry = scenario.drive.retryFailedDocuments;
+    const failedKeys = [...new Set(tracker.failedDocumentKeys)].slice(0, retry?.max);
+    if (retry && failedKeys.length > 0 && scenario.drive.target === "state-machine" && !options.signal?.aborted) {
+      await sleepUntil(clock, clock.now() + retry.after, options.signal);
       if (!options.signal?.aborted) {
         const started = await sfn.send(
           new StartExecutionCommand({

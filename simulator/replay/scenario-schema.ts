@@ -171,11 +171,14 @@ const drive = z
     /** Redrive failed executions once, to show failures that vanish on a fresh environment. */
     redrive: z.boolean().default(false),
     /**
-     * Re-run the documents that failed inside executions, as one execution
-     * this long after the last arrival. After a night, idle environments are
-     * reclaimed, so the re-run lands on fresh ones.
+     * Re-run up to `max` of the documents that failed inside executions, as
+     * one execution `after` the last arrival. After a night, idle
+     * environments are reclaimed, so the re-run lands on fresh ones.
      */
-    retryFailedDocumentsAfter: duration.optional(),
+    retryFailedDocuments: z
+      .object({ after: positiveDuration, max: z.number().int().min(1).max(10_000).default(20) })
+      .strict()
+      .optional(),
     /** Invocations or executions in flight at once, from the driver's side. */
     maxInFlight: z.number().int().min(1).max(1_000).default(64),
   })
