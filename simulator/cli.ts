@@ -35,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`Unknown command "${name}". Valid commands: ${Object.keys(COMMANDS).join(", ")}.`);
+    console.error(
+      `Unknown command "${name}". Valid commands: ${Object.keys(COMMANDS).join(", ")}.`,
+    );
     return 2;
   }
   try {
@@ -46,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(error.message);
       return 2;
     }
-    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+    if (
+      error instanceof TypeError &&
+      "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
       console.error(`${error.message} Run \`warmstate ${name} --help\` for the valid options.`);
       return 2;
     }

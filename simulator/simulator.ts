@@ -123,11 +123,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   await stepFunctions.ready;
 
-  await server.register(lambdaApiPlugin, { prefix: SERVICE_PREFIX.lambda, service: lambda, asyncQueue });
+  await server.register(lambdaApiPlugin, {
+    prefix: SERVICE_PREFIX.lambda,
+    service: lambda,
+    asyncQueue,
+  });
   await server.register(logsApiPlugin, { prefix: SERVICE_PREFIX.logs, logs });
   await server.register(s3Plugin, { prefix: SERVICE_PREFIX.s3, store: objectStore });
-  await server.register(stepFunctionsPlugin, { prefix: SERVICE_PREFIX.states, service: stepFunctions });
-  await server.register(adminPlugin, { prefix: SERVICE_PREFIX.admin, service: lambda, logs, asyncQueue });
+  await server.register(stepFunctionsPlugin, {
+    prefix: SERVICE_PREFIX.states,
+    service: stepFunctions,
+  });
+  await server.register(adminPlugin, {
+    prefix: SERVICE_PREFIX.admin,
+    service: lambda,
+    logs,
+    asyncQueue,
+  });
   const address = await server.listen({ port: options.port ?? 0, host });
   endpoint = address.replace("[::1]", "127.0.0.1");
   logger.info({ endpoint, backend: backendName, dataDir }, "simulator started");
@@ -163,7 +175,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-async function createBackend(name: BackendName, dataDir: string, logger: Logger): Promise<SandboxBackend> {
+async function createBackend(
+  name: BackendName,
+  dataDir: string,
+  logger: Logger,
+): Promise<SandboxBackend> {
   if (name === "docker") {
     const { DockerBackend } = await import("./sandbox/docker-backend.ts");
     return new DockerBackend({
@@ -174,7 +190,11 @@ async function createBackend(name: BackendName, dataDir: string, logger: Logger)
     });
   }
   const { ProcessBackend } = await import("./sandbox/process-backend.ts");
-  return new ProcessBackend({ dataDir, logger, runtimeClientPath: path.join(RUNTIME_CLIENT_DIR, "index.mjs") });
+  return new ProcessBackend({
+    dataDir,
+    logger,
+    runtimeClientPath: path.join(RUNTIME_CLIENT_DIR, "index.mjs"),
+  });
 }
 
 /**

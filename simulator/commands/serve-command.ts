@@ -32,7 +32,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     dataDir: values["data-dir"],
     logLevel: values["log-level"],
   });
-  console.log(`Warmstate is listening on ${simulator.endpoint} (backend: ${simulator.backendName}).`);
+  console.log(
+    `Warmstate is listening on ${simulator.endpoint} (backend: ${simulator.backendName}).`,
+  );
   console.log(`Point the AWS SDK or CLI at it: --endpoint-url ${simulator.endpoint}`);
 
   await new Promise<void>((resolve) => {

@@ -21,7 +21,8 @@ const SIGNING_NAMES: Record<string, ServiceName> = {
 };
 
 const SCOPE_PATTERN = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/;
-const QUERY_SCOPE_PATTERN = /[?&]X-Amz-Credential=[^&]*?(?:%2F|\/)\d{8}(?:%2F|\/)[^&%/]+(?:%2F|\/)([^&%/]+)(?:%2F|\/)aws4_request/i;
+const QUERY_SCOPE_PATTERN =
+  /[?&]X-Amz-Credential=[^&]*?(?:%2F|\/)\d{8}(?:%2F|\/)[^&%/]+(?:%2F|\/)([^&%/]+)(?:%2F|\/)aws4_request/i;
 
 /**
  * Picks the service of a request: from the SigV4 credential scope when the
@@ -34,7 +35,8 @@ export function detectService(url: string, headers: IncomingHttpHeaders): Servic
 
   const authorization = headers.authorization;
   const signed =
-    (typeof authorization === "string" && SCOPE_PATTERN.exec(authorization)) || QUERY_SCOPE_PATTERN.exec(url);
+    (typeof authorization === "string" && SCOPE_PATTERN.exec(authorization)) ||
+    QUERY_SCOPE_PATTERN.exec(url);
   if (signed) {
     const service = SIGNING_NAMES[signed[1]];
     if (service) return service;
@@ -46,7 +48,11 @@ export function detectService(url: string, headers: IncomingHttpHeaders): Servic
     if (target.startsWith("Logs_")) return "logs";
   }
   // Lambda's REST paths start with an API version date.
-  if (/^\/(2015-03-31|2016-08-19|2017-03-31|2017-10-31|2018-10-31|2019-09-25|2019-09-30|2020-04-22|2021-10-31)\//.test(url)) {
+  if (
+    /^\/(2015-03-31|2016-08-19|2017-03-31|2017-10-31|2018-10-31|2019-09-25|2019-09-30|2020-04-22|2021-10-31)\//.test(
+      url,
+    )
+  ) {
     return "lambda";
   }
   return "s3";

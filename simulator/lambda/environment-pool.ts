@@ -82,7 +82,10 @@ export class EnvironmentPool {
   }
 
   /** Places one invocation on an environment and runs it. */
-  async invoke(resolved: ResolvedFunction, invocation: PoolInvocation): Promise<EnvironmentInvokeResult> {
+  async invoke(
+    resolved: ResolvedFunction,
+    invocation: PoolInvocation,
+  ): Promise<EnvironmentInvokeResult> {
     if (this.#closed) throw new ServiceException("The simulator is shutting down.");
     const environments = this.#environmentsOf(resolved.config.functionName);
     // #place counts the invocation in flight in the same tick as it decides,
@@ -94,9 +97,15 @@ export class EnvironmentPool {
       result = await this.#run(placed.environment, placed.cold, invocation);
     } catch (error) {
       environments.inFlight--;
-      this.#logger.error({ err: error, environmentId: placed.environment.environmentId }, "environment failed");
+      this.#logger.error(
+        { err: error, environmentId: placed.environment.environmentId },
+        "environment failed",
+      );
       await this.#retire(placed.environment, "failed");
-      throw new ServiceException("The execution environment failed to start or run. See the simulator log.", error);
+      throw new ServiceException(
+        "The execution environment failed to start or run. See the simulator log.",
+        error,
+      );
     }
 
     const settled = result.settled.then(
@@ -118,7 +127,9 @@ export class EnvironmentPool {
       if (functionName && name !== functionName) continue;
       for (const environment of environments.all) live.push(environment.info());
     }
-    const gone = functionName ? this.#gone.filter((info) => info.functionName === functionName) : this.#gone;
+    const gone = functionName
+      ? this.#gone.filter((info) => info.functionName === functionName)
+      : this.#gone;
     return [...live, ...gone];
   }
 
@@ -132,7 +143,9 @@ export class EnvironmentPool {
   /** Shuts every environment down. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#functions.keys()].map((name) => this.#shutdownFunction(name, "shutdown")));
+    await Promise.all(
+      [...this.#functions.keys()].map((name) => this.#shutdownFunction(name, "shutdown")),
+    );
   }
 
   async #place(
@@ -151,7 +164,11 @@ export class EnvironmentPool {
       // rather than cold-start, as Lambda routes to an environment that is
       // already polling for its next event.
       const settling = [...environments.settling.values()];
-      if (settling.length > 0 && environments.idle.length === 0 && this.#hasSameConfiguration(resolved, environments)) {
+      if (
+        settling.length > 0 &&
+        environments.idle.length === 0 &&
+        this.#hasSameConfiguration(resolved, environments)
+      ) {
         await Promise.race(settling);
         continue;
       }
@@ -168,16 +185,27 @@ export class EnvironmentPool {
 
   #hasSameConfiguration(resolved: ResolvedFunction, environments: FunctionEnvironments): boolean {
     for (const environment of environments.settling.keys()) {
-      if (environment.resolved.configurationId === resolved.configurationId && !environment.drainReason) return true;
+      if (
+        environment.resolved.configurationId === resolved.configurationId &&
+        !environment.drainReason
+      )
+        return true;
     }
     return false;
   }
 
-  #takeIdle(resolved: ResolvedFunction, environments: FunctionEnvironments): ExecutionEnvironment | undefined {
+  #takeIdle(
+    resolved: ResolvedFunction,
+    environments: FunctionEnvironments,
+  ): ExecutionEnvironment | undefined {
     if (this.#atReservedLimit(resolved.config.functionName, environments)) return undefined;
     for (let index = environments.idle.length - 1; index >= 0; index--) {
       const environment = environments.idle[index];
-      if (environment.resolved.configurationId !== resolved.configurationId || environment.status !== "idle") continue;
+      if (
+        environment.resolved.configurationId !== resolved.configurationId ||
+        environment.status !== "idle"
+      )
+        continue;
       environments.idle.splice(index, 1);
       this.#clock.clearTimeout(environments.reclaimTimers.get(environment));
       environments.reclaimTimers.delete(environment);
@@ -191,7 +219,10 @@ export class EnvironmentPool {
     return reserved !== undefined && environments.inFlight >= reserved;
   }
 
-  #throttleReason(functionName: string, environments: FunctionEnvironments): TooManyRequestsException | undefined {
+  #throttleReason(
+    functionName: string,
+    environments: FunctionEnvironments,
+  ): TooManyRequestsException | undefined {
     if (this.#atReservedLimit(functionName, environments)) {
       return new TooManyRequestsException("ReservedFunctionConcurrentInvocationLimitExceeded");
     }
@@ -202,10 +233,15 @@ export class EnvironmentPool {
     }
 
     const now = this.#clock.now();
-    environments.coldStarts = environments.coldStarts.filter((time) => now - time < SCALING_WINDOW_MS);
+    environments.coldStarts = environments.coldStarts.filter(
+      (time) => now - time < SCALING_WINDOW_MS,
+    );
     if (environments.coldStarts.length >= SCALING_ENVIRONMENTS) {
       const retryAfter = Math.ceil((environments.coldStarts[0] + SCALING_WINDOW_MS - now) / 1000);
-      return new TooManyRequestsException("ConcurrentInvocationLimitExceeded", Math.max(1, retryAfter));
+      return new TooManyRequestsException(
+        "ConcurrentInvocationLimitExceeded",
+        Math.max(1, retryAfter),
+      );
     }
     return undefined;
   }
@@ -262,7 +298,10 @@ export class EnvironmentPool {
     }
     const outdated = this.#isOutdated(environment);
     if (environment.drainReason || outdated || this.#closed) {
-      void this.#retire(environment, environment.drainReason ?? (outdated ? "recycled" : "shutdown"));
+      void this.#retire(
+        environment,
+        environment.drainReason ?? (outdated ? "recycled" : "shutdown"),
+      );
       return;
     }
     if (environment.status !== "idle") return;
@@ -296,7 +335,10 @@ export class EnvironmentPool {
 
   #isOutdated(environment: ExecutionEnvironment): boolean {
     try {
-      const current = this.#resolver.resolve(environment.resolved.config.functionName, environment.resolved.version);
+      const current = this.#resolver.resolve(
+        environment.resolved.config.functionName,
+        environment.resolved.version,
+      );
       return current.configurationId !== environment.resolved.configurationId;
     } catch {
       return true;
@@ -323,7 +365,9 @@ export class EnvironmentPool {
     const environments = this.#functions.get(functionName);
     if (!environments) return;
     environments.idle = [];
-    await Promise.all([...environments.all].map((environment) => this.#retire(environment, reason)));
+    await Promise.all(
+      [...environments.all].map((environment) => this.#retire(environment, reason)),
+    );
   }
 
   async #retire(environment: ExecutionEnvironment, reason: string): Promise<void> {
@@ -331,7 +375,11 @@ export class EnvironmentPool {
     const index = environments.idle.indexOf(environment);
     if (index >= 0) environments.idle.splice(index, 1);
     this.#logger.info(
-      { functionName: environment.resolved.config.functionName, environmentId: environment.environmentId, reason },
+      {
+        functionName: environment.resolved.config.functionName,
+        environmentId: environment.environmentId,
+        reason,
+      },
       "environment retired",
     );
     await environment.shutdown(reason);

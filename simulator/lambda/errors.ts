@@ -22,7 +22,11 @@ export class LambdaError extends Error {
 
   /** The JSON body AWS sends with this error. */
   toBody(): Record<string, unknown> {
-    return { Type: this.statusCode < 500 ? "User" : "Service", message: this.message, ...this.fields };
+    return {
+      Type: this.statusCode < 500 ? "User" : "Service",
+      message: this.message,
+      ...this.fields,
+    };
   }
 }
 

@@ -240,13 +240,19 @@ export class ExecutionEnvironment {
       errorType = failure.errorType;
       if (payload.length === 0) payload = failurePayload(failure);
       if (failure.outcome === "timeout") {
-        this.#appLine(`${new Date().toISOString()} ${invocation.requestId} Task timed out after ${config.timeout.toFixed(2)} seconds`);
+        this.#appLine(
+          `${new Date().toISOString()} ${invocation.requestId} Task timed out after ${config.timeout.toFixed(2)} seconds`,
+        );
       }
     }
-    const outcome: InvocationOutcome = failure?.outcome ?? (functionError ? "function-error" : "success");
+    const outcome: InvocationOutcome =
+      failure?.outcome ?? (functionError ? "function-error" : "success");
 
     // Sample before the environment can change again; a frozen sandbox holds still.
-    const faulted = failure !== undefined && failure.outcome !== "response-too-large" && failure.outcome !== "init-error";
+    const faulted =
+      failure !== undefined &&
+      failure.outcome !== "response-too-large" &&
+      failure.outcome !== "init-error";
     if (!faulted) this.#freeze(runtimeApi);
     const probe = await this.#measure();
     const maxMemoryUsedMb = probe ? probe.peakResidentBytes / (1024 * 1024) : 0;
@@ -280,7 +286,9 @@ export class ExecutionEnvironment {
     this.#current = undefined;
     release();
 
-    const settled = faulted ? this.#reset(new Error(`Invocation ${invocation.requestId} failed: ${errorType}`)) : this.#freezeChain;
+    const settled = faulted
+      ? this.#reset(new Error(`Invocation ${invocation.requestId} failed: ${errorType}`))
+      : this.#freezeChain;
     return { payload, functionError, record, tail, settled: settled.then(() => this.#settle()) };
   }
 
@@ -310,7 +318,9 @@ export class ExecutionEnvironment {
     runtimeApi: RuntimeApi,
     invocation: EnvironmentInvocation,
     deadlineMs: number,
-  ): Promise<{ failure: InvocationFailure } | { payload: Buffer; functionError: boolean; errorType?: string }> {
+  ): Promise<
+    { failure: InvocationFailure } | { payload: Buffer; functionError: boolean; errorType?: string }
+  > {
     const { requestId } = invocation;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -325,23 +335,33 @@ export class ExecutionEnvironment {
           deadlineMs,
           invokedFunctionArn: invocation.invokedFunctionArn,
           traceId: traceId(),
-          clientContext: invocation.clientContext ? decodeClientContext(invocation.clientContext) : undefined,
+          clientContext: invocation.clientContext
+            ? decodeClientContext(invocation.clientContext)
+            : undefined,
         }),
         this.#runtimeExit.promise,
         timedOut,
       ]);
 
-      if (result === "timeout") return { failure: timeoutFailure(requestId, this.resolved.config.timeout) };
+      if (result === "timeout")
+        return { failure: timeoutFailure(requestId, this.resolved.config.timeout) };
       if ("exitCode" in result) return { failure: exitFailure(requestId, result) };
-      if (result.kind === "response-too-large") return { failure: responseTooLargeFailure(result.bytes) };
+      if (result.kind === "response-too-large")
+        return { failure: responseTooLargeFailure(result.bytes) };
       if (result.kind === "error") {
-        return { payload: result.payload, functionError: true, errorType: result.errorType ?? errorTypeOf(result.payload) };
+        return {
+          payload: result.payload,
+          functionError: true,
+          errorType: result.errorType ?? errorTypeOf(result.payload),
+        };
       }
       return { payload: result.payload, functionError: false };
     } catch (error) {
       // The Runtime API rejects a pending invoke when the runtime is reset.
       this.#logger.warn({ err: error, requestId }, "runtime API invoke failed");
-      return { failure: exitFailure(requestId, { exitCode: null, signal: null, outOfMemory: false }) };
+      return {
+        failure: exitFailure(requestId, { exitCode: null, signal: null, outOfMemory: false }),
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -356,14 +376,24 @@ export class ExecutionEnvironment {
       timer = setTimeout(() => resolve("timeout"), Math.max(0, limitMs));
     });
 
-    const outcome = await Promise.race([runtimeApi.waitForInit(), this.#runtimeExit.promise, timedOut]);
+    const outcome = await Promise.race([
+      runtimeApi.waitForInit(),
+      this.#runtimeExit.promise,
+      timedOut,
+    ]);
     clearTimeout(timer);
-    this.#initialized = outcome !== "timeout" && !("exitCode" in outcome) && outcome.kind === "ready";
+    this.#initialized =
+      outcome !== "timeout" && !("exitCode" in outcome) && outcome.kind === "ready";
     if (!this.#initialized) {
       const status = outcome === "timeout" ? "timeout" : "error";
-      const errorType = outcome !== "timeout" && "kind" in outcome && outcome.kind === "init-error" ? outcome.errorType : undefined;
+      const errorType =
+        outcome !== "timeout" && "kind" in outcome && outcome.kind === "init-error"
+          ? outcome.errorType
+          : undefined;
       this.#logger.info({ status, errorType }, "init failed");
-      this.#platformLine(`INIT_REPORT Init Duration: ${limitMs.toFixed(2)} ms\tPhase: init\tStatus: ${status}${errorType ? `\tError Type: ${errorType}` : ""}`);
+      this.#platformLine(
+        `INIT_REPORT Init Duration: ${limitMs.toFixed(2)} ms\tPhase: init\tStatus: ${status}${errorType ? `\tError Type: ${errorType}` : ""}`,
+      );
     }
     return outcome;
   }
@@ -375,12 +405,17 @@ export class ExecutionEnvironment {
   ): Promise<{ failure: InvocationFailure; payload?: Buffer } | undefined> {
     await this.#restartRuntime(new Error("init is retried"));
     const outcome = await this.#runInit(budgetMs);
-    if (outcome === "timeout") return { failure: timeoutFailure(requestId, this.resolved.config.timeout) };
+    if (outcome === "timeout")
+      return { failure: timeoutFailure(requestId, this.resolved.config.timeout) };
     if ("exitCode" in outcome) return { failure: exitFailure(requestId, outcome) };
     if (outcome.kind === "init-error") {
       const errorType = outcome.errorType ?? errorTypeOf(outcome.payload) ?? "Runtime.Unknown";
       return {
-        failure: { outcome: "init-error", errorType, errorMessage: errorMessageOf(outcome.payload) ?? errorType },
+        failure: {
+          outcome: "init-error",
+          errorType,
+          errorMessage: errorMessageOf(outcome.payload) ?? errorType,
+        },
         payload: outcome.payload,
       };
     }
@@ -428,7 +463,10 @@ export class ExecutionEnvironment {
 
   #onRuntimeExit(exit: RuntimeExit): void {
     if (this.#ignoreExits || this.#status === "shutting-down" || this.#status === "gone") return;
-    this.#logger.info({ exitCode: exit.exitCode, signal: exit.signal, outOfMemory: exit.outOfMemory }, "runtime exited");
+    this.#logger.info(
+      { exitCode: exit.exitCode, signal: exit.signal, outOfMemory: exit.outOfMemory },
+      "runtime exited",
+    );
     this.#runtimeExit.resolve(exit);
     // An exit outside an invocation leaves an environment that must init again.
     if (!this.#current) this.#initialized = false;
@@ -492,7 +530,10 @@ export class ExecutionEnvironment {
     const from = this.#status;
     if (!canMove(from, to)) throw new IllegalTransitionError(this.environmentId, from, to);
     this.#status = to;
-    this.#logger.debug({ from, to, requestId: this.#current?.requestId, ...fields }, "environment status changed");
+    this.#logger.debug(
+      { from, to, requestId: this.#current?.requestId, ...fields },
+      "environment status changed",
+    );
   }
 
   #sandboxEnvironment(runtimeApi: RuntimeApi): Record<string, string> {
@@ -573,6 +614,8 @@ function decodeClientContext(base64: string): string {
 
 /** An X-Ray style trace header: `Root=1-<8 hex time>-<24 hex>;Sampled=0`. */
 function traceId(): string {
-  const time = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
+  const time = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, "0");
   return `Root=1-${time}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=0`;
 }

@@ -39,7 +39,12 @@ export const simulatorSettingsSchema = z.object({
   /** Seconds an idle environment stays warm before it is reclaimed. */
   keepAliveSeconds: z.number().int().min(1).max(86_400).default(600),
   /** Seconds after which an environment is recycled even when busy traffic keeps it warm. */
-  maxLifetimeSeconds: z.number().int().min(1).max(7 * 86_400).default(7_200),
+  maxLifetimeSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(7_200),
   /** Freeze the sandbox between invocations, as Lambda does. */
   freeze: z.boolean().default(true),
 });
@@ -86,7 +91,12 @@ export const functionConfigSchema = z
     ephemeralStorageSize: z.number().int().min(EPHEMERAL_MIN_MB).max(EPHEMERAL_MAX_MB).default(512),
     environment: z
       .record(
-        z.string().regex(/^[a-zA-Z]\w*$/, "must start with a letter and contain only letters, digits and underscores"),
+        z
+          .string()
+          .regex(
+            /^[a-zA-Z]\w*$/,
+            "must start with a letter and contain only letters, digits and underscores",
+          ),
         z.string(),
       )
       .default({})

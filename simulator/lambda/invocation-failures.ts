@@ -45,7 +45,11 @@ export function exitFailure(
   } else if (exit.exitCode !== null && exit.exitCode !== 0) {
     detail = `Runtime exited with error: exit status ${exit.exitCode}`;
   }
-  return { outcome: "runtime-exit", errorType: "Runtime.ExitError", errorMessage: `RequestId: ${requestId} Error: ${detail}` };
+  return {
+    outcome: "runtime-exit",
+    errorType: "Runtime.ExitError",
+    errorMessage: `RequestId: ${requestId} Error: ${detail}`,
+  };
 }
 
 /** Function.ResponseSizeTooLarge for a response above {@link MAX_RESPONSE_BYTES}. */
@@ -59,7 +63,9 @@ export function responseTooLargeFailure(bytes: number): InvocationFailure {
 
 /** Serialises a failure the way Lambda returns it in the Invoke response body. */
 export function failurePayload(failure: InvocationFailure): Buffer {
-  return Buffer.from(JSON.stringify({ errorType: failure.errorType, errorMessage: failure.errorMessage }));
+  return Buffer.from(
+    JSON.stringify({ errorType: failure.errorType, errorMessage: failure.errorMessage }),
+  );
 }
 
 // Go's os/exec prints signals by name ("killed", "segmentation fault"), and

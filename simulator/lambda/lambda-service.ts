@@ -7,7 +7,13 @@ import { InvalidRequestContentException, RequestTooLargeException } from "./erro
 import { ACCOUNT_CONCURRENCY, EnvironmentPool } from "./environment-pool.ts";
 import type { FunctionResolver } from "./function-registry-types.ts";
 import type { RuntimeApi } from "./runtime-api/types.ts";
-import type { EnvironmentInfo, InvocationRecord, InvokeRequest, InvokeResult, LogSink } from "./types.ts";
+import type {
+  EnvironmentInfo,
+  InvocationRecord,
+  InvokeRequest,
+  InvokeResult,
+  LogSink,
+} from "./types.ts";
 
 /**
  * Synchronous invocations accept at most 6 MB of request payload.
@@ -93,7 +99,12 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
     // Event retries keep the request id the caller got with its 202.
     const requestId = request.requestId ?? randomUUID();
     if (request.invocationType === "DryRun") {
-      return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: resolved.version, requestId };
+      return {
+        statusCode: 204,
+        payload: Buffer.alloc(0),
+        executedVersion: resolved.version,
+        requestId,
+      };
     }
 
     const result = await this.#pool.invoke(resolved, {
@@ -103,7 +114,8 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
     });
 
     this.#records.push(result.record);
-    if (this.#records.length > RECORD_HISTORY) this.#records.splice(0, this.#records.length - RECORD_HISTORY);
+    if (this.#records.length > RECORD_HISTORY)
+      this.#records.splice(0, this.#records.length - RECORD_HISTORY);
     this.events.emit("invocation", result.record);
     return {
       statusCode: 200,
@@ -128,7 +140,9 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
 
   /** Invocation records of one function or of all, oldest first. */
   invocations(functionName?: string): InvocationRecord[] {
-    return functionName ? this.#records.filter((record) => record.functionName === functionName) : [...this.#records];
+    return functionName
+      ? this.#records.filter((record) => record.functionName === functionName)
+      : [...this.#records];
   }
 
   /** Shuts down every environment. */

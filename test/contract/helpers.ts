@@ -13,7 +13,10 @@ import type { BackendName } from "../../simulator/sandbox/backend.ts";
 import { type Simulator, startSimulator } from "../../simulator/simulator.ts";
 
 /** Folder of the contract fixtures. */
-export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/contract");
+export const FIXTURES = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../fixtures/contract",
+);
 
 /** A simulator with a fresh data dir and an SDK client pointed at it. */
 export interface ContractHarness {
@@ -25,7 +28,11 @@ export interface ContractHarness {
 /** Starts a simulator on `backend` with a new data dir under the OS temp folder. */
 export async function startHarness(backend: BackendName): Promise<ContractHarness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "warmstate-contract-"));
-  const simulator = await startSimulator({ backend, dataDir, logLevel: process.env.WARMSTATE_TEST_LOG ?? "silent" });
+  const simulator = await startSimulator({
+    backend,
+    dataDir,
+    logLevel: process.env.WARMSTATE_TEST_LOG ?? "silent",
+  });
   const lambda = new LambdaClient({
     endpoint: simulator.endpoint,
     region: "us-east-1",
@@ -44,6 +51,7 @@ export async function createFixtureFunction(
   fixture: string,
   options: {
     handler?: string;
+    runtime?: string;
     memorySize?: number;
     timeout?: number;
     ephemeralStorage?: number;
@@ -55,7 +63,7 @@ export async function createFixtureFunction(
   await harness.lambda.send(
     new CreateFunctionCommand({
       FunctionName: functionName,
-      Runtime: "nodejs20.x",
+      Runtime: (options.runtime ?? "nodejs20.x") as "nodejs20.x",
       Role: "arn:aws:iam::000000000000:role/lambda-role",
       Handler: options.handler ?? "index.handler",
       // The simulator's local-folder code option: the folder is used in place.
@@ -109,7 +117,9 @@ export function leftovers(dataDir: string, functionNames: string[]): string[] {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       const ours = environ
         .split("\0")
-        .some((entry) => functionNames.some((name) => entry === `AWS_LAMBDA_FUNCTION_NAME=${name}`));
+        .some((entry) =>
+          functionNames.some((name) => entry === `AWS_LAMBDA_FUNCTION_NAME=${name}`),
+        );
       if (ours || environ.includes(dataDir) || cmdline.includes(dataDir)) {
         found.push(`process ${pid}: ${cmdline.replaceAll("\0", " ")}`);
       }
