@@ -201,11 +201,11 @@ const SECTIONS: Array<{ title: string; rows: Row[] }> = [
     title: "replay",
     rows: [
       {
-        label: "seed-workday slice: simulated seconds per wall second",
+        label: "seed-workday, arrivals cut to 2 h: simulated seconds per wall second",
         value: "replay.workday.simulatedSecondsPerWallSecond",
       },
       {
-        label: "seed-workday slice: simulated / wall seconds",
+        label: "seed-workday, arrivals cut to 2 h: simulated / wall seconds",
         value: "replay.workday.simulatedSeconds",
         baseline: "replay.workday.wallSeconds",
       },

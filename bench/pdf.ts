@@ -131,7 +131,7 @@ async function invokeJson(
   return JSON.parse(body);
 }
 
-/** The same split and per-page analysis in this process, after one warm-up of each. */
+/** Times the same split and per-page analysis in this process, after one warm-up of each. */
 async function inProcessBaseline(
   document: Buffer,
   pageBytes: Buffer,
