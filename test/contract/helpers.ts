@@ -45,7 +45,10 @@ export async function startHarness(backend: BackendName): Promise<ContractHarnes
 
 let sequence = 0;
 
-/** Creates a function from a fixture folder through the SDK and returns its name. */
+/**
+ * Creates a function from a fixture folder (a name under FIXTURES, or a
+ * relative path from there) through the SDK and returns its name.
+ */
 export async function createFixtureFunction(
   harness: ContractHarness,
   fixture: string,
@@ -59,7 +62,7 @@ export async function createFixtureFunction(
     tags?: Record<string, string>;
   } = {},
 ): Promise<string> {
-  const functionName = `${fixture}${FUNCTION_MARKER}${++sequence}`;
+  const functionName = `${path.basename(fixture)}${FUNCTION_MARKER}${++sequence}`;
   await harness.lambda.send(
     new CreateFunctionCommand({
       FunctionName: functionName,
