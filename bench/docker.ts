@@ -102,6 +102,9 @@ async function bareRun(
   return { exited, removed: performance.now() - started };
 }
 
+/** Memory size at which Lambda allocates one full vCPU. */
+const ONE_VCPU_MB = 1_769;
+
 /** Warm invokes of a no-op function on one backend, and `coldSamples` cold starts. */
 async function measureBackend(
   backend: "docker" | "process",
@@ -115,10 +118,15 @@ async function measureBackend(
     await timeEach(100, invoke);
     const warm = await timeEach(WARM_SAMPLES, invoke);
 
+    // Lambda gives CPU in proportion to memory (1,769 MB is one vCPU), so a
+    // 128 MB container gets 7% of a core and Node.js starts about ten times
+    // slower, while the `docker run --rm` baseline has no CPU limit. Cold
+    // starts are compared at one full vCPU.
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
     const cold: number[] = [];
     for (let i = 0; i < coldSamples; i++) {
       const name = `noop-cold-${i}`;
-      await bench.createNoop(name);
+      await bench.createNoop(name, ONE_VCPU_MB);
       const started = performance.now();
       await bench.invoke(name);
       cold.push(performance.now() - started);

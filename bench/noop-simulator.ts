@@ -16,7 +16,7 @@ export interface BenchSimulator {
   simulator: Simulator;
   lambda: LambdaClient;
   /** Creates a function running the no-op handler from its folder (hot-reload code). */
-  createNoop(name: string): Promise<void>;
+  createNoop(name: string, memorySize?: number): Promise<void>;
   /** Invokes a function through the in-process service, without the SDK. */
   invoke(name: string): Promise<unknown>;
   /** Stops the simulator and removes its data folder. */
@@ -37,13 +37,14 @@ export async function startBenchSimulator(options: SimulatorOptions = {}): Promi
   return {
     simulator,
     lambda,
-    async createNoop(name) {
+    async createNoop(name, memorySize) {
       await lambda.send(
         new CreateFunctionCommand({
           FunctionName: name,
           Runtime: "nodejs20.x",
           Role: "arn:aws:iam::000000000000:role/bench",
           Handler: "index.handler",
+          MemorySize: memorySize,
           Code: { S3Bucket: "hot-reload", S3Key: NOOP_DIR },
         }),
       );
