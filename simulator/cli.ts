@@ -53,7 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       "code" in error &&
       String(error.code).startsWith("ERR_PARSE_ARGS")
     ) {
-      console.error(`${error.message} Run \`warmstate ${name} --help\` for the valid options.`);
+      const message = error.message.replace(/[.\s]*$/, ".");
+      console.error(`${message} Run \`warmstate ${name} --help\` for the valid options.`);
       return 2;
     }
     throw error;

@@ -7,6 +7,7 @@ import { createEdgeServer } from "./edge/edge-server.ts";
 import { SERVICE_PREFIX } from "./edge/service-routing.ts";
 import { type Logger, createLogger } from "./logger.ts";
 import { adminPlugin } from "./admin/plugin.ts";
+import { diagnosticsPlugin } from "./diagnostics/plugin.ts";
 import { AsyncInvocationQueue } from "./lambda/async/async-invocation-queue.ts";
 import { lambdaApiPlugin } from "./lambda/api/plugin.ts";
 import { FunctionRegistry } from "./lambda/function-registry.ts";

@@ -288,5 +288,21 @@ function removeCgroupTree(path: string): void {
   for (const entry of readdirSync(path, { withFileTypes: true })) {
     if (entry.isDirectory()) removeCgroupTree(join(path, entry.name));
   }
-  rmdirSync(path);
+
+  // rmdir fails with EBUSY for a moment after the last task died, until the
+  // kernel has finished releasing it; retry for up to about a second.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || attempt >= 100) throw error;
+      Atomics.wait(RMDIR_WAIT, 0, 0, 10);
+    }
+  }
 }
+
+// A shared word to block on for a short synchronous pause.
+const RMDIR_WAIT = new Int32Array(new SharedArrayBuffer(4));
