@@ -178,6 +178,13 @@ export class EnvironmentPool {
         environments.inFlight++;
         return { environment: this.#create(resolved, environments), cold: true };
       }
+      // An invocation that has answered no longer counts against concurrency
+      // on Lambda, even while its environment is still being frozen or
+      // drained here: wait for those before throttling.
+      if (environments.settling.size > 0) {
+        await Promise.race(environments.settling.values());
+        continue;
+      }
       this.#logger.debug({ functionName, reason: throttle.reason }, "invocation throttled");
       throw throttle;
     }

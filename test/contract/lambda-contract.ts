@@ -134,6 +134,36 @@ export function describeLambdaContract(backend: BackendName, skipReason?: string
         expect(old?.endReason).toBe("recycled");
       });
 
+      it("does not throttle a sequential caller across a recycle", async () => {
+        const name = await createFixtureFunction(harness, "counter");
+        const { PutFunctionConcurrencyCommand } = await import("@aws-sdk/client-lambda");
+        await harness.lambda.send(
+          new PutFunctionConcurrencyCommand({
+            FunctionName: name,
+            ReservedConcurrentExecutions: 1,
+          }),
+        );
+
+        for (let i = 1; i <= 3; i++) {
+          const { output } = await invokeJson(harness, name);
+          expect(output.FunctionError).toBeUndefined();
+          await harness.lambda.send(
+            new UpdateFunctionConfigurationCommand({
+              FunctionName: name,
+              Environment: { Variables: { MARK: String(i) } },
+            }),
+          );
+          await waitUntilFunctionUpdatedV2(
+            { client: harness.lambda, maxWaitTime: 30 },
+            { FunctionName: name },
+          );
+        }
+
+        const records = recordsOf(name);
+        expect(records.map((record) => record.coldStart)).toEqual([true, true, true]);
+        expect(new Set(records.map((record) => record.environmentId)).size).toBe(3);
+      });
+
       it("fails with EMFILE at the invocation the descriptor arithmetic predicts", async () => {
         const name = await createFixtureFunction(harness, "fd-leak");
 

@@ -292,11 +292,13 @@ describe("pdf-analyze descriptor leak", () => {
   }, 300_000);
 
   it("lands every invocation on a new environment with SELF_RECYCLE=true", async () => {
-    // NOTE: no reserved concurrency here. With 1, the simulator throttles the
-    // invocation right after a recycle: the previous invocation counts as in
-    // flight until its runtime requests the next event, and the pool waits
-    // for that only when the settling environment has the current configuration.
+    // Reserved concurrency 1, as in the production load test: the invocation
+    // right after a recycle must wait for the draining environment, not be
+    // throttled.
     const name = await createAnalyze({ SELF_RECYCLE: "true", KEEP_ME: "kept" });
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 1 }),
+    );
 
     for (let i = 0; i < 5; i++) {
       const { functionError, payload } = await invoke(name, event);
