@@ -4,9 +4,12 @@
  * failed ones once when the scenario sets `redrive`.
  */
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import { classifyFailure } from "../report/failure-kinds.ts";
 import type { ExecutionStatus, ExecutionSummary } from "../report/run-data.ts";
 
 const POLL_INTERVAL_MS = 250;
+/** Failed documents whose error an execution summary keeps. */
+const FAILED_DOCUMENT_ERRORS_KEPT = 5;
 const POLL_CONCURRENCY = 16;
 
 interface Tracked {
@@ -133,7 +136,7 @@ export class ExecutionTracker {
     const entry = this.#running.get(executionArn);
     this.#running.delete(executionArn);
     if (!output) return;
-    let report: { failedCount?: number; failed?: Array<{ key?: string }> };
+    let report: { failedCount?: number; failed?: Array<{ key?: string; error?: string; cause?: string }> };
     try {
       report = JSON.parse(output);
     } catch {
@@ -141,7 +144,19 @@ export class ExecutionTracker {
     }
     if (typeof report.failedCount !== "number") return;
     this.#failedDocuments += report.failedCount;
-    if (entry) entry.summary.failedDocuments = report.failedCount;
+    if (entry) {
+      entry.summary.failedDocuments = report.failedCount;
+      const kinds: Record<string, number> = {};
+      for (const { error, cause } of report.failed ?? []) {
+        const kind = classifyFailure({ errorType: error, message: cause });
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+      }
+      entry.summary.failedDocumentKinds = kinds;
+      const errors = (report.failed ?? []).slice(0, FAILED_DOCUMENT_ERRORS_KEPT);
+      if (errors.length > 0) {
+        entry.summary.failedDocumentErrors = errors.map(({ key, error, cause }) => ({ key, error, cause: cause?.slice(0, 500) }));
+      }
+    }
     for (const document of report.failed ?? []) {
       if (typeof document.key === "string") this.failedDocumentKeys.push(document.key);
     }

@@ -204,15 +204,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     const failedKeys = [...new Set(tracker.failedDocumentKeys)].slice(0, retry?.max);
     if (retry && failedKeys.length > 0 && scenario.drive.target === "state-machine" && !options.signal?.aborted) {
       await sleepUntil(clock, clock.now() + retry.after, options.signal);
-      if (!options.signal?.aborted) {
+      // One document per execution, one after the other, as an operator re-runs them.
+      for (const [index, key] of failedKeys.entries()) {
+        if (options.signal?.aborted) break;
         const started = await sfn.send(
           new StartExecutionCommand({
             stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
-            name: "retry-failed-documents",
-            input: JSON.stringify({ bucket: deployed.bucket, documents: failedKeys.map((key) => ({ key })) }),
+            name: `retry-${String(index).padStart(4, "0")}`,
+            input: JSON.stringify({ bucket: deployed.bucket, documents: [{ key }] }),
           }),
         );
-        tracker.add(started.executionArn as string, clock.now(), failedKeys.length, { retry: true });
+        tracker.add(started.executionArn as string, clock.now(), 1, { retry: true });
         bridge.touch();
         await drain(clock, tracker.whenIdle(), options.signal);
       }

@@ -26,6 +26,8 @@ export interface FailureKindSummary {
   invocations: number;
   /** Failed executions whose error is of this kind. */
   executions: number;
+  /** Documents that failed with this kind inside executions that succeeded (each caught by its own Catch). */
+  documents: number;
   first: FirstOccurrence;
 }
 
@@ -139,13 +141,13 @@ export function buildReport(run: RunData): RunReport {
 
 function summarizeFailures(run: RunData): FailureKindSummary[] {
   const kinds = new Map<FailureKind, FailureKindSummary>();
-  const note = (kind: FailureKind, first: FirstOccurrence, field: "invocations" | "executions") => {
+  const note = (kind: FailureKind, first: FirstOccurrence, field: "invocations" | "executions" | "documents", count = 1) => {
     let summary = kinds.get(kind);
     if (!summary) {
-      summary = { kind, invocations: 0, executions: 0, first };
+      summary = { kind, invocations: 0, executions: 0, documents: 0, first };
       kinds.set(kind, summary);
     }
-    summary[field]++;
+    summary[field] += count;
     if (first.at < summary.first.at) summary.first = first;
   };
 
@@ -168,6 +170,14 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
     if (execution.status === "SUCCEEDED" || execution.status === "RUNNING") continue;
     const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
     note(kind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error: `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim() }, "executions");
+  }
+  for (const execution of run.executions) {
+    const examples = execution.failedDocumentErrors ?? [];
+    for (const [kind, count] of Object.entries(execution.failedDocumentKinds ?? {})) {
+      const example = examples.find((candidate) => classifyFailure({ errorType: candidate.error, message: candidate.cause }) === kind);
+      const error = example ? `${example.key}: ${example.error}: ${example.cause ?? ""}` : `${count} documents`;
+      note(kind as FailureKind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error }, "documents", count);
+    }
   }
   for (const error of run.driverErrors) {
     note(classifyFailure({ errorType: error.errorType, message: error.message }), { at: error.at, functionName: error.functionName, error: `${error.errorType}: ${error.message}` }, "invocations");

@@ -70,13 +70,13 @@ function failures(report: RunReport): string {
   if (report.failures.length === 0) return `<h2>Failures</h2><p class="ok">No failures.</p>`;
   const rows = report.failures
     .map(
-      (failure) => `<tr><td class="bad">${escapeHtml(failure.kind)}</td><td class="num">${failure.invocations}</td><td class="num">${failure.executions}</td>
+      (failure) => `<tr><td class="bad">${escapeHtml(failure.kind)}</td><td class="num">${failure.invocations}</td><td class="num">${failure.executions}</td><td class="num">${failure.documents}</td>
 <td>${escapeHtml(failure.first.functionName ?? "-")}</td><td><code>${escapeHtml(failure.first.environmentId ?? failure.first.executionArn ?? "-")}</code></td>
 <td class="num">${failure.first.invocationNumber ?? "-"}</td><td>${escapeHtml(new Date(failure.first.at).toISOString())}</td><td>${escapeHtml(failure.first.error.slice(0, 300))}</td></tr>`,
     )
     .join("\n");
   return `<h2>Failures by kind</h2>
-<table id="failures"><tr><th>kind</th><th>invocations</th><th>executions</th><th>first: function</th><th>environment</th><th>invocation #</th><th>simulated time</th><th>error</th></tr>
+<table id="failures"><tr><th>kind</th><th>invocations</th><th>executions</th><th>documents</th><th>first: function</th><th>environment</th><th>invocation #</th><th>simulated time</th><th>error</th></tr>
 ${rows}</table>`;
 }
 

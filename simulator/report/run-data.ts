@@ -72,6 +72,10 @@ export interface ExecutionSummary {
   failedDocuments?: number;
   /** True for the execution that re-runs failed documents later. */
   retry?: boolean;
+  /** Failed documents of the batch report by failure kind (`throttle`, `EMFILE`, ...). */
+  failedDocumentKinds?: Record<string, number>;
+  /** The first few failed documents of the batch report, with their error and cause. */
+  failedDocumentErrors?: Array<{ key?: string; error?: string; cause?: string }>;
 }
 
 /** A failure the driver saw on the API itself (a throttled Invoke, a rejected StartExecution). */

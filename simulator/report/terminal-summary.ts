@@ -58,11 +58,12 @@ export function renderTerminalSummary(report: RunReport): string {
     lines.push("Failures by kind (first occurrence):");
     lines.push(
       ...table(
-        ["kind", "invocations", "executions", "function", "environment", "inv #", "simulated time", "error"],
+        ["kind", "invocations", "executions", "documents", "function", "environment", "inv #", "simulated time", "error"],
         report.failures.map((failure) => [
           failure.kind,
           String(failure.invocations),
           String(failure.executions),
+          String(failure.documents),
           failure.first.functionName ?? "-",
           failure.first.environmentId ?? "-",
           failure.first.invocationNumber === undefined ? "-" : String(failure.first.invocationNumber),

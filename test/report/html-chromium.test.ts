@@ -55,7 +55,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("HTML report in Chromi
     expect(await page.locator("#timeline [data-point]").count()).toBeGreaterThan(0);
     expect(await page.locator('[data-environment="env-analyze-1"] [data-point]').count()).toBeGreaterThanOrEqual(30);
     expect(await page.locator('[data-environment="env-analyze-1"] .limit').count()).toBe(3);
-    expect(await page.locator("#failures tr").count()).toBe(4);
+    expect(await page.locator("#failures tr").count()).toBe(5);
     const box = await page.locator("svg.chart").first().boundingBox();
     expect(box?.width).toBeGreaterThan(100);
     expect(errors).toEqual([]);

@@ -17,7 +17,7 @@ describe("report counts", () => {
   });
 
   it("counts documents", () => {
-    expect(report.documents).toEqual({ submitted: 6, failed: 0, retried: 0, failedOnRetry: 0 });
+    expect(report.documents).toEqual({ submitted: 6, failed: 1, retried: 0, failedOnRetry: 0 });
   });
 
   it("counts cold and warm invocations", () => {
@@ -31,12 +31,15 @@ describe("report counts", () => {
 
   it("gives each failure kind its first occurrence", () => {
     const kinds = report.failures.map((failure) => failure.kind);
-    expect(kinds).toEqual(["ENOSPC", "EMFILE", "States.DataLimitExceeded"]);
+    expect(kinds).toEqual(["ENOSPC", "EMFILE", "throttle", "States.DataLimitExceeded"]);
 
     const emfile = report.failures.find((failure) => failure.kind === "EMFILE");
     expect(emfile?.first).toMatchObject({ functionName: "pdf-analyze", environmentId: "env-analyze-1", invocationNumber: 30, at: START + 30 * 60_000 });
     const dataLimit = report.failures.find((failure) => failure.kind === "States.DataLimitExceeded");
     expect(dataLimit?.executions).toBe(1);
+    const throttle = report.failures.find((failure) => failure.kind === "throttle");
+    expect(throttle?.documents).toBe(1);
+    expect(throttle?.first.error).toContain("in/c.pdf: Lambda.TooManyRequestsException");
   });
 
   it("reports both clocks", () => {
@@ -75,7 +78,7 @@ describe("terminal summary", () => {
 
     expect(text).toContain("2 succeeded, 1 failed, 1 redriven (1 succeeded on redrive)");
     expect(text).toContain("3 cold, 40 warm, 2 failed");
-    expect(text).toMatch(/EMFILE\s+1\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/);
+    expect(text).toMatch(/EMFILE\s+1\s+0\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/);
     expect(text).toContain("all to /tmp/page-*.pdf");
     expect(text).toContain("300 simulated seconds per wall second");
   });
@@ -91,7 +94,7 @@ describe("report files", () => {
 
     expect(written.invocations.total).toBe(43);
     expect(written.invocationList).toHaveLength(43);
-    expect(written.failures).toHaveLength(3);
+    expect(written.failures).toHaveLength(4);
   });
 
   it("writes HTML that fetches nothing", () => {

@@ -7,7 +7,8 @@ export const START = Date.parse("2026-03-02T14:00:00Z");
  * Builds a recorded run: one pdf-analyze environment leaking a descriptor per
  * invocation until invocation 30 fails with EMFILE, one pdf-split
  * environment whose /tmp fills until invocation 12 fails with ENOSPC, a
- * reclaimed environment, and three executions (one failed and redriven).
+ * reclaimed environment, and three executions (one failed and redriven, one with a document
+ * that failed on a throttle).
  */
 export function recordedRun(): RunData {
   const invocations: InvocationSummary[] = [];
@@ -106,7 +107,16 @@ export function recordedRun(): RunData {
     executions: [
       { executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-0", startedAt: START, stoppedAt: START + 100, status: "SUCCEEDED", documents: 2 },
       { executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-1", startedAt: START + 10, stoppedAt: START + 2_000, status: "FAILED", error: "States.DataLimitExceeded", cause: "The state/task returned a result with a size exceeding the maximum number of bytes service limit.", documents: 1, redriveStatus: "SUCCEEDED" },
-      { executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-2", startedAt: START + 20, stoppedAt: START + 3_000, status: "SUCCEEDED", documents: 3 },
+      {
+        executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-2",
+        startedAt: START + 20,
+        stoppedAt: START + 3_000,
+        status: "SUCCEEDED",
+        documents: 3,
+        failedDocuments: 1,
+        failedDocumentKinds: { throttle: 1 },
+        failedDocumentErrors: [{ key: "in/c.pdf", error: "Lambda.TooManyRequestsException", cause: "Rate Exceeded." }],
+      },
     ],
     driverErrors: [],
   };
