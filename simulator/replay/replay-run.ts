@@ -207,15 +207,20 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       // One document per execution, one after the other, as an operator re-runs them.
       for (const [index, key] of failedKeys.entries()) {
         if (options.signal?.aborted) break;
-        const started = await sfn.send(
-          new StartExecutionCommand({
-            stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
-            name: `retry-${String(index).padStart(4, "0")}`,
-            input: JSON.stringify({ bucket: deployed.bucket, documents: [{ key }] }),
-          }),
-        );
-        tracker.add(started.executionArn as string, clock.now(), 1, { retry: true });
-        bridge.touch();
+        const release = clock.hold();
+        try {
+          const started = await sfn.send(
+            new StartExecutionCommand({
+              stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
+              name: `retry-${String(index).padStart(4, "0")}`,
+              input: JSON.stringify({ bucket: deployed.bucket, documents: [{ key }] }),
+            }),
+          );
+          tracker.add(started.executionArn as string, clock.now(), 1, { retry: true });
+          bridge.touch();
+        } finally {
+          release();
+        }
         await drain(clock, tracker.whenIdle(), options.signal);
       }
     }
