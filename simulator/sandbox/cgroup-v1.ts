@@ -216,6 +216,9 @@ export async function killCgroupMembers(paths: CgroupRoots): Promise<void> {
     if (pids.size === 0) return;
 
     for (const pid of pids) {
+      // Orphans are found through one controller at a time, so a process
+      // may sit in a frozen freezer cgroup that `paths` does not name.
+      if (!paths.freezer) thawFreezerOf(pid);
       try {
         process.kill(pid, "SIGKILL");
       } catch {
@@ -264,6 +267,24 @@ export async function removeOwnerFolder(path: string, controller: string): Promi
   await killCgroupMembers({ [controller]: path });
   removeCgroupTree(path);
 }
+
+// Thaws the freezer cgroup a process belongs to, found in /proc/PID/cgroup.
+function thawFreezerOf(pid: number): void {
+  try {
+    const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+      .split("\n")
+      .find((entry) => entry.split(":")[1]?.split(",").includes("freezer"));
+    const relative = line?.split(":").slice(2).join(":");
+    if (relative && relative !== "/") {
+      writeFileSync(join(FREEZER_MOUNT, relative, "freezer.state"), "THAWED");
+    }
+  } catch {
+    // Gone, or no freezer hierarchy: SIGKILL alone will do.
+  }
+}
+
+// Where cgroup v1 hierarchies are mounted on systemd and Docker hosts.
+const FREEZER_MOUNT = "/sys/fs/cgroup/freezer";
 
 // Reads a counter file; null once the cgroup is removed.
 function readNumber(path: string): number | null {
