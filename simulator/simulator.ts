@@ -34,11 +34,11 @@ export const ACCOUNT_ID = "000000000000";
 export interface SimulatorOptions {
   /** Edge port; 0 picks a free one (the default here; `warmstate serve` uses 4700). */
   port?: number;
-  /** Address to bind; loopback unless told otherwise. */
+  /** Address to bind (default 127.0.0.1, loopback only). */
   host?: string;
   /** Sandbox backend: `process` (default, no daemon) or `docker`. */
   backend?: BackendName;
-  /** Where functions, objects, executions and sandboxes are kept (default `.warmstate`). */
+  /** Folder of functions, objects, executions and sandboxes (default `.warmstate`). */
   dataDir?: string;
   /** The simulator's clock: real time unless a replay passes a VirtualClock. */
   clock?: Clock;

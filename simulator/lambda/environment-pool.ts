@@ -160,7 +160,7 @@ export class EnvironmentPool {
         return { environment: warm, cold: false };
       }
 
-      // An environment that just answered is back in a moment: wait for it
+      // An environment that just returned its response is back in a moment: wait for it
       // rather than cold-start, as Lambda routes to an environment that is
       // already polling for its next event.
       const settling = [...environments.settling.values()];
@@ -178,7 +178,7 @@ export class EnvironmentPool {
         environments.inFlight++;
         return { environment: this.#create(resolved, environments), cold: true };
       }
-      // An invocation that has answered no longer counts against concurrency
+      // An invocation that has returned its response no longer counts against concurrency
       // on Lambda, even while its environment is still being frozen or
       // drained here: wait for those before throttling.
       if (environments.settling.size > 0) {
