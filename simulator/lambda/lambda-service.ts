@@ -3,8 +3,8 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { SandboxBackend } from "../sandbox/backend.ts";
-import { InvalidRequestContentException, RequestTooLargeException } from "./errors.ts";
 import { ACCOUNT_CONCURRENCY, EnvironmentPool } from "./environment-pool.ts";
+import { InvalidRequestContentException, RequestTooLargeException } from "./errors.ts";
 import type { FunctionResolver } from "./function-registry-types.ts";
 import type { RuntimeApi } from "./runtime-api/types.ts";
 import type {
@@ -95,7 +95,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
         `Request must be smaller than ${MAX_SYNC_REQUEST_BYTES} bytes for the InvokeFunction operation`,
       );
     }
-    assertJson(request.payload);
+    assertJsonPayload(request.payload);
     // Event retries keep the request id the caller got with its 202.
     const requestId = request.requestId ?? randomUUID();
     if (request.invocationType === "DryRun") {
@@ -152,14 +152,17 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
   }
 }
 
-// Lambda rejects payloads that are not JSON with InvalidRequestContentException.
-function assertJson(payload: Buffer): void {
+/**
+ * Rejects a payload that is not JSON with InvalidRequestContentException, as
+ * Lambda does. An empty payload is allowed.
+ */
+export function assertJsonPayload(payload: Buffer): void {
   if (payload.length === 0) return;
   try {
     JSON.parse(payload.toString("utf8"));
   } catch (error) {
     throw new InvalidRequestContentException(
-      `Could not parse request body into json: ${(error as Error).message}. Send a JSON document as the payload.`,
+      `Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}. Send a JSON document as the payload.`,
     );
   }
 }

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AsyncInvocationQueue } from "../async/async-invocation-queue.ts";
 import {
   InvalidParameterValueException,
-  InvalidRequestContentException,
   ResourceConflictException,
 } from "../errors.ts";
+import { assertJsonPayload } from "../lambda-service.ts";
 import type { InvocationType } from "../types.ts";
 import { combineQualifier, parseFunctionReference } from "./function-name.ts";
 import type { LambdaServiceLike } from "./service-like.ts";
@@ -61,7 +61,9 @@ export function registerInvokeRoute(
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const payload = body.length > 0 ? body : EMPTY_EVENT;
       checkPayloadSize(payload, invocationType);
-      checkJson(payload);
+      // LambdaService.invoke checks the JSON of synchronous invocations; an
+      // Event is only queued here, so its payload is checked before the 202.
+      if (invocationType !== "RequestResponse") assertJsonPayload(payload);
 
       const reference = parseFunctionReference(request.params.FunctionName);
       const qualifier = combineQualifier(reference.qualifier, queryParameter(request, "Qualifier"));
@@ -110,18 +112,6 @@ function checkPayloadSize(payload: Buffer, invocationType: InvocationType): void
   if (payload.length > SYNC_PAYLOAD_LIMIT_BYTES) {
     throw new RequestEntityTooLargeException(
       `Request must be smaller than ${SYNC_PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation`,
-    );
-  }
-}
-
-/** Lambda rejects an Invoke payload that is not JSON; an empty payload is allowed. */
-function checkJson(payload: Buffer): void {
-  if (payload.length === 0) return;
-  try {
-    JSON.parse(payload.toString("utf8"));
-  } catch (error) {
-    throw new InvalidRequestContentException(
-      `Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}. Send a JSON document as the payload.`,
     );
   }
 }
