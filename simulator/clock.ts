@@ -1,5 +1,5 @@
 /**
- * The simulator's one clock. Serving uses real time; a replay uses virtual
+ * The simulator's one clock. Serving uses real time. A replay uses virtual
  * time, so idle gaps, keep-alive expiry, Wait states and retry back-offs
  * play in minutes while handlers still run in real time.
  */
@@ -73,8 +73,8 @@ interface VirtualTimer {
 
 /**
  * Simulated time for replays. Time advances at `speed` times real time while
- * work is held; when nothing is held and `jumpIdle` is on (`--speed max`),
- * the clock jumps straight to the next timer.
+ * work is in progress. When no work is in progress and `jumpIdle` is on
+ * (`--speed max`), the clock jumps straight to the next timer.
  */
 export class VirtualClock implements Clock {
   readonly speed: number;
@@ -131,7 +131,7 @@ export class VirtualClock implements Clock {
     };
   }
 
-  /** Number of pending timers; a replay is idle when this and holds are zero. */
+  /** Number of pending timers. A replay is idle when this and the open holds are zero. */
   get pendingTimers(): number {
     return this.#timers.size;
   }

@@ -211,8 +211,8 @@ function sandboxBaseEnvironment(endpoint: string, region: string): Record<string
     AWS_ACCESS_KEY_ID: "warmstate",
     AWS_SECRET_ACCESS_KEY: "warmstate",
     AWS_SESSION_TOKEN: "warmstate",
-    // Path-style S3 addressing: the simulator serves buckets as path segments.
-    AWS_S3_FORCE_PATH_STYLE: "true",
+    // The bundled functions read this to use path-style S3 addressing, which
+    // is how the simulator serves buckets.
     S3_FORCE_PATH_STYLE: "true",
     // PARITY: Lambda leaves HOME unset, but its sandbox user has a passwd
     // entry, so os.homedir() works. Process sandboxes run as a uid without

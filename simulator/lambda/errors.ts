@@ -20,7 +20,7 @@ export class LambdaError extends Error {
     this.fields = options.fields ?? {};
   }
 
-  /** The JSON body AWS sends with this error. */
+  /** Returns the JSON body AWS sends with this error. */
   toBody(): Record<string, unknown> {
     return {
       Type: this.statusCode < 500 ? "User" : "Service",
@@ -60,7 +60,7 @@ export class RequestTooLargeException extends LambdaError {
   }
 }
 
-/** Why an invocation was throttled, as AWS reports it in `Reason`. */
+/** Reason of a throttle, as AWS reports it in `Reason`. */
 export type ThrottleReason =
   | "ReservedFunctionConcurrentInvocationLimitExceeded"
   | "ConcurrentInvocationLimitExceeded"
@@ -68,7 +68,7 @@ export type ThrottleReason =
 
 /**
  * Throttle. AWS sends `{"Reason": ..., "Type": "User", "message": "Rate Exceeded."}`
- * with status 429 and a `retryAfterSeconds` field when it knows one.
+ * with status 429, and a `retryAfterSeconds` field when a retry time is known.
  */
 export class TooManyRequestsException extends LambdaError {
   readonly reason: ThrottleReason;

@@ -20,12 +20,12 @@ import type { EnvironmentInfo, InvocationOutcome, InvocationRecord, LogSink } fr
 export const INIT_LIMIT_MS = 10_000;
 /** The shutdown phase gets 2 seconds before the sandbox is killed. */
 export const SHUTDOWN_GRACE_MS = 2_000;
-/** Longest wait for the runtime's `next` call before the sandbox is frozen anyway. */
+/** Maximum wait for the runtime's `next` call before the sandbox is frozen anyway. */
 const FREEZE_WAIT_MS = 1_000;
 /** LogType Tail returns the last 4 KB of the invocation's log. */
 const TAIL_BYTES = 4096;
 
-/** What an environment needs from the simulator around it. */
+/** Services an environment uses from the simulator around it. */
 export interface EnvironmentDependencies {
   backend: SandboxBackend;
   createRuntimeApi: () => Promise<RuntimeApi>;
@@ -49,7 +49,7 @@ export interface EnvironmentInvocation {
   initDurationMs?: number;
 }
 
-/** What an environment returns for one invocation. */
+/** Result of one invocation on an environment. */
 export interface EnvironmentInvokeResult {
   payload: Buffer;
   functionError: boolean;
@@ -132,7 +132,7 @@ export class ExecutionEnvironment {
     return this.#lastInvokedAt;
   }
 
-  /** A snapshot for introspection. */
+  /** Returns a snapshot for introspection. */
   info(): EnvironmentInfo {
     return {
       environmentId: this.environmentId,
@@ -198,7 +198,7 @@ export class ExecutionEnvironment {
     this.#current = { requestId: invocation.requestId, lines: [] };
     const release = this.#deps.clock.hold();
     const startedAt = this.#deps.clock.now();
-    this.#platformLine(startLine(invocation.requestId, this.resolved.version));
+    this.#appLine(startLine(invocation.requestId, this.resolved.version));
 
     const thawed = this.#thaw();
     const started = performance.now();
@@ -248,7 +248,7 @@ export class ExecutionEnvironment {
     const outcome: InvocationOutcome =
       failure?.outcome ?? (functionError ? "function-error" : "success");
 
-    // Sample before the environment can change again; a frozen sandbox holds still.
+    // Sample before the environment can change again, because a frozen sandbox stays still.
     const faulted =
       failure !== undefined &&
       failure.outcome !== "response-too-large" &&
@@ -256,8 +256,8 @@ export class ExecutionEnvironment {
     if (!faulted) this.#freeze(runtimeApi);
     const probe = await this.#measure();
     const maxMemoryUsedMb = probe ? probe.peakResidentBytes / (1024 * 1024) : 0;
-    this.#platformLine(endLine(invocation.requestId));
-    this.#platformLine(
+    this.#appLine(endLine(invocation.requestId));
+    this.#appLine(
       reportLine(invocation.requestId, {
         durationMs,
         memorySizeMb: config.memorySize,
@@ -391,7 +391,7 @@ export class ExecutionEnvironment {
           ? outcome.errorType
           : undefined;
       this.#logger.info({ status, errorType }, "init failed");
-      this.#platformLine(
+      this.#appLine(
         `INIT_REPORT Init Duration: ${limitMs.toFixed(2)} ms\tPhase: init\tStatus: ${status}${errorType ? `\tError Type: ${errorType}` : ""}`,
       );
     }
@@ -473,8 +473,8 @@ export class ExecutionEnvironment {
   }
 
   /**
-   * Freezes the sandbox once the runtime asks for its next event, the point
-   * where Lambda freezes it, or after FREEZE_WAIT_MS if it never asks.
+   * Freezes the sandbox once the runtime requests its next event, which is
+   * where Lambda freezes it, or after FREEZE_WAIT_MS without that request.
    */
   #freeze(runtimeApi?: RuntimeApi): void {
     if (!this.resolved.config.simulator.freeze) return;
@@ -573,10 +573,6 @@ export class ExecutionEnvironment {
       requestId: this.#current?.requestId,
     });
   }
-
-  #platformLine(message: string): void {
-    this.#appLine(message);
-  }
 }
 
 function statusOf(failure: InvocationFailure): string {
@@ -612,7 +608,7 @@ function decodeClientContext(base64: string): string {
   return Buffer.from(base64, "base64").toString("utf8");
 }
 
-/** An X-Ray style trace header: `Root=1-<8 hex time>-<24 hex>;Sampled=0`. */
+/** Creates an X-Ray trace header: `Root=1-<8 hex time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */
 function traceId(): string {
   const time = Math.floor(Date.now() / 1000)
     .toString(16)

@@ -26,7 +26,7 @@ export interface FunctionRegistryEvents {
 }
 
 /**
- * What the invoke path needs from the function registry. The registry
+ * Function registry operations that the invoke path uses. The registry
  * accepts a name, a partial ARN or a full ARN wherever a function name goes.
  */
 export interface FunctionResolver {

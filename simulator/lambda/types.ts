@@ -28,7 +28,7 @@ export interface InvokeRequest {
   requestId?: string;
 }
 
-/** How an invocation ended, from the simulator's point of view. */
+/** Outcome of an invocation, from the simulator's point of view. */
 export type InvocationOutcome =
   | "success"
   | "function-error"
@@ -75,7 +75,7 @@ export interface InvokeResult {
   record?: InvocationRecord;
 }
 
-/** What introspection shows of one environment. */
+/** Introspection view of one environment. */
 export interface EnvironmentInfo {
   environmentId: string;
   functionName: string;
@@ -110,7 +110,7 @@ export interface LogEvent {
   requestId?: string;
 }
 
-/** Where execution environments send every log line they produce. */
+/** Destination of every log line that execution environments produce. */
 export interface LogSink {
   append(event: LogEvent): void;
 }

@@ -1,7 +1,7 @@
 /**
  * The sandbox backend interface: start a sandbox from a spec, freeze, thaw,
- * measure, reset its runtime, stop. A backend knows nothing about pooling;
- * the execution environment decides when to call what.
+ * measure, reset its runtime, stop. A backend has no notion of pooling: the
+ * execution environment decides when to call which method.
  */
 
 /** Kinds of sandbox. */
@@ -33,7 +33,7 @@ export interface SandboxSpec {
   nproc: number;
 }
 
-/** How the runtime process ended. */
+/** End of a runtime process: exit status, signal and cause. */
 export interface RuntimeExit {
   /** Exit status, or null when a signal ended the process. */
   exitCode: number | null;
@@ -66,7 +66,7 @@ export interface ResourceSample {
 export interface Sandbox {
   readonly environmentId: string;
   readonly backend: BackendName;
-  /** How /tmp is backed, for the start-up message ("ext4 loop image", "tmpfs"). */
+  /** Backing of /tmp, for the start-up message ("ext4 loop image", "tmpfs"). */
   readonly tmpKind: string;
   /**
    * Registers the callback for an exit of the runtime process, whatever the

@@ -283,7 +283,7 @@ function thawFreezerOf(pid: number): void {
   }
 }
 
-// Where cgroup v1 hierarchies are mounted on systemd and Docker hosts.
+// Mount point of the cgroup v1 freezer hierarchy on systemd and Docker hosts.
 const FREEZER_MOUNT = "/sys/fs/cgroup/freezer";
 
 // Reads a counter file; null once the cgroup is removed.
@@ -311,7 +311,7 @@ function removeCgroupTree(path: string): void {
   }
 
   // rmdir fails with EBUSY for a moment after the last task died, until the
-  // kernel has finished releasing it; retry for up to about a second.
+  // kernel has released it, so retry for up to about a second.
   for (let attempt = 0; ; attempt++) {
     try {
       rmdirSync(path);

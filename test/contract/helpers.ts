@@ -97,7 +97,7 @@ export async function invokeJson(
 /** Marker in the names of this test process's functions, and so in their sandboxes' environment. */
 export const FUNCTION_MARKER = `-${process.pid}-`;
 
-/** What a simulator could leave on the machine, found by its data dir and its functions' names. */
+/** Lists what a simulator left on the machine, found by its data dir and its functions' names. */
 export function leftovers(dataDir: string, functionNames: string[]): string[] {
   const found: string[] = [];
   const mounts = readFileSync("/proc/mounts", "utf8")

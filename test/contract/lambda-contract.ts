@@ -171,7 +171,7 @@ export function describeLambdaContract(backend: BackendName, skipReason?: string
         const baseline = recordsOf(name)[0].probe?.openDescriptors;
         expect(baseline).toBeGreaterThan(1);
         // Invocation k opens one more descriptor on top of baseline + (k - 2)
-        // leaked ones; with RLIMIT_NOFILE 1024 the open fails once 1024 are open.
+        // leaked ones. With RLIMIT_NOFILE 1024, the open fails once 1024 are open.
         const predicted = 1026 - (baseline ?? 0);
         let failedAt = 0;
         let failure: Record<string, unknown> = {};

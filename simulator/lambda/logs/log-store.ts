@@ -43,7 +43,7 @@ export interface LogQuery {
   limit?: number;
 }
 
-/** Longest a log line waits in memory before it is appended to its file. */
+/** Maximum time a log line waits in memory before it is appended to its file. */
 const FLUSH_INTERVAL_MS = 50;
 
 /** Options of {@link LogStore}. */
@@ -216,7 +216,8 @@ export class LogStore extends EventEmitter<{ event: [StoredLogEvent] }> implemen
   #flush(): void {
     clearTimeout(this.#flushScheduled);
     this.#flushScheduled = undefined;
-    for (const [functionName, lines] of this.#pendingLines) this.#file(functionName)?.write(lines.join(""));
+    for (const [functionName, lines] of this.#pendingLines)
+      this.#file(functionName)?.write(lines.join(""));
     this.#pendingLines.clear();
   }
 

@@ -1,7 +1,7 @@
 /**
  * The contract between an execution environment and its Runtime API server.
- * The server speaks AWS's Runtime API to the runtime inside the sandbox; the
- * environment only sees these calls and outcomes.
+ * The server speaks AWS's Runtime API to the runtime inside the sandbox, and
+ * the environment uses only these calls and outcomes.
  * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
  */
 
@@ -20,7 +20,7 @@ export interface RuntimeInvocation {
   cognitoIdentity?: string;
 }
 
-/** What the runtime reported for one invocation. */
+/** Outcome the runtime reported for one invocation. */
 export type RuntimeInvocationOutcome =
   /** `POST /runtime/invocation/{id}/response`. */
   | { kind: "response"; payload: Buffer }
@@ -29,7 +29,7 @@ export type RuntimeInvocationOutcome =
   /** A response above the 6 MiB limit; the runtime got 413. */
   | { kind: "response-too-large"; bytes: number };
 
-/** What the runtime reported at the end of the init phase. */
+/** Outcome the runtime reported at the end of the init phase. */
 export type RuntimeInitOutcome =
   /** The runtime asked for its first event: init is done. */
   | { kind: "ready" }
