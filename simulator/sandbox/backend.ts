@@ -60,6 +60,26 @@ export interface ResourceSample {
   peakResidentBytes: number;
   /** Processes and threads in the sandbox. */
   processCount: number;
+  /**
+   * /tmp files grouped by name pattern, with deleted files that are still
+   * open in groups of their own. Absent where the backend cannot list /tmp.
+   */
+  tmpFileGroups?: TmpFileGroup[];
+}
+
+/** Files in /tmp whose paths share one pattern, such as `/tmp/page-*.png`. */
+export interface TmpFileGroup {
+  /** Path inside the sandbox with every token that contains a digit replaced by `*`. */
+  pattern: string;
+  /** One path of the group, as the sandbox sees it. */
+  example: string;
+  files: number;
+  /** Bytes allocated to the files (blocks, not apparent size). */
+  bytes: number;
+  /** True when `bytes` is extrapolated from the sizes of some of the files. */
+  bytesEstimated: boolean;
+  /** True for files that are deleted but still held by a descriptor. */
+  deleted: boolean;
 }
 
 /** A started sandbox. Every method is safe to call after the runtime exited. */

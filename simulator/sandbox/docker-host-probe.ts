@@ -13,10 +13,11 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { readdir, readFile, stat, statfs, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ResourceSample } from "./backend.ts";
+import { type TmpFileGrouping, walkTmp } from "./tmp-listing.ts";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
@@ -154,10 +155,14 @@ export interface ProcessSample {
 }
 
 /**
- * Samples descriptors, resident memory and threads of host pids `pids`. A
- * process that exits during the pass is skipped.
+ * Samples descriptors, resident memory and threads of host pids `pids`, and
+ * adds deleted-but-open /tmp files to `grouping` when given. A process that
+ * exits during the pass is skipped.
  */
-export async function sampleProcesses(pids: number[]): Promise<ProcessSample> {
+export async function sampleProcesses(
+  pids: number[],
+  grouping?: TmpFileGrouping,
+): Promise<ProcessSample> {
   const sample: ProcessSample = {
     openDescriptors: 0,
     descriptorTargets: [],
@@ -199,7 +204,9 @@ export async function sampleProcesses(pids: number[]): Promise<ProcessSample> {
         const key = info ? `${info.dev}:${info.ino}` : undefined;
         if (info && key && !deletedInodes.has(key)) {
           deletedInodes.add(key);
-          sample.tmpDeletedOpenBytes += info.size;
+          // Allocated blocks, as statfs counts them and the process backend reports them.
+          sample.tmpDeletedOpenBytes += info.blocks * 512;
+          grouping?.addDeletedFile(target.slice(0, -" (deleted)".length), info.blocks * 512);
         }
       }
     }
@@ -232,29 +239,19 @@ export interface TmpUsage {
 /**
  * Measures the /tmp file system mounted at `hostDir`: bytes used from
  * statfs minus `baselineUsedBytes` (metadata of the fresh file system), and
- * regular files by walking the tree.
+ * regular files by walking the tree into `grouping`. The walk is synchronous
+ * because it runs after every warm invocation, and each call through the
+ * thread pool pays a round trip.
  */
-export async function measureTmp(hostDir: string, baselineUsedBytes: number): Promise<TmpUsage> {
+export async function measureTmp(
+  hostDir: string,
+  baselineUsedBytes: number,
+  grouping: TmpFileGrouping,
+): Promise<TmpUsage> {
   const stats = statfsSync(hostDir);
   const usedBytes = Math.max(0, (stats.blocks - stats.bfree) * stats.bsize - baselineUsedBytes);
-  return { usedBytes, files: countFiles(hostDir) };
-}
-
-// The probes read /proc and /tmp synchronously: they run after every warm
-// invocation, and each call through the thread pool pays a round trip.
-function countFiles(dir: string): number {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  let count = 0;
-  for (const entry of entries) {
-    if (entry.isFile()) count += 1;
-    else if (entry.isDirectory()) count += countFiles(path.join(dir, entry.name));
-  }
-  return count;
+  walkTmp(grouping, hostDir);
+  return { usedBytes, files: grouping.files };
 }
 
 function statOrUndefined(file: string): import("node:fs").Stats | undefined {

@@ -21,6 +21,7 @@ import {
   setCgroupFrozen,
 } from "./docker-host-probe.ts";
 import { type LoopTmp, removeLoopTmp } from "./docker-tmp.ts";
+import { TmpFileGrouping } from "./tmp-listing.ts";
 
 /** Mechanism that stops a docker sandbox's processes between invocations. */
 export type DockerFreezeMethod = "pause" | "cgroup";
@@ -135,11 +136,12 @@ export class DockerSandbox implements Sandbox {
 
   async measure(): Promise<ResourceSample> {
     const sample = emptySample();
+    const grouping = new TmpFileGrouping();
     if (this.#running && this.#cgroup) {
       const pids = (await listCgroupPids(this.#cgroup).catch(() => [])).filter(
         (pid) => pid !== this.#initPid,
       );
-      const processes = await sampleProcesses(pids);
+      const processes = await sampleProcesses(pids, grouping);
       const memory = await readCgroupMemory(this.#cgroup).catch(() => undefined);
       Object.assign(sample, processes);
       // The memory cgroup's peak also counts page cache, so it overstates the peak. The
@@ -155,9 +157,10 @@ export class DockerSandbox implements Sandbox {
       await this.#measureThroughEngine(sample);
     }
 
-    const tmp = await this.#measureTmp();
+    const tmp = await this.#measureTmp(grouping);
     sample.tmpBytes = tmp.usedBytes;
     sample.tmpFiles = tmp.files;
+    sample.tmpFileGroups = grouping.groups();
     return sample;
   }
 
@@ -299,14 +302,19 @@ export class DockerSandbox implements Sandbox {
     });
   }
 
-  async #measureTmp(): Promise<{ usedBytes: number; files: number }> {
+  async #measureTmp(grouping: TmpFileGrouping): Promise<{ usedBytes: number; files: number }> {
     const { tmp } = this.#init;
-    if (tmp.kind === "loop") return measureTmp(tmp.loop.mountPoint, tmp.loop.baselineUsedBytes);
+    if (tmp.kind === "loop") {
+      return measureTmp(tmp.loop.mountPoint, tmp.loop.baselineUsedBytes, grouping);
+    }
     if (this.#running && this.#cgroup) {
       // A tmpfs /tmp is only reachable through a process of the container.
       const pids = await listCgroupPids(this.#cgroup).catch(() => []);
       const pid = pids.find((candidate) => candidate !== this.#initPid) ?? this.#initPid;
-      return measureTmp(`/proc/${pid}/root/tmp`, 0).catch(() => ({ usedBytes: 0, files: 0 }));
+      return measureTmp(`/proc/${pid}/root/tmp`, 0, grouping).catch(() => ({
+        usedBytes: 0,
+        files: 0,
+      }));
     }
     return { usedBytes: 0, files: 0 };
   }

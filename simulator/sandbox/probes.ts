@@ -1,4 +1,6 @@
-import { type Dirent, readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
+import { readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
+import type { TmpFileGroup } from "./backend.ts";
+import { TmpFileGrouping, walkTmp } from "./tmp-listing.ts";
 
 /**
  * Resource probes that read a sandbox's processes from outside through
@@ -13,6 +15,8 @@ export interface DescriptorAndTmpSample {
   tmpBytes: number;
   tmpFiles: number;
   tmpDeletedOpenBytes: number;
+  /** /tmp files by name pattern, deleted-but-open ones included, when a /tmp was readable. */
+  tmpFileGroups?: TmpFileGroup[];
 }
 
 const DELETED_SUFFIX = " (deleted)";
@@ -31,7 +35,8 @@ export function sampleDescriptorsAndTmp(pids: number[]): DescriptorAndTmpSample 
     tmpDeletedOpenBytes: 0,
   };
 
-  const tmpDevice = readTmpUsage(pids, sample);
+  const grouping = new TmpFileGrouping();
+  const tmpDevice = readTmpUsage(pids, sample, grouping);
   const deletedInodes = new Set<string>();
 
   for (const pid of pids) {
@@ -53,16 +58,22 @@ export function sampleDescriptorsAndTmp(pids: number[]): DescriptorAndTmpSample 
       sample.descriptorTargets.push(target);
 
       if (tmpDevice !== null && target.endsWith(DELETED_SUFFIX)) {
-        addDeletedFile(`/proc/${pid}/fd/${fd}`, tmpDevice, deletedInodes, sample);
+        addDeletedFile(`/proc/${pid}/fd/${fd}`, target, tmpDevice, deletedInodes, sample, grouping);
       }
     }
   }
+
+  if (tmpDevice !== null) sample.tmpFileGroups = grouping.groups();
   return sample;
 }
 
 // Fills the /tmp fields from the first pid whose root is readable; returns the
 // device number of that /tmp, or null when no pid was readable.
-function readTmpUsage(pids: number[], sample: DescriptorAndTmpSample): number | null {
+function readTmpUsage(
+  pids: number[],
+  sample: DescriptorAndTmpSample,
+  grouping: TmpFileGrouping,
+): number | null {
   for (const pid of pids) {
     const tmp = `/proc/${pid}/root/tmp`;
     try {
@@ -70,7 +81,8 @@ function readTmpUsage(pids: number[], sample: DescriptorAndTmpSample): number | 
       const stats = statfsSync(tmp);
       sample.tmpBytes = (stats.blocks - stats.bfree) * stats.bsize;
       const device = statSync(tmp).dev;
-      sample.tmpFiles = countRegularFiles(tmp, device);
+      walkTmp(grouping, tmp, device);
+      sample.tmpFiles = grouping.files;
       return device;
     } catch {
       // The process exited or its /proc entry is not readable: try the next one.
@@ -82,9 +94,11 @@ function readTmpUsage(pids: number[], sample: DescriptorAndTmpSample): number | 
 // Counts a deleted file on /tmp once, however many descriptors point at it.
 function addDeletedFile(
   fdPath: string,
+  target: string,
   tmpDevice: number,
   seen: Set<string>,
   sample: DescriptorAndTmpSample,
+  grouping: TmpFileGrouping,
 ): void {
   try {
     const stats = statSync(fdPath);
@@ -94,32 +108,8 @@ function addDeletedFile(
     if (seen.has(key)) return;
     seen.add(key);
     sample.tmpDeletedOpenBytes += stats.blocks * 512;
+    grouping.addDeletedFile(target.slice(0, -DELETED_SUFFIX.length), stats.blocks * 512);
   } catch {
     // Closed meanwhile.
   }
-}
-
-// Counts files of the /tmp file system only, so a folder mounted inside it
-// (the code folder, when stored under the host's /tmp) does not count.
-function countRegularFiles(folder: string, device: number): number {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(folder, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-
-  let count = 0;
-  for (const entry of entries) {
-    if (entry.isFile()) count += 1;
-    if (!entry.isDirectory()) continue;
-
-    const path = `${folder}/${entry.name}`;
-    try {
-      if (statSync(path).dev === device) count += countRegularFiles(path, device);
-    } catch {
-      // Removed meanwhile.
-    }
-  }
-  return count;
 }
