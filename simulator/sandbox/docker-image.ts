@@ -276,7 +276,7 @@ async function findNativeAddons(nodeModulesDir: string): Promise<string[]> {
 }
 
 /** Lists the absolute paths `ldd` resolves for `file`, the dynamic loader included. */
-async function listSharedLibraries(file: string): Promise<string[]> {
+export async function listSharedLibraries(file: string): Promise<string[]> {
   let stdout: string;
   try {
     ({ stdout } = await execFileAsync("ldd", [file]));
