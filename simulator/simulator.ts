@@ -141,6 +141,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     logs,
     asyncQueue,
   });
+  await server.register(diagnosticsPlugin, { prefix: SERVICE_PREFIX.admin, lambda });
   const address = await server.listen({ port: options.port ?? 0, host });
   endpoint = address.replace("[::1]", "127.0.0.1");
   logger.info({ endpoint, backend: backendName, dataDir }, "simulator started");

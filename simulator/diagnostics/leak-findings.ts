@@ -4,7 +4,9 @@
  * invocation it will reach its limit, and what grows (descriptor targets and
  * /tmp names, grouped by pattern).
  */
-import type { ResourceSample } from "../sandbox/backend.ts";
+import type { ResourceSample, TmpFileGroup } from "../sandbox/backend.ts";
+import { pathPattern } from "../sandbox/tmp-listing.ts";
+import { describeFindings } from "./finding-messages.ts";
 import { theilSenFit } from "./robust-fit.ts";
 
 /** Resources the diagnostics follow; each has a limit of the same name. */
@@ -60,6 +62,28 @@ export interface GrowthGroup {
   perInvocation: number;
 }
 
+/** Growth of the /tmp files of one name pattern between the first and the last probe. */
+export interface TmpGrowthGroup {
+  /** Path pattern inside the sandbox, such as `/tmp/page-*.png`. */
+  pattern: string;
+  /** True for files that are deleted but still held by a descriptor. */
+  deleted: boolean;
+  /** One path of the group at the last probe. */
+  example: string;
+  filesAdded: number;
+  bytesAdded: number;
+  filesPerInvocation: number;
+  bytesPerInvocation: number;
+  /** Files of the group at the last probe. */
+  files: number;
+  /** Bytes of the group at the last probe. */
+  bytes: number;
+  /** True when the probes extrapolated part of the group's bytes from a sample of its files. */
+  bytesEstimated: boolean;
+  /** True when the group grows by enough files or bytes per invocation to call a leak. */
+  leaking: boolean;
+}
+
 /** Findings for one environment. */
 export interface EnvironmentFindings {
   environmentId: string;
@@ -68,9 +92,12 @@ export interface EnvironmentFindings {
   invocations: number;
   trends: Record<TrackedResource, ResourceTrend>;
   descriptorGrowth: GrowthGroup[];
-  tmpGrowth: GrowthGroup[];
+  /** /tmp pattern groups that grew, by bytes added; empty when the backend does not list /tmp. */
+  tmpGrowth: TmpGrowthGroup[];
   /** Bytes of /tmp held by deleted files that are still open, at the last probe. */
   tmpDeletedOpenBytes: number;
+  /** Deleted files still open at the last probe, by pattern, when the backend lists them. */
+  tmpDeletedOpenGroups: TmpFileGroup[];
   /** One sentence per finding, for terminals and reports. */
   messages: string[];
 }
@@ -99,13 +126,10 @@ const MIN_GROWTH: Record<TrackedResource, number> = {
  * fills its connection pools and heap, which looks like growth.
  */
 const MIN_POINTS = 10;
-
-/**
- * Optional sample field with /tmp paths. ResourceSample does not carry file
- * names yet, so /tmp growth is grouped from descriptor targets under /tmp
- * unless a backend adds this list.
- */
-type SampleWithTmpPaths = ResourceSample & { tmpPaths?: string[] };
+/** New /tmp files of one pattern per invocation that make a leak. */
+const FILE_LEAK_THRESHOLD = 0.2;
+/** New /tmp files of one pattern in all that a leak needs, like MIN_GROWTH. */
+const MIN_FILES_ADDED = 5;
 
 /** Computes the findings of one environment. */
 export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
@@ -122,14 +146,17 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
     trends[resource] = trendOf(resource, xs, readings[resource], series.limits[resource]);
   }
 
-  const first = points[0]?.sample as SampleWithTmpPaths | undefined;
-  const last = points[points.length - 1]?.sample as SampleWithTmpPaths | undefined;
+  const first = points[0]?.sample;
+  const last = points[points.length - 1]?.sample;
   const span = points.length > 1 ? xs[xs.length - 1] - xs[0] : 0;
-  const descriptorGrowth = first && last ? growthGroups(first.descriptorTargets, last.descriptorTargets, span) : [];
-  const tmpGrowth =
-    first && last
-      ? growthGroups(first.tmpPaths ?? first.descriptorTargets.filter(isTmpPath), last.tmpPaths ?? last.descriptorTargets.filter(isTmpPath), span)
-      : [];
+  const descriptorGrowth =
+    first && last ? growthGroups(first.descriptorTargets, last.descriptorTargets, span) : [];
+  const tmpGrowth = tmpGrowthGroups(
+    first?.tmpFileGroups,
+    last?.tmpFileGroups,
+    span,
+    points.length >= MIN_POINTS,
+  );
 
   const findings: EnvironmentFindings = {
     environmentId: series.environmentId,
@@ -139,13 +166,19 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
     descriptorGrowth,
     tmpGrowth,
     tmpDeletedOpenBytes: last?.tmpDeletedOpenBytes ?? 0,
+    tmpDeletedOpenGroups: last?.tmpFileGroups?.filter((group) => group.deleted) ?? [],
     messages: [],
   };
   findings.messages = describeFindings(findings);
   return findings;
 }
 
-function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: number): ResourceTrend {
+function trendOf(
+  resource: TrackedResource,
+  xs: number[],
+  ys: number[],
+  limit: number,
+): ResourceTrend {
   const trend: ResourceTrend = {
     resource,
     perInvocation: 0,
@@ -165,10 +198,16 @@ function trendOf(resource: TrackedResource, xs: number[], ys: number[], limit: n
 
   trend.perInvocation = fit.slope;
   trend.leaking =
-    xs.length >= MIN_POINTS && fit.slope >= LEAK_THRESHOLDS[resource] && trend.last - trend.first >= MIN_GROWTH[resource] && stillGrowing(resource, xs, ys);
+    xs.length >= MIN_POINTS &&
+    fit.slope >= LEAK_THRESHOLDS[resource] &&
+    trend.last - trend.first >= MIN_GROWTH[resource] &&
+    stillGrowing(resource, xs, ys);
   if (fit.slope > 0) {
     // The first invocation whose probe would pass the limit on the fitted line.
-    trend.forecastInvocation = Math.max(xs[xs.length - 1], Math.floor((limit - fit.intercept) / fit.slope) + 1);
+    trend.forecastInvocation = Math.max(
+      xs[xs.length - 1],
+      Math.floor((limit - fit.intercept) / fit.slope) + 1,
+    );
   }
   return trend;
 }
@@ -180,66 +219,64 @@ function stillGrowing(resource: TrackedResource, xs: number[], ys: number[]): bo
   return later !== undefined && later.slope >= LEAK_THRESHOLDS[resource];
 }
 
-/** Replaces runs of digits with `*`, so `/tmp/page-12.pdf` and `/tmp/page-13.pdf` group together. */
+/**
+ * Replaces numbers with `*`, so `/tmp/page-12.pdf` and `/tmp/page-13.pdf`
+ * group together, and drops the marker of a deleted file. The /tmp probes
+ * group file names with the same rule.
+ */
 export function namePattern(name: string): string {
-  return name.replace(/ \(deleted\)$/, "").replace(/\d+/g, "*");
-}
-
-function isTmpPath(target: string): boolean {
-  return target.startsWith("/tmp/");
+  return pathPattern(name.replace(/ \(deleted\)$/, ""));
 }
 
 function growthGroups(before: string[], after: string[], span: number): GrowthGroup[] {
   const counts = new Map<string, number>();
   for (const name of after) counts.set(namePattern(name), (counts.get(namePattern(name)) ?? 0) + 1);
-  for (const name of before) counts.set(namePattern(name), (counts.get(namePattern(name)) ?? 0) - 1);
+  for (const name of before)
+    counts.set(namePattern(name), (counts.get(namePattern(name)) ?? 0) - 1);
   return [...counts.entries()]
     .filter(([, added]) => added > 0)
     .map(([pattern, added]) => ({ pattern, added, perInvocation: span > 0 ? added / span : 0 }))
     .sort((a, b) => b.added - a.added);
 }
 
-const MB = 1024 * 1024;
+// Compares the /tmp groups of the first and the last probe, deleted files apart.
+function tmpGrowthGroups(
+  first: TmpFileGroup[] | undefined,
+  last: TmpFileGroup[] | undefined,
+  span: number,
+  enoughPoints: boolean,
+): TmpGrowthGroup[] {
+  if (!first || !last || span <= 0) return [];
 
-function describeFindings(findings: EnvironmentFindings): string[] {
-  const messages: string[] = [];
-  const { descriptors, tmpBytes, memoryBytes } = findings.trends;
+  const keyOf = (group: TmpFileGroup) =>
+    `${group.deleted ? "deleted" : "visible"} ${group.pattern}`;
+  const before = new Map(first.map((group) => [keyOf(group), group]));
+  const grown: TmpGrowthGroup[] = [];
+  for (const group of last) {
+    const earlier = before.get(keyOf(group));
+    const filesAdded = group.files - (earlier?.files ?? 0);
+    const bytesAdded = group.bytes - (earlier?.bytes ?? 0);
+    if (filesAdded <= 0 && bytesAdded <= 0) continue;
 
-  if (descriptors.leaking) {
-    const top = findings.descriptorGrowth[0];
-    const share =
-      top && findings.descriptorGrowth.length === 1
-        ? `, all to ${top.pattern}`
-        : top
-          ? `, mostly to ${top.pattern} (${top.added} of ${findings.descriptorGrowth.reduce((sum, group) => sum + group.added, 0)})`
-          : "";
-    messages.push(
-      `+${descriptors.perInvocation.toFixed(2)} descriptor per invocation${share}; ${descriptors.last} of ${descriptors.limit} open, ` +
-        outlook(descriptors, "EMFILE"),
-    );
+    const filesPerInvocation = filesAdded / span;
+    const bytesPerInvocation = bytesAdded / span;
+    const leaking =
+      enoughPoints &&
+      ((filesPerInvocation >= FILE_LEAK_THRESHOLD && filesAdded >= MIN_FILES_ADDED) ||
+        (bytesPerInvocation >= LEAK_THRESHOLDS.tmpBytes && bytesAdded >= MIN_GROWTH.tmpBytes));
+    grown.push({
+      pattern: group.pattern,
+      deleted: group.deleted,
+      example: group.example,
+      filesAdded,
+      bytesAdded,
+      filesPerInvocation,
+      bytesPerInvocation,
+      files: group.files,
+      bytes: group.bytes,
+      bytesEstimated: group.bytesEstimated || (earlier?.bytesEstimated ?? false),
+      leaking,
+    });
   }
-  if (tmpBytes.leaking) {
-    const top = findings.tmpGrowth[0];
-    messages.push(
-      `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation${top ? `, growing files such as ${top.pattern}` : ""}; ` +
-        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, "ENOSPC")}`,
-    );
-  }
-  if (findings.tmpDeletedOpenBytes > 0) {
-    messages.push(
-      `${(findings.tmpDeletedOpenBytes / MB).toFixed(1)} MB of /tmp is held by deleted files that are still open: it counts as used space until the descriptors close.`,
-    );
-  }
-  if (memoryBytes.leaking) {
-    messages.push(
-      `+${(memoryBytes.perInvocation / MB).toFixed(2)} MB of resident memory per invocation; ${(memoryBytes.last / MB).toFixed(0)} of ` +
-        `${(memoryBytes.limit / MB).toFixed(0)} MB, ${outlook(memoryBytes, "out of memory")}`,
-    );
-  }
-  return messages;
-}
-
-function outlook(trend: ResourceTrend, failure: string): string {
-  if (trend.reachedAtInvocation !== undefined) return `full since invocation ${trend.reachedAtInvocation} (${failure} from there on).`;
-  return `${failure} expected at invocation ${trend.forecastInvocation}.`;
+  return grown.sort((a, b) => b.bytesAdded - a.bytesAdded || b.filesAdded - a.filesAdded);
 }

@@ -9,6 +9,8 @@
  *   summaries behind them (what a replay attached with --endpoint reads)
  *
  * Series start when the plugin is registered; earlier invocations are not seen.
+ * A long-running server keeps the latest 100,000 invocation summaries and
+ * the latest 1,000 environments that are gone.
  */
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { findingsOfRecord } from "./record-findings.ts";
@@ -25,7 +27,10 @@ type FunctionQuery = FastifyRequest<{ Querystring: { function?: string } }>;
 /** Registers the diagnostics routes; stops listening to the Lambda service on close. */
 export const diagnosticsPlugin: FastifyPluginAsync<DiagnosticsOptions> = async (app, options) => {
   const { lambda } = options;
-  const store = new ProbeSeriesStore(lambda, () => lambda.registry.clock?.now() ?? Date.now());
+  const store = new ProbeSeriesStore(lambda, () => lambda.registry.clock?.now() ?? Date.now(), {
+    maxInvocations: 100_000,
+    maxGoneEnvironments: 1_000,
+  });
   app.addHook("onClose", async () => store.detach());
 
   const environmentsFor = (request: FunctionQuery): EnvironmentRecord[] => {

@@ -1,8 +1,8 @@
 /**
  * Collects the probe series of every execution environment from the Lambda
  * service's events: one compact point per invocation, the descriptor
- * targets of the first and the latest probe, and a summary of each
- * invocation. The replay report and the live diagnostics routes read it.
+ * targets and /tmp file groups of the first and the latest probe, and a
+ * summary of each invocation. The replay report and the live diagnostics routes read it.
  */
 import { DEFAULT_NOFILE } from "../lambda/function-config.ts";
 import type { EnvironmentInfo, InvocationRecord } from "../lambda/types.ts";
@@ -23,20 +23,32 @@ export interface ObservedLambda {
 
 const MB = 1024 * 1024;
 
+/** Bounds on what a store keeps, for a server that runs for days. Unbounded when absent. */
+export interface ProbeSeriesBounds {
+  /** Invocation summaries kept. The oldest ones are dropped first. */
+  maxInvocations?: number;
+  /** Gone environments kept with their series. Those gone longest are dropped first. */
+  maxGoneEnvironments?: number;
+}
+
 /** Probe series and invocation summaries of every environment seen. */
 export class ProbeSeriesStore {
   #environments = new Map<string, EnvironmentRecord>();
   #invocations: InvocationSummary[] = [];
+  #invocationCount = 0;
+  #goneEnvironmentIds: string[] = [];
   #limitsByFunction = new Map<string, EnvironmentLimits>();
   #lambda: ObservedLambda;
   #now: () => number;
+  #bounds: ProbeSeriesBounds;
   #onInvocation = (record: InvocationRecord) => this.record(record);
   #onEnvironment = (info: EnvironmentInfo) => this.observe(info);
 
   /** Starts listening; `now` is the simulator clock, for the time an environment is seen gone. */
-  constructor(lambda: ObservedLambda, now: () => number) {
+  constructor(lambda: ObservedLambda, now: () => number, bounds: ProbeSeriesBounds = {}) {
     this.#lambda = lambda;
     this.#now = now;
+    this.#bounds = bounds;
     lambda.events.on("invocation", this.#onInvocation);
     lambda.events.on("environment", this.#onEnvironment);
   }
@@ -58,9 +70,9 @@ export class ProbeSeriesStore {
     return functionName ? this.#invocations.filter((invocation) => invocation.functionName === functionName) : [...this.#invocations];
   }
 
-  /** Number of invocations seen. */
+  /** Number of invocations seen, dropped ones included. */
   get invocationCount(): number {
-    return this.#invocations.length;
+    return this.#invocationCount;
   }
 
   /** Adds one invocation and its probe. */
@@ -77,6 +89,8 @@ export class ProbeSeriesStore {
       errorType: record.errorType,
       errorMessage: record.errorMessage?.slice(0, 500),
     });
+    this.#invocationCount += 1;
+    this.#dropOldInvocations();
 
     const environment = this.#environmentFor(record.environmentId, record.functionName, record.startedAt);
     environment.invocations = Math.max(environment.invocations, record.invocationNumber);
@@ -90,7 +104,26 @@ export class ProbeSeriesStore {
     environment.endReason = info.endReason;
     environment.resets = info.resets;
     environment.invocations = Math.max(environment.invocations, info.invocations);
-    if (info.status === "gone" && environment.endedAt === undefined) environment.endedAt = this.#now();
+    if (info.status === "gone" && environment.endedAt === undefined) {
+      environment.endedAt = this.#now();
+      this.#goneEnvironmentIds.push(info.environmentId);
+      this.#dropOldEnvironments();
+    }
+  }
+
+  // Drops in batches of a tenth of the bound, so an invocation does not shift the array each time.
+  #dropOldInvocations(): void {
+    const max = this.#bounds.maxInvocations;
+    if (max === undefined || this.#invocations.length <= max + Math.ceil(max / 10)) return;
+    this.#invocations.splice(0, this.#invocations.length - max);
+  }
+
+  #dropOldEnvironments(): void {
+    const max = this.#bounds.maxGoneEnvironments;
+    if (max === undefined) return;
+    while (this.#goneEnvironmentIds.length > max) {
+      this.#environments.delete(this.#goneEnvironmentIds.shift() as string);
+    }
   }
 
   #environmentFor(environmentId: string, functionName: string, createdAt: number): EnvironmentRecord {
@@ -137,12 +170,11 @@ export class ProbeSeriesStore {
       tmpDeletedOpenBytes: probe.tmpDeletedOpenBytes,
       residentBytes: probe.residentBytes,
     });
-    const tmpPaths = (probe as ResourceSample & { tmpPaths?: string[] }).tmpPaths;
     if (environment.points.length === 1) {
       environment.firstTargets = probe.descriptorTargets;
-      if (tmpPaths) environment.firstTmpPaths = tmpPaths;
+      environment.firstTmpGroups = probe.tmpFileGroups;
     }
     environment.lastTargets = probe.descriptorTargets;
-    if (tmpPaths) environment.lastTmpPaths = tmpPaths;
+    environment.lastTmpGroups = probe.tmpFileGroups;
   }
 }

@@ -1,11 +1,11 @@
 import type { EnvironmentRecord } from "../report/run-data.ts";
-import type { ResourceSample } from "../sandbox/backend.ts";
+import type { ResourceSample, TmpFileGroup } from "../sandbox/backend.ts";
 import { type EnvironmentFindings, findLeaks } from "./leak-findings.ts";
 
 /**
  * Computes the findings of a recorded environment. The record keeps
- * descriptor targets and /tmp paths only at its first and last probe, which
- * is all the growth grouping compares.
+ * descriptor targets and /tmp file groups only at its first and last probe,
+ * which is all the growth grouping compares.
  */
 export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFindings {
   const lastIndex = environment.points.length - 1;
@@ -15,15 +15,15 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
     limits: environment.limits,
     points: environment.points.map((point, index) => {
       let descriptorTargets: string[] = [];
-      let tmpPaths: string[] | undefined;
+      let tmpFileGroups: TmpFileGroup[] | undefined;
       if (index === 0) {
         descriptorTargets = environment.firstTargets;
-        tmpPaths = environment.firstTmpPaths;
+        tmpFileGroups = environment.firstTmpGroups;
       } else if (index === lastIndex) {
         descriptorTargets = environment.lastTargets;
-        tmpPaths = environment.lastTmpPaths;
+        tmpFileGroups = environment.lastTmpGroups;
       }
-      const sample: ResourceSample & { tmpPaths?: string[] } = {
+      const sample: ResourceSample = {
         openDescriptors: point.descriptors,
         descriptorTargets,
         tmpBytes: point.tmpBytes,
@@ -33,7 +33,7 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
         peakResidentBytes: point.residentBytes,
         processCount: 0,
       };
-      if (tmpPaths) sample.tmpPaths = tmpPaths;
+      if (tmpFileGroups) sample.tmpFileGroups = tmpFileGroups;
       return { invocationNumber: point.n, at: point.at, sample };
     }),
   });

@@ -5,6 +5,7 @@
  */
 import type { EnvironmentLimits } from "../diagnostics/leak-findings.ts";
 import type { InvocationOutcome } from "../lambda/types.ts";
+import type { TmpFileGroup } from "../sandbox/backend.ts";
 
 /** One invocation, without its probe. */
 export interface InvocationSummary {
@@ -47,9 +48,9 @@ export interface EnvironmentRecord {
   points: SeriesPoint[];
   firstTargets: string[];
   lastTargets: string[];
-  /** /tmp paths at the first and last probe, when the backend reports them. */
-  firstTmpPaths?: string[];
-  lastTmpPaths?: string[];
+  /** /tmp files by name pattern at the first and last probe, when the backend lists them. */
+  firstTmpGroups?: TmpFileGroup[];
+  lastTmpGroups?: TmpFileGroup[];
 }
 
 /** Status of a Step Functions execution, as DescribeExecution reports it. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ProbePoint, findLeaks, namePattern } from "../../simulator/diagnostics/leak-findings.ts";
 import { theilSenFit } from "../../simulator/diagnostics/robust-fit.ts";
-import type { ResourceSample } from "../../simulator/sandbox/backend.ts";
+import type { ResourceSample, TmpFileGroup } from "../../simulator/sandbox/backend.ts";
 
 const MB = 1024 * 1024;
 const limits = { descriptors: 1024, tmpBytes: 512 * MB, memoryBytes: 1024 * MB };
@@ -109,9 +109,219 @@ describe("leak findings", () => {
   });
 });
 
+// Probes of an environment whose /tmp gains `files` files of `bytes` each per invocation.
+function tmpPoints(
+  count: number,
+  group: { pattern: string; files: number; bytes: number; deleted?: boolean },
+): ProbePoint[] {
+  return Array.from({ length: count }, (_, index) => {
+    const n = index + 1;
+    const files = n * group.files;
+    const tmpFileGroups: TmpFileGroup[] = [
+      {
+        pattern: group.pattern,
+        example: group.pattern.replace("*", String(n)),
+        files,
+        bytes: files * group.bytes,
+        bytesEstimated: false,
+        deleted: group.deleted ?? false,
+      },
+    ];
+    const tmpBytes = files * group.bytes;
+    return {
+      invocationNumber: n,
+      at: n * 1_000,
+      sample: sample({
+        tmpBytes,
+        tmpDeletedOpenBytes: group.deleted ? tmpBytes : 0,
+        tmpFileGroups,
+      }),
+    };
+  });
+}
+
+describe("/tmp growth by name pattern", () => {
+  it("names the pattern that fills /tmp", () => {
+    const points = tmpPoints(20, { pattern: "/tmp/page-*.png", files: 3, bytes: 0.4 * MB });
+
+    const findings = findLeaks({
+      environmentId: "env-6",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.tmpGrowth).toHaveLength(1);
+    expect(findings.tmpGrowth[0]).toMatchObject({
+      pattern: "/tmp/page-*.png",
+      filesAdded: 57,
+      filesPerInvocation: 3,
+      leaking: true,
+    });
+    expect(findings.messages).toContain(
+      "+3 files (+1.20 MB) per invocation in /tmp, named page-*.png; 60 files, 24.00 MB in all.",
+    );
+  });
+
+  it("splits folder and name in the message", () => {
+    const points = tmpPoints(20, {
+      pattern: "/tmp/doc-*.pdf.pages/page-*.pdf",
+      files: 2,
+      bytes: 0.5 * MB,
+    });
+
+    const findings = findLeaks({
+      environmentId: "env-7",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.messages.join(" ")).toContain(
+      "+2 files (+1.00 MB) per invocation in /tmp/doc-*.pdf.pages, named page-*.pdf;",
+    );
+  });
+
+  it("names small files that pile up", () => {
+    const points = tmpPoints(20, { pattern: "/tmp/state-*.json", files: 1, bytes: 4096 });
+
+    const findings = findLeaks({
+      environmentId: "env-8",
+      functionName: "pdf-analyze",
+      limits,
+      points,
+    });
+
+    expect(findings.trends.tmpBytes.leaking).toBe(false);
+    expect(findings.messages).toEqual([
+      "+1 file (+4 KB) per invocation in /tmp, named state-*.json; 20 files, 80 KB in all.",
+    ]);
+  });
+
+  it("shows deleted files that stay open", () => {
+    const points = tmpPoints(20, {
+      pattern: "/tmp/x-*.tmp",
+      files: 1,
+      bytes: 0.4 * MB,
+      deleted: true,
+    });
+
+    const findings = findLeaks({
+      environmentId: "env-9",
+      functionName: "pdf-analyze",
+      limits,
+      points,
+    });
+    const text = findings.messages.join("\n");
+
+    expect(findings.tmpGrowth[0]).toMatchObject({
+      pattern: "/tmp/x-*.tmp",
+      deleted: true,
+      filesPerInvocation: 1,
+    });
+    expect(text).toContain(
+      "+1 deleted file still open per invocation (+0.40 MB), /tmp/x-*.tmp (deleted); 20 held, 8.00 MB in all.",
+    );
+    expect(text).toContain(
+      "8.0 MB of /tmp is held by deleted files that are still open: 20 files named /tmp/x-*.tmp (deleted).",
+    );
+  });
+
+  it("marks estimated bytes", () => {
+    const points = tmpPoints(20, { pattern: "/tmp/page-*.png", files: 1, bytes: MB });
+    const last = points[points.length - 1].sample.tmpFileGroups as TmpFileGroup[];
+    last[0].bytesEstimated = true;
+
+    const findings = findLeaks({
+      environmentId: "env-10",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.messages.join(" ")).toContain(
+      "+1 file (about +1.00 MB) per invocation in /tmp, named page-*.png; 20 files, about 20.00 MB in all.",
+    );
+  });
+
+  it("names a file that grows in place", () => {
+    const points = tmpPoints(20, { pattern: "/tmp/app.log", files: 0, bytes: 0 }).map(
+      (point, index) => {
+        const bytes = (index + 1) * MB;
+        const group: TmpFileGroup = {
+          pattern: "/tmp/app.log",
+          example: "/tmp/app.log",
+          files: 1,
+          bytes,
+          bytesEstimated: false,
+          deleted: false,
+        };
+        return { ...point, sample: sample({ tmpBytes: bytes, tmpFileGroups: [group] }) };
+      },
+    );
+
+    const findings = findLeaks({
+      environmentId: "env-11",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.messages).toContain(
+      "+1.00 MB per invocation written to existing files in /tmp named app.log; 20.00 MB in all.",
+    );
+  });
+
+  it("ignores files that come and go", () => {
+    const points = Array.from({ length: 20 }, (_, index) => {
+      const group: TmpFileGroup = {
+        pattern: "/tmp/page-*.png",
+        example: `/tmp/page-${index}.png`,
+        files: 3,
+        bytes: 3 * MB,
+        bytesEstimated: false,
+        deleted: false,
+      };
+      return {
+        invocationNumber: index + 1,
+        at: index,
+        sample: sample({ tmpBytes: 3 * MB, tmpFileGroups: [group] }),
+      };
+    });
+
+    const findings = findLeaks({
+      environmentId: "env-12",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.tmpGrowth).toEqual([]);
+    expect(findings.messages).toEqual([]);
+  });
+
+  it("needs ten probes for a verdict", () => {
+    const points = tmpPoints(9, { pattern: "/tmp/page-*.png", files: 3, bytes: MB });
+
+    const findings = findLeaks({
+      environmentId: "env-13",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
+
+    expect(findings.tmpGrowth[0].leaking).toBe(false);
+    expect(findings.messages).toEqual([]);
+  });
+});
+
 describe("name patterns", () => {
   it("replaces numbers and drops the deleted marker", () => {
     expect(namePattern("/tmp/page-12.pdf (deleted)")).toBe("/tmp/page-*.pdf");
     expect(namePattern("socket:[48213]")).toBe("socket:[*]");
+  });
+
+  it("replaces random tokens with digits", () => {
+    expect(namePattern("/tmp/upload-4f9a1c.tmp (deleted)")).toBe("/tmp/upload-*.tmp");
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * The sentences of the leak findings, as terminals, report.html, the live
+ * diagnostics route and `warmstate inspect` print them.
+ */
+import type { EnvironmentFindings, ResourceTrend, TmpGrowthGroup } from "./leak-findings.ts";
+
+const MB = 1024 * 1024;
+/** Growing /tmp patterns described one by one. The JSON findings list the rest. */
+const MAX_TMP_GROUP_MESSAGES = 3;
+
+/** Writes one sentence per finding of an environment. */
+export function describeFindings(findings: EnvironmentFindings): string[] {
+  const messages: string[] = [];
+  const { descriptors, tmpBytes, memoryBytes } = findings.trends;
+
+  if (descriptors.leaking) {
+    const top = findings.descriptorGrowth[0];
+    const share =
+      top && findings.descriptorGrowth.length === 1
+        ? `, all to ${top.pattern}`
+        : top
+          ? `, mostly to ${top.pattern} (${top.added} of ${findings.descriptorGrowth.reduce((sum, group) => sum + group.added, 0)})`
+          : "";
+    messages.push(
+      `+${descriptors.perInvocation.toFixed(2)} descriptor per invocation${share}; ${descriptors.last} of ${descriptors.limit} open, ` +
+        outlook(descriptors, "EMFILE"),
+    );
+  }
+  if (tmpBytes.leaking) {
+    messages.push(
+      `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation; ` +
+        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, "ENOSPC")}`,
+    );
+  }
+  messages.push(...describeTmpGrowth(findings));
+  if (findings.tmpDeletedOpenBytes > 0) {
+    messages.push(describeDeletedOpen(findings));
+  }
+  if (memoryBytes.leaking) {
+    messages.push(
+      `+${(memoryBytes.perInvocation / MB).toFixed(2)} MB of resident memory per invocation; ${(memoryBytes.last / MB).toFixed(0)} of ` +
+        `${(memoryBytes.limit / MB).toFixed(0)} MB, ${outlook(memoryBytes, "out of memory")}`,
+    );
+  }
+  return messages;
+}
+
+function outlook(trend: ResourceTrend, failure: string): string {
+  if (trend.reachedAtInvocation !== undefined)
+    return `full since invocation ${trend.reachedAtInvocation} (${failure} from there on).`;
+  return `${failure} expected at invocation ${trend.forecastInvocation}.`;
+}
+
+// Names the /tmp patterns that leak. While the /tmp bytes leak as a whole,
+// the largest growing patterns are named even when none leaks on its own.
+function describeTmpGrowth(findings: EnvironmentFindings): string[] {
+  const named = findings.trends.tmpBytes.leaking
+    ? findings.tmpGrowth.filter((group) => group.leaking || group.bytesAdded > 0)
+    : findings.tmpGrowth.filter((group) => group.leaking);
+  const messages = named.slice(0, MAX_TMP_GROUP_MESSAGES).map(describeTmpGroup);
+  const more = named.length - MAX_TMP_GROUP_MESSAGES;
+  if (more > 0)
+    messages.push(
+      `${more} more /tmp file patterns grow; the JSON findings list them under tmpGrowth.`,
+    );
+  return messages;
+}
+
+function describeTmpGroup(group: TmpGrowthGroup): string {
+  const about = group.bytesEstimated ? "about " : "";
+  const total = `${about}${formatBytes(group.bytes)}`;
+  if (group.deleted) {
+    const files = countOf(group.filesPerInvocation, "deleted file", "deleted files");
+    return (
+      `+${files} still open per invocation (${about}+${formatBytes(group.bytesPerInvocation)}), ${group.pattern} (deleted); ` +
+      `${group.files} held, ${total} in all.`
+    );
+  }
+
+  const slash = group.pattern.lastIndexOf("/");
+  const folder = group.pattern.slice(0, slash);
+  const name = group.pattern.slice(slash + 1);
+  if (group.filesAdded <= 0) {
+    return `${about}+${formatBytes(group.bytesPerInvocation)} per invocation written to existing files in ${folder} named ${name}; ${total} in all.`;
+  }
+  const files = countOf(group.filesPerInvocation, "file", "files");
+  return (
+    `+${files} (${about}+${formatBytes(group.bytesPerInvocation)}) per invocation in ${folder}, named ${name}; ` +
+    `${group.files} files, ${total} in all.`
+  );
+}
+
+// Deleted files still use their blocks, so statfs counts them while a listing of /tmp does not show them.
+function describeDeletedOpen(findings: EnvironmentFindings): string {
+  const usedSpace = `${(findings.tmpDeletedOpenBytes / MB).toFixed(1)} MB of /tmp is held by deleted files that are still open`;
+  if (findings.tmpDeletedOpenGroups.length === 0)
+    return `${usedSpace}: it counts as used space until the descriptors close.`;
+
+  const groups = findings.tmpDeletedOpenGroups
+    .slice(0, MAX_TMP_GROUP_MESSAGES)
+    .map((group) => `${countOf(group.files, "file", "files")} named ${group.pattern} (deleted)`);
+  const more = findings.tmpDeletedOpenGroups.length - groups.length;
+  if (more > 0) groups.push(`${more} more patterns`);
+  return `${usedSpace}: ${groups.join(", ")}. They count as used space until their descriptors close.`;
+}
+
+// Whole numbers print without decimals ("+3 files"), others with two ("+0.50 files").
+function countOf(value: number, singular: string, plural: string): string {
+  const rounded =
+    Math.abs(value - Math.round(value)) < 0.005 ? String(Math.round(value)) : value.toFixed(2);
+  return `${rounded} ${rounded === "1" ? singular : plural}`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 0.1 * MB) return `${(bytes / MB).toFixed(2)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${Math.round(bytes)} B`;
+}
