@@ -1,4 +1,4 @@
-import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { InvokeCommand, TagResourceCommand } from "@aws-sdk/client-lambda";
 import type { BackendName } from "../simulator/sandbox/backend.ts";
 import { echoRoundTrips, sdkAgainstBareFastify, spawnNode } from "./baselines.ts";
 import { startBenchSimulator } from "./noop-simulator.ts";
@@ -37,6 +37,19 @@ export async function benchLambdaCore(
     const bareChild = summarize(await echoRoundTrips(samples.warm, true));
     const bareLocal = summarize(await echoRoundTrips(samples.warm, false));
 
+    // The same calls with freezing off (the `warmstate:freeze` tag), to show
+    // what the freeze and thaw of every invocation cost in this run.
+    await bench.createNoop("noop-unfrozen");
+    await bench.lambda.send(
+      new TagResourceCommand({
+        Resource: "arn:aws:lambda:us-east-1:000000000000:function:noop-unfrozen",
+        Tags: { "warmstate:freeze": "false" },
+      }),
+    );
+    const invokeUnfrozen = () => bench.invoke("noop-unfrozen");
+    await timeEach(Math.min(200, samples.warm), invokeUnfrozen);
+    const unfrozen = summarize(await timeEach(samples.warm, invokeUnfrozen));
+
     // SDK round trip against the edge vs the same client against a bare route.
     const sdkInvoke = () =>
       bench.lambda.send(new InvokeCommand({ FunctionName: "noop", Payload: Buffer.from("{}") }));
@@ -65,6 +78,8 @@ export async function benchLambdaCore(
       [`${backend}.bare_http_child_p99_ms`]: round(bareChild.p99),
       [`${backend}.warm_overhead_ratio_p50`]: round(warm.p50 / bareChild.p50),
       [`${backend}.warm_overhead_ratio_p99`]: round(warm.p99 / bareChild.p99),
+      [`${backend}.warm_invoke_unfrozen_p50_ms`]: round(unfrozen.p50),
+      [`${backend}.warm_overhead_ratio_unfrozen_p50`]: round(unfrozen.p50 / bareChild.p50),
       [`${backend}.bare_http_in_process_p50_ms`]: round(bareLocal.p50),
       [`${backend}.bare_http_in_process_p99_ms`]: round(bareLocal.p99),
       [`${backend}.warm_overhead_ratio_in_process_p50`]: round(warm.p50 / bareLocal.p50),

@@ -42,6 +42,12 @@ const SECTIONS: Array<{ title: string; rows: Row[] }> = [
         ratio: "process.warm_overhead_ratio_p99",
       },
       {
+        label: "warm invoke p50 (ms) with freezing off, vs HTTP round trip to a child process",
+        value: "process.warm_invoke_unfrozen_p50_ms",
+        baseline: "process.bare_http_child_p50_ms",
+        ratio: "process.warm_overhead_ratio_unfrozen_p50",
+      },
+      {
         label: "warm invoke p50 (ms) vs HTTP round trip in this process",
         value: "process.warm_invoke_p50_ms",
         baseline: "process.bare_http_in_process_p50_ms",
