@@ -11,7 +11,7 @@ import type { TmpFileGroup } from "./backend.ts";
 /** Groups kept per sample before new patterns fold into their directory's pattern. */
 const MAX_GROUPS = 64;
 /** Files whose size is read per group. The group's other files count at their mean size. */
-const SIZED_FILES_PER_GROUP = 32;
+const SIZED_FILES_PER_GROUP = 256;
 /**
  * Files whose size is read per sample. At about 1.5 µs a stat call (20,000
  * files on this project's 2-vCPU VM), this caps the stat cost near 2 ms.

@@ -90,16 +90,17 @@ describe("tmp file grouping", () => {
 
   it("estimates the bytes of large groups from a sample", () => {
     const folder = newFolder();
-    for (let index = 0; index < 100; index++)
+    // More files than the probes size per group.
+    for (let index = 0; index < 300; index++)
       writeFileSync(path.join(folder, `page-${index}.png`), Buffer.alloc(4096, 1));
     const grouping = new TmpFileGrouping();
 
     walkTmp(grouping, folder);
     const [group] = grouping.groups();
 
-    expect(group.files).toBe(100);
+    expect(group.files).toBe(300);
     expect(group.bytesEstimated).toBe(true);
-    expect(group.bytes).toBe(100 * 4096);
+    expect(group.bytes).toBe(300 * 4096);
   });
 
   it("keeps deleted files apart from visible ones", () => {
