@@ -23,7 +23,7 @@ import { listSharedLibraries, resolveImageContent } from "../simulator/sandbox/d
 import { type TarEntry, writeTar } from "../simulator/sandbox/docker-image-tar.ts";
 
 /** Tag that docker/compose.yaml runs. */
-export const SIMULATOR_IMAGE = "warmstate/simulator:local";
+const SIMULATOR_IMAGE = "warmstate/simulator:local";
 
 /** Image label with the hash of the image's content; an image with the same hash is not rebuilt. */
 const CONTENT_LABEL = "warmstate.content-hash";
