@@ -5,6 +5,7 @@ import {
   type EnvironmentDependencies,
   type EnvironmentInvokeResult,
   ExecutionEnvironment,
+  SHUTDOWN_GRACE_MS,
 } from "./execution-environment.ts";
 import type { FunctionResolver, ResolvedFunction } from "./function-registry-types.ts";
 import type { EnvironmentInfo } from "./types.ts";
@@ -64,6 +65,8 @@ export class EnvironmentPool {
   #functions = new Map<string, FunctionEnvironments>();
   #gone: EnvironmentInfo[] = [];
   #closed = false;
+  /** Invocations being run, awaited (for a grace period) by {@link close}. */
+  #running = new Set<Promise<EnvironmentInvokeResult>>();
 
   constructor(options: {
     dependencies: EnvironmentDependencies;
@@ -93,8 +96,10 @@ export class EnvironmentPool {
     const placed = await this.#place(resolved, environments);
 
     let result: EnvironmentInvokeResult;
+    const running = this.#run(placed.environment, placed.cold, invocation);
+    this.#running.add(running);
     try {
-      result = await this.#run(placed.environment, placed.cold, invocation);
+      result = await running;
     } catch (error) {
       environments.inFlight--;
       this.#logger.error(
@@ -106,6 +111,8 @@ export class EnvironmentPool {
         "The execution environment failed to start or run. See the simulator log.",
         error,
       );
+    } finally {
+      this.#running.delete(running);
     }
 
     const settled = result.settled.then(
@@ -143,6 +150,18 @@ export class EnvironmentPool {
   /** Shuts every environment down. */
   async close(): Promise<void> {
     this.#closed = true;
+    // Invocations in flight get the shutdown phase's grace to return their
+    // response before their environments stop.
+    if (this.#running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#running]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     await Promise.all(
       [...this.#functions.keys()].map((name) => this.#shutdownFunction(name, "shutdown")),
     );

@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { ResourceSample, RuntimeExit, Sandbox, SandboxBackend } from "../sandbox/backend.ts";
+import { canMove, type EnvironmentStatus, IllegalTransitionError } from "./environment-status.ts";
 import { DEFAULT_NOFILE, DEFAULT_NPROC } from "./function-config.ts";
-import { type EnvironmentStatus, IllegalTransitionError, canMove } from "./environment-status.ts";
 import type { ResolvedFunction } from "./function-registry-types.ts";
 import {
-  type InvocationFailure,
   exitFailure,
   failurePayload,
+  type InvocationFailure,
   responseTooLargeFailure,
   timeoutFailure,
 } from "./invocation-failures.ts";
@@ -104,6 +104,8 @@ export class ExecutionEnvironment {
   #lastProbe: ResourceSample | undefined;
   #current: CurrentInvocation | undefined;
   #runtimeExit: Deferred<RuntimeExit> = deferred();
+  /** Resolved by {@link shutdown}, so an init in progress stops waiting. */
+  #shuttingDown: Deferred<RuntimeExit> = deferred();
   #ignoreExits = false;
   #frozen = false;
   #freezeChain: Promise<void> = Promise.resolve();
@@ -298,6 +300,7 @@ export class ExecutionEnvironment {
     this.#endReason = reason;
     this.#moveTo("shutting-down", { reason });
     this.#ignoreExits = true;
+    this.#shuttingDown.resolve({ exitCode: null, signal: "SIGKILL", outOfMemory: false });
 
     try {
       await this.#freezeChain;
@@ -340,6 +343,7 @@ export class ExecutionEnvironment {
             : undefined,
         }),
         this.#runtimeExit.promise,
+        this.#shuttingDown.promise,
         timedOut,
       ]);
 
@@ -376,15 +380,18 @@ export class ExecutionEnvironment {
       timer = setTimeout(() => resolve("timeout"), Math.max(0, limitMs));
     });
 
+    const started = performance.now();
     const outcome = await Promise.race([
       runtimeApi.waitForInit(),
       this.#runtimeExit.promise,
+      this.#shuttingDown.promise,
       timedOut,
     ]);
     clearTimeout(timer);
+    const initDurationMs = Math.min(performance.now() - started, limitMs);
     this.#initialized =
       outcome !== "timeout" && !("exitCode" in outcome) && outcome.kind === "ready";
-    if (!this.#initialized) {
+    if (!this.#initialized && this.#status !== "shutting-down" && this.#status !== "gone") {
       const status = outcome === "timeout" ? "timeout" : "error";
       const errorType =
         outcome !== "timeout" && "kind" in outcome && outcome.kind === "init-error"
@@ -392,7 +399,7 @@ export class ExecutionEnvironment {
           : undefined;
       this.#logger.info({ status, errorType }, "init failed");
       this.#appLine(
-        `INIT_REPORT Init Duration: ${limitMs.toFixed(2)} ms\tPhase: init\tStatus: ${status}${errorType ? `\tError Type: ${errorType}` : ""}`,
+        `INIT_REPORT Init Duration: ${initDurationMs.toFixed(2)} ms\tPhase: init\tStatus: ${status}${errorType ? `\tError Type: ${errorType}` : ""}`,
       );
     }
     return outcome;

@@ -33,7 +33,11 @@ export async function startNamespaceHolder(options: {
     options.codeDir,
     options.namespaceOwnerUid,
   );
-  const holder = spawn(command.file, command.args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group, like the runtimes: a Ctrl-C reaches the simulator only.
+  const holder = spawn(command.file, command.args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const exited = once(holder, "exit");
 
   let stderr = "";

@@ -247,7 +247,13 @@ export class ProcessSandbox implements Sandbox {
     this.#killedByWatchdog = false;
     this.#cgroups?.resetPeak();
 
-    const runtime = spawn(launch.file, launch.args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own: a Ctrl-C in the simulator's terminal goes to
+    // the simulator, which then stops the sandbox, not to the function.
+    const runtime = spawn(launch.file, launch.args, {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     this.#runtime = runtime;
     runtime.stdout?.on("data", (chunk: Buffer) => this.#emitOutput(chunk, "stdout"));
     runtime.stderr?.on("data", (chunk: Buffer) => this.#emitOutput(chunk, "stderr"));
