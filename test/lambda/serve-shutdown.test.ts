@@ -40,7 +40,7 @@ async function serve(dataDir: string): Promise<Served> {
     }, 20);
     void exited.then(() => {
       clearInterval(check);
-      reject(new Error(`warmstate serve exited before listening:\n${text}`));
+      reject(new Error(`warmstate serve failed: it exited before listening:\n${text}`));
     });
   });
   return { child, endpoint, output: () => text, exited };
@@ -58,7 +58,7 @@ describe("warmstate serve on Ctrl-C", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("lets an invocation in flight return its response, then exits", async () => {
+  it("finishes the running invocation, then exits", async () => {
     served = await serve(dataDir);
     const lambda = new LambdaClient({
       endpoint: served.endpoint,
