@@ -1,7 +1,8 @@
 /**
  * Follows the executions a replay started: polls DescribeExecution in real
- * time until each one stops, reads the batch report it returns, and redrives
- * failed ones once when the scenario sets `redrive`.
+ * time until each one stops, and reads the batch report it returns. It
+ * redrives a failed execution once, either at once (`redriveAtOnce`) or when
+ * the driver calls {@link ExecutionTracker.redrive}.
  */
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import { classifyFailure } from "../report/failure-kinds.ts";
@@ -21,19 +22,29 @@ interface Tracked {
 export interface ExecutionCounts {
   started: number;
   done: number;
+  /** Executions whose first attempt stopped in FAILED, TIMED_OUT or ABORTED. */
   failed: number;
   running: number;
+  redriven: number;
   /** Documents the batch reports list as failed (caught per document). */
   failedDocuments: number;
+  /** Documents of executions whose first attempt failed: no batch report says which of them failed. */
+  documentsInFailedExecutions: number;
+}
+
+/** A document a batch report lists as failed, and the execution it failed in. */
+export interface FailedDocument {
+  key: string;
+  executionArn: string;
 }
 
 /** Tracks executions until they stop. */
 export class ExecutionTracker {
   readonly executions: ExecutionSummary[] = [];
-  /** Keys of the documents the batch reports list as failed, in the order they were seen. */
-  readonly failedDocumentKeys: string[] = [];
+  /** Documents the batch reports list as failed, in the order they were seen. */
+  readonly failedDocuments: FailedDocument[] = [];
   #sfn: SFNClient;
-  #redrive: boolean;
+  #redriveAtOnce: boolean;
   #running = new Map<string, Tracked>();
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
@@ -41,23 +52,48 @@ export class ExecutionTracker {
   #idleWaiters: Array<() => void> = [];
   #pollErrors = 0;
 
-  constructor(options: { sfn: SFNClient; redrive: boolean }) {
+  constructor(options: { sfn: SFNClient; redriveAtOnce: boolean }) {
     this.#sfn = options.sfn;
-    this.#redrive = options.redrive;
+    this.#redriveAtOnce = options.redriveAtOnce;
   }
 
-  /** Starts following an execution. */
-  add(executionArn: string, startedAt: number, documents: number, options: { retry?: boolean } = {}): void {
-    const summary: ExecutionSummary = { executionArn, startedAt, status: "RUNNING", documents, ...(options.retry && { retry: true }) };
+  /** Starts following an execution; `retryOf` marks a re-run of one failed document. */
+  add(executionArn: string, startedAt: number, documents: number, options: { retryOf?: FailedDocument } = {}): void {
+    const summary: ExecutionSummary = {
+      executionArn,
+      startedAt,
+      status: "RUNNING",
+      documents,
+      ...(options.retryOf && { retry: true, retryOf: { ...options.retryOf } }),
+    };
     this.executions.push(summary);
     this.#running.set(executionArn, { summary, redriving: false });
     this.#schedule();
   }
 
+  /**
+   * Redrives a failed execution that is no longer running and follows it
+   * again. Throws what RedriveExecution throws (ExecutionNotRedrivable...).
+   */
+  async redrive(summary: ExecutionSummary): Promise<void> {
+    const redriven = await this.#sfn.send(new RedriveExecutionCommand({ executionArn: summary.executionArn }));
+    summary.redrivenAt = redriven.redriveDate?.getTime();
+    this.#running.set(summary.executionArn, { summary, redriving: true });
+    this.#schedule();
+  }
+
   counts(): ExecutionCounts {
     const done = this.executions.filter((execution) => execution.status !== "RUNNING").length;
-    const failed = this.executions.filter((execution) => execution.status !== "RUNNING" && execution.status !== "SUCCEEDED").length;
-    return { started: this.executions.length, done, failed, running: this.#running.size, failedDocuments: this.#failedDocuments };
+    const failedExecutions = this.executions.filter((execution) => execution.status !== "RUNNING" && execution.status !== "SUCCEEDED");
+    return {
+      started: this.executions.length,
+      done,
+      failed: failedExecutions.length,
+      running: this.#running.size,
+      redriven: this.executions.filter((execution) => execution.redrivenAt !== undefined).length,
+      failedDocuments: this.#failedDocuments,
+      documentsInFailedExecutions: failedExecutions.reduce((sum, execution) => sum + execution.documents, 0),
+    };
   }
 
   /** Resolves when no execution is running (redrives included). */
@@ -111,21 +147,24 @@ export class ExecutionTracker {
 
     if (entry.redriving) {
       entry.summary.redriveStatus = status;
+      entry.summary.redriveStoppedAt = described.stopDate?.getTime();
+      entry.summary.redriveError = described.error;
+      entry.summary.redriveCause = described.cause?.slice(0, 1_000);
       this.#finish(arn, described.output);
       return;
     }
     entry.summary.status = status;
+    // The service's start date, not the driver's: the first task may start before StartExecution returns.
+    entry.summary.startedAt = described.startDate?.getTime() ?? entry.summary.startedAt;
     entry.summary.stoppedAt = described.stopDate?.getTime();
     entry.summary.error = described.error;
     entry.summary.cause = described.cause?.slice(0, 1_000);
 
-    if (status !== "SUCCEEDED" && this.#redrive) {
+    if (status !== "SUCCEEDED" && this.#redriveAtOnce) {
       try {
-        await this.#sfn.send(new RedriveExecutionCommand({ executionArn: arn }));
-        entry.redriving = true;
+        await this.redrive(entry.summary);
         return;
       } catch (error) {
-        entry.summary.redriveStatus = undefined;
         console.warn(`RedriveExecution failed for ${arn}: ${(error as Error).message}`);
       }
     }
@@ -158,7 +197,7 @@ export class ExecutionTracker {
       }
     }
     for (const document of report.failed ?? []) {
-      if (typeof document.key === "string") this.failedDocumentKeys.push(document.key);
+      if (typeof document.key === "string") this.failedDocuments.push({ key: document.key, executionArn });
     }
   }
 }

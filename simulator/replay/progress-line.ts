@@ -12,7 +12,11 @@ export function formatProgress(progress: ReplayProgress): string {
   const simulated = new Date(progress.simulatedNow).toISOString().slice(0, 19).replace("T", " ");
   return (
     `sim ${simulated}Z | wall ${formatDuration(progress.wallMs)} | arrivals ${progress.arrivalsStarted}/${progress.arrivalsTotal} | ` +
-    `executions ${progress.executionsDone}/${progress.executionsStarted} done, ${progress.executionsFailed} failed | ` +
+    `executions ${progress.executionsDone}/${progress.executionsStarted} done, ${progress.executionsFailed} failed` +
+    (progress.executionsRedriven > 0 ? `, ${progress.executionsRedriven} redriven` : "") +
+    ` | documents ${progress.documentsFailed} failed` +
+    (progress.documentsInFailedExecutions > 0 ? `, ${progress.documentsInFailedExecutions} in failed executions` : "") +
+    " | " +
     `${progress.invocations} invocations, ${progress.invocationsPerSecond.toFixed(1)}/s | ${progress.liveEnvironments} live environments`
   );
 }

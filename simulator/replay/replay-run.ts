@@ -17,8 +17,10 @@ import type { BackendName } from "../sandbox/backend.ts";
 import { type Arrival, generateArrivals } from "./arrivals.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
 import { DocumentPicker } from "./document-mix.ts";
+import { sleepUntil, workOrAbort } from "./clock-waits.ts";
 import { ExecutionTracker } from "./execution-tracker.ts";
 import { GapBridge } from "./gap-bridge.ts";
+import { redriveFailedExecutions, retryFailedDocuments } from "./rerun-driver.ts";
 import type { Scenario } from "./scenario-schema.ts";
 
 /** Real milliseconds the clock is held while the last executions finish. */
@@ -55,7 +57,13 @@ export interface ReplayProgress {
   arrivalsTotal: number;
   executionsStarted: number;
   executionsDone: number;
+  /** Executions whose first attempt failed. */
   executionsFailed: number;
+  executionsRedriven: number;
+  /** Documents the batch reports list as failed. */
+  documentsFailed: number;
+  /** Documents of executions that failed, whichever of them caused it. */
+  documentsInFailedExecutions: number;
   invocations: number;
   invocationsPerSecond: number;
   liveEnvironments: number;
@@ -100,7 +108,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const lambda = new LambdaClient(config);
   const sfn = new SFNClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
-  const tracker = new ExecutionTracker({ sfn, redrive: scenario.drive.redrive });
+  const tracker = new ExecutionTracker({ sfn, redriveAtOnce: scenario.drive.redrive === true });
   const bridge = new GapBridge(clock);
   // Direct invocations hold the clock themselves; only executions need the bridge.
   const onInvocation = () => {
@@ -149,6 +157,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         executionsStarted: counts.started,
         executionsDone: counts.done,
         executionsFailed: counts.failed,
+        executionsRedriven: counts.redriven,
+        documentsFailed: counts.failedDocuments,
+        documentsInFailedExecutions: counts.documentsInFailedExecutions,
         invocations,
         invocationsPerSecond: ((invocations - lastInvocations) * 1_000) / Math.max(1, now - lastTick),
         liveEnvironments: simulator?.lambda.liveEnvironmentCount() ?? 0,
@@ -200,29 +211,21 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
     await drain(clock, Promise.all([...inFlight, tracker.whenIdle()]), options.signal);
 
-    const retry = scenario.drive.retryFailedDocuments;
-    const failedKeys = [...new Set(tracker.failedDocumentKeys)].slice(0, retry?.max);
-    if (retry && failedKeys.length > 0 && scenario.drive.target === "state-machine" && !options.signal?.aborted) {
-      await sleepUntil(clock, clock.now() + retry.after, options.signal);
-      // One document per execution, one after the other, as an operator re-runs them.
-      for (const [index, key] of failedKeys.entries()) {
-        if (options.signal?.aborted) break;
-        const release = clock.hold();
-        try {
-          const started = await sfn.send(
-            new StartExecutionCommand({
-              stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
-              name: `retry-${String(index).padStart(4, "0")}`,
-              input: JSON.stringify({ bucket: deployed.bucket, documents: [{ key }] }),
-            }),
-          );
-          tracker.add(started.executionArn as string, clock.now(), 1, { retry: true });
-          bridge.touch();
-        } finally {
-          release();
-        }
-        await drain(clock, tracker.whenIdle(), options.signal);
-      }
+    if (scenario.drive.target === "state-machine" && !options.signal?.aborted) {
+      const context = {
+        clock,
+        sfn,
+        tracker,
+        bridge,
+        stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
+        bucket: deployed.bucket,
+        driverErrors,
+        signal: options.signal,
+      };
+      const { redrive, retryFailedDocuments: retry } = scenario.drive;
+      if (typeof redrive === "object") await redriveFailedExecutions(context, redrive);
+      if (retry) await retryFailedDocuments(context, retry);
+      await drain(clock, tracker.whenIdle(), options.signal);
     }
   } catch (error) {
     // Leave no sandbox behind when deploying or driving fails.
@@ -240,8 +243,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const simulatedEnd = clock.now();
   simulator?.lambda.events.off("invocation", onInvocation);
   bridge.close();
-  series?.detach();
+  // Stay attached while the simulator shuts down, so every environment's final status is recorded.
   await shutdown();
+  series?.detach();
 
   const attached = options.endpoint ? await fetchSeries(options.endpoint, runStartedAt) : undefined;
   const run: RunData = {
@@ -278,33 +282,11 @@ async function drain(clock: Clock, work: Promise<unknown>, signal?: AbortSignal)
   const release = clock.hold();
   const timer = setTimeout(release, DRAIN_HOLD_MS);
   try {
-    await Promise.race([work, abortPromise(signal)]);
+    await workOrAbort(work, signal);
   } finally {
     clearTimeout(timer);
     release();
   }
-}
-
-function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {
-  const delay = at - clock.now();
-  if (delay <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clock.clearTimeout(timer);
-      resolve();
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, delay);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function abortPromise(signal?: AbortSignal): Promise<void> {
-  if (!signal) return new Promise(() => {});
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
 
 async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicker, arrival: Arrival, index: number): Promise<string[]> {

@@ -10,7 +10,7 @@ export const PIPELINE_FUNCTIONS = ["pdf-split", "pdf-analyze", "pdf-summarize"] 
 export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
 
 /** State machines of the PDF pipeline, by the file name under pipelines/. */
-export const PIPELINE_STATE_MACHINES = ["pdf-batch", "pdf-batch-inline"] as const;
+export const PIPELINE_STATE_MACHINES = ["pdf-batch", "pdf-batch-strict", "pdf-batch-inline"] as const;
 
 /** Largest document a scenario may ask for, in pages. */
 export const MAX_DOCUMENT_PAGES = 1_000;
@@ -162,23 +162,32 @@ const functionSettings = z
   })
   .strict();
 
+/**
+ * When re-runs start: `after` the last arrival's executions have stopped
+ * (long enough past the functions' keep-alive and every idle environment is
+ * reclaimed), then one re-run at a time, at most one per `every`.
+ */
+const rerunSchedule = z.object({ after: positiveDuration, every: positiveDuration.default(60_000) });
+
 const drive = z
   .object({
     /** `state-machine` starts one execution per arrival; `function` invokes one function per page. */
     target: z.enum(["state-machine", "function"]).default("state-machine"),
     stateMachine: z.enum(PIPELINE_STATE_MACHINES).default("pdf-batch"),
     function: z.enum(PIPELINE_FUNCTIONS).default("pdf-analyze"),
-    /** Redrive failed executions once, to show failures that vanish on a fresh environment. */
-    redrive: z.boolean().default(false),
     /**
-     * Re-run up to `max` of the documents that failed inside executions, as
-     * one execution `after` the last arrival. After a night, idle
-     * environments are reclaimed, so the re-run lands on fresh ones.
+     * Redrive failed executions once. `true` redrives each one as soon as it
+     * fails, so the redrive usually lands on the environment that just
+     * failed. An object waits `after` the last arrival's executions have
+     * stopped, then redrives up to `max` of them one at a time, `every`
+     * apart, taking the failure kinds in turn so each kind gets re-runs.
      */
-    retryFailedDocuments: z
-      .object({ after: positiveDuration, max: z.number().int().min(1).max(10_000).default(20) })
-      .strict()
-      .optional(),
+    redrive: z.union([z.boolean(), rerunSchedule.extend({ max: z.number().int().min(1).max(10_000).default(12) }).strict()]).default(false),
+    /**
+     * Re-run up to `max` of the documents that failed inside executions, each
+     * as a new execution, on the same schedule as a delayed redrive.
+     */
+    retryFailedDocuments: rerunSchedule.extend({ max: z.number().int().min(1).max(10_000).default(20) }).strict().optional(),
     /** Invocations or executions in flight at once, from the driver's side. */
     maxInFlight: z.number().int().min(1).max(1_000).default(64),
   })

@@ -5,6 +5,7 @@
 import type { EnvironmentFindings } from "../diagnostics/leak-findings.ts";
 import { findingsOfRecord } from "../diagnostics/record-findings.ts";
 import { FAILURE_KINDS, type FailureKind, classifyFailure } from "./failure-kinds.ts";
+import { type RerunSummary, placeExecutionFailure, summarizeReruns } from "./reruns.ts";
 import type { EnvironmentRecord, RunData } from "./run-data.ts";
 
 /** First occurrence of a kind of failure. */
@@ -15,6 +16,8 @@ export interface FirstOccurrence {
   environmentId?: string;
   /** Invocation number inside that environment. */
   invocationNumber?: number;
+  /** Why no environment is named, when none is. */
+  noEnvironment?: string;
   executionArn?: string;
   error: string;
 }
@@ -57,12 +60,31 @@ export interface RunReport {
     /** Simulated seconds per wall second. */
     speedup: number;
   };
-  executions: { started: number; succeeded: number; failed: number; timedOut: number; aborted: number; running: number; redriven: number; succeededAfterRedrive: number };
-  /** Documents that failed inside executions, and the re-run of them when the scenario made one. */
-  documents: { submitted: number; failed: number; retried: number; failedOnRetry: number };
+  /** Executions by the status of their first attempt, and their redrives. */
+  executions: {
+    started: number;
+    succeeded: number;
+    failed: number;
+    timedOut: number;
+    aborted: number;
+    running: number;
+    redriven: number;
+    succeededAfterRedrive: number;
+    failedAfterRedrive: number;
+  };
+  /**
+   * Documents: `failed` are those batch reports list as failed (each caught
+   * by its own Catch), `inFailedExecutions` those of executions whose first
+   * attempt failed (no report says which of them failed), `retried` those
+   * re-run later as new executions.
+   */
+  documents: { submitted: number; failed: number; inFailedExecutions: number; retried: number; failedOnRetry: number };
   invocations: { total: number; cold: number; warm: number; failed: number; byFunction: Record<string, { total: number; cold: number; failed: number }> };
-  environments: { started: number; reclaimed: number; recycled: number; reset: number; live: number };
+  /** Environments by how they ended; `shutDown` were shut down with the simulator at the end, `live` were still running. */
+  environments: { started: number; reclaimed: number; recycled: number; reset: number; shutDown: number; live: number };
   failures: FailureKindSummary[];
+  /** Redrives and document re-runs, with the environments they landed on. */
+  reruns: RerunSummary[];
   findings: EnvironmentFindings[];
   timeline: TimelineBucket[];
   environmentSeries: EnvironmentRecord[];
@@ -86,7 +108,10 @@ export function buildReport(run: RunData): RunReport {
   }
 
   const status = (value: string) => run.executions.filter((execution) => execution.status === value).length;
-  const redriven = run.executions.filter((execution) => execution.redriveStatus !== undefined);
+  const redriven = run.executions.filter((execution) => execution.redrivenAt !== undefined || execution.redriveStatus !== undefined);
+  const firstRuns = run.executions.filter((execution) => !execution.retry);
+  const retries = run.executions.filter((execution) => execution.retry);
+  const failedFirst = (status: string) => status !== "SUCCEEDED" && status !== "RUNNING";
   return {
     scenario: run.scenario,
     backend: run.backend,
@@ -109,12 +134,14 @@ export function buildReport(run: RunData): RunReport {
       running: status("RUNNING"),
       redriven: redriven.length,
       succeededAfterRedrive: redriven.filter((execution) => execution.redriveStatus === "SUCCEEDED").length,
+      failedAfterRedrive: redriven.filter((execution) => execution.redriveStatus !== undefined && failedFirst(execution.redriveStatus)).length,
     },
     documents: {
-      submitted: run.executions.filter((execution) => !execution.retry).reduce((sum, execution) => sum + execution.documents, 0),
-      failed: run.executions.filter((execution) => !execution.retry).reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
-      retried: run.executions.filter((execution) => execution.retry).reduce((sum, execution) => sum + execution.documents, 0),
-      failedOnRetry: run.executions.filter((execution) => execution.retry).reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
+      submitted: firstRuns.reduce((sum, execution) => sum + execution.documents, 0),
+      failed: firstRuns.reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
+      inFailedExecutions: firstRuns.filter((execution) => failedFirst(execution.status)).reduce((sum, execution) => sum + execution.documents, 0),
+      retried: retries.reduce((sum, execution) => sum + execution.documents, 0),
+      failedOnRetry: retries.reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
     },
     invocations: {
       total: run.invocations.length,
@@ -128,9 +155,11 @@ export function buildReport(run: RunData): RunReport {
       reclaimed: run.environments.filter((environment) => environment.endReason === "reclaimed").length,
       recycled: run.environments.filter((environment) => environment.endReason === "recycled" || environment.endReason === "lifetime").length,
       reset: run.environments.reduce((sum, environment) => sum + environment.resets, 0),
+      shutDown: run.environments.filter((environment) => environment.endReason === "shutdown").length,
       live: run.environments.filter((environment) => environment.status !== "gone").length,
     },
     failures: summarizeFailures(run),
+    reruns: summarizeReruns(run),
     findings: run.environments.map(findingsOfRecord).filter((findings) => findings.messages.length > 0),
     timeline: buildTimeline(run),
     environmentSeries: run.environments,
@@ -168,8 +197,19 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
   }
   for (const execution of run.executions) {
     if (execution.status === "SUCCEEDED" || execution.status === "RUNNING") continue;
-    const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
-    note(kind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error: `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim() }, "executions");
+    const place = placeExecutionFailure(execution, run.invocations);
+    note(
+      place.kind,
+      {
+        at: place.at,
+        functionName: place.functionName,
+        environmentId: place.environmentId,
+        invocationNumber: place.invocationNumber,
+        executionArn: execution.executionArn,
+        error: place.error,
+      },
+      "executions",
+    );
   }
   for (const execution of run.executions) {
     const examples = execution.failedDocumentErrors ?? [];
@@ -185,8 +225,16 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
 
   return FAILURE_KINDS.flatMap((kind) => {
     const summary = kinds.get(kind);
-    return summary ? [summary] : [];
+    if (!summary) return [];
+    if (summary.first.environmentId === undefined) summary.first.noEnvironment = noEnvironmentReason(kind);
+    return [summary];
   });
+}
+
+function noEnvironmentReason(kind: FailureKind): string {
+  if (kind === "throttle") return "none: Lambda throttles a request before it assigns an environment";
+  if (kind === "States.DataLimitExceeded") return "none: Step Functions rejects the payload itself";
+  return "not known: no failed invocation matches this error";
 }
 
 function buildTimeline(run: RunData): TimelineBucket[] {

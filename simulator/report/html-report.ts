@@ -4,6 +4,7 @@
  */
 import { formatDuration } from "../replay/durations.ts";
 import type { RunReport } from "./build-report.ts";
+import { clockTime, describeDocuments, describeEnvironments, describeExecutions, describeFailurePlace } from "./terminal-summary.ts";
 import type { EnvironmentRecord, InvocationSummary } from "./run-data.ts";
 import { type ChartSeries, compactNumber, escapeHtml, renderChart } from "./svg-chart.ts";
 
@@ -29,7 +30,7 @@ code { font-size: 12px; background: #f1f3f7; padding: 1px 4px; }
 
 /** Renders report.html from the report and the invocation list (for failure markers). */
 export function renderHtmlReport(report: RunReport, invocations: InvocationSummary[]): string {
-  const sections = [header(report), summary(report), failures(report), findings(report), timeline(report), environments(report, invocations)];
+  const sections = [header(report), summary(report), failures(report), reruns(report), findings(report), timeline(report), environments(report, invocations)];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Warmstate replay: ${escapeHtml(report.scenario.name)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
@@ -58,11 +59,11 @@ function summary(report: RunReport): string {
   return `<h2>Summary</h2>
 <table id="summary">
 <tr><th></th><th>total</th><th>details</th></tr>
-<tr><td>Executions</td><td class="num">${executions.started}</td><td>${executions.succeeded} succeeded, ${executions.failed + executions.timedOut + executions.aborted} failed, ${executions.redriven} redriven (${executions.succeededAfterRedrive} succeeded on redrive)</td></tr>
-<tr><td>Documents</td><td class="num">${report.documents.submitted}</td><td>${report.documents.failed} failed inside executions${report.documents.retried > 0 ? `, ${report.documents.retried} re-run later: ${report.documents.retried - report.documents.failedOnRetry} succeeded, ${report.documents.failedOnRetry} failed again` : ""}</td></tr>
+<tr><td>Executions</td><td class="num">${executions.started}</td><td>${escapeHtml(describeExecutions(report))}</td></tr>
+<tr><td>Documents</td><td class="num">${report.documents.submitted}</td><td>${escapeHtml(describeDocuments(report))}</td></tr>
 <tr><td>Invocations</td><td class="num">${invocations.total}</td><td>${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed</td></tr>
 ${functionRows}
-<tr><td>Environments</td><td class="num">${environments.started}</td><td>${environments.reclaimed} reclaimed, ${environments.recycled} recycled, ${environments.reset} resets, ${environments.live} live at the end</td></tr>
+<tr><td>Environments</td><td class="num">${environments.started}</td><td>${escapeHtml(describeEnvironments(environments))}</td></tr>
 </table>`;
 }
 
@@ -71,12 +72,36 @@ function failures(report: RunReport): string {
   const rows = report.failures
     .map(
       (failure) => `<tr><td class="bad">${escapeHtml(failure.kind)}</td><td class="num">${failure.invocations}</td><td class="num">${failure.executions}</td><td class="num">${failure.documents}</td>
-<td>${escapeHtml(failure.first.functionName ?? "-")}</td><td><code>${escapeHtml(failure.first.environmentId ?? failure.first.executionArn ?? "-")}</code></td>
+<td>${escapeHtml(failure.first.functionName ?? "-")}</td><td>${failure.first.environmentId ? `<code>${escapeHtml(failure.first.environmentId)}</code>` : `<span class="muted">${escapeHtml(failure.first.noEnvironment ?? "-")}</span>`}</td>
 <td class="num">${failure.first.invocationNumber ?? "-"}</td><td>${escapeHtml(new Date(failure.first.at).toISOString())}</td><td>${escapeHtml(failure.first.error.slice(0, 300))}</td></tr>`,
     )
     .join("\n");
   return `<h2>Failures by kind</h2>
 <table id="failures"><tr><th>kind</th><th>invocations</th><th>executions</th><th>documents</th><th>first: function</th><th>environment</th><th>invocation #</th><th>simulated time</th><th>error</th></tr>
+${rows}</table>`;
+}
+
+function reruns(report: RunReport): string {
+  if (report.reruns.length === 0) return "";
+  const rows = report.reruns
+    .map((rerun) => {
+      const landing = rerun.landings[0];
+      const where = landing
+        ? `${escapeHtml(landing.functionName)} on ${landing.sameEnvironment ? "the same environment" : landing.fresh ? '<span class="ok">a fresh environment</span>' : "an older environment"} <code>${escapeHtml(landing.environmentId)}</code>, invocation ${landing.invocationNumber} (${landing.coldStart ? "cold start" : "warm"})`
+        : "no invocation";
+      const others = rerun.landings
+        .slice(1)
+        .map((other) => `${escapeHtml(other.functionName)} <code>${escapeHtml(other.environmentId.slice(0, 8))}</code> #${other.invocationNumber}${other.coldStart ? " cold" : ""}`)
+        .join(", ");
+      const result = rerun.passed ? '<span class="ok">passed</span>' : `<span class="bad">failed again</span> ${escapeHtml((rerun.error ?? "").slice(0, 200))}`;
+      return `<tr><td><code>${escapeHtml(rerun.executionName)}</code>${rerun.document ? `<br><code>${escapeHtml(rerun.document)}</code>` : ""}</td>
+<td class="bad">${escapeHtml(describeFailurePlace(rerun.failure))}</td><td>${escapeHtml(clockTime(rerun.failure.at))}</td>
+<td>${escapeHtml(rerun.how)} at ${escapeHtml(clockTime(rerun.at))}</td><td>${where}${others ? `<br><span class="muted">then ${others}</span>` : ""}${rerun.exact ? "" : '<br><span class="muted">other executions ran at the same time</span>'}</td><td>${result}</td></tr>`;
+    })
+    .join("\n");
+  return `<h2>Re-runs</h2>
+<p class="muted">Each failed execution that was re-run: the environment and invocation its first attempt failed on, and where the re-run's invocations landed. A fresh environment started after the failure.</p>
+<table id="reruns"><tr><th>execution</th><th>first attempt failed</th><th>at (UTC)</th><th>re-run</th><th>landed on</th><th>result</th></tr>
 ${rows}</table>`;
 }
 
@@ -172,7 +197,11 @@ function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[
       width: 320,
     }),
   ];
-  const ending = environment.endReason ? `, ended: ${escapeHtml(environment.endReason)}` : `, ${escapeHtml(environment.status)}`;
+  const ending = environment.endReason
+    ? `, ended: ${escapeHtml(environment.endReason === "shutdown" ? "shut down at the end of the run" : environment.endReason)}`
+    : environment.status === "gone"
+      ? ", ended"
+      : ", still running when the run ended";
   return `<h3>${escapeHtml(environment.functionName)} <code>${escapeHtml(environment.environmentId)}</code>: ${environment.invocations} invocations, ${environment.resets} resets${ending}${failedNumbers.length ? `, <span class="bad">${failedNumbers.length} failed</span>` : ""}</h3>
 <div class="charts environment" data-environment="${escapeHtml(environment.environmentId)}">${charts.join("\n")}</div>`;
 }

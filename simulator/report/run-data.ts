@@ -69,10 +69,17 @@ export interface ExecutionSummary {
   documents: number;
   /** Status after a redrive, when one was made. */
   redriveStatus?: ExecutionStatus;
+  /** Simulated epoch milliseconds of the redrive. */
+  redrivenAt?: number;
+  redriveStoppedAt?: number;
+  redriveError?: string;
+  redriveCause?: string;
   /** Documents the execution's batch report lists as failed (each caught by its own Catch). */
   failedDocuments?: number;
-  /** True for the execution that re-runs failed documents later. */
+  /** True for an execution that re-runs a failed document later. */
   retry?: boolean;
+  /** The document such an execution re-runs, and the execution it failed in. */
+  retryOf?: { executionArn: string; key: string };
   /** Failed documents of the batch report by failure kind (`throttle`, `EMFILE`, ...). */
   failedDocumentKinds?: Record<string, number>;
   /** The first few failed documents of the batch report, with their error and cause. */

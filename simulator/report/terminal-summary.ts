@@ -4,6 +4,7 @@
  */
 import { formatDuration } from "../replay/durations.ts";
 import type { RunReport } from "./build-report.ts";
+import type { RerunSummary } from "./reruns.ts";
 
 /** Renders the report as plain text lines for a terminal. */
 export function renderTerminalSummary(report: RunReport): string {
@@ -21,21 +22,8 @@ export function renderTerminalSummary(report: RunReport): string {
     ...table(
       ["", "total", "details"],
       [
-        [
-          "executions",
-          String(executions.started),
-          `${executions.succeeded} succeeded, ${executions.failed + executions.timedOut + executions.aborted} failed, ` +
-            `${executions.redriven} redriven (${executions.succeededAfterRedrive} succeeded on redrive)` +
-            (executions.running > 0 ? `, ${executions.running} still running` : ""),
-        ],
-        [
-          "documents",
-          String(report.documents.submitted),
-          `${report.documents.failed} failed inside executions` +
-            (report.documents.retried > 0
-              ? `, ${report.documents.retried} re-run later: ${report.documents.retried - report.documents.failedOnRetry} succeeded, ${report.documents.failedOnRetry} failed again`
-              : ""),
-        ],
+        ["executions", String(executions.started), describeExecutions(report)],
+        ["documents", String(report.documents.submitted), describeDocuments(report)],
         ["invocations", String(invocations.total), `${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed`],
         ...Object.entries(invocations.byFunction).map(([name, counts]) => [
           `  ${name}`,
@@ -45,7 +33,7 @@ export function renderTerminalSummary(report: RunReport): string {
         [
           "environments",
           String(environments.started),
-          `${environments.reclaimed} reclaimed, ${environments.recycled} recycled, ${environments.reset} resets, ${environments.live} live at the end`,
+          describeEnvironments(environments),
         ],
       ],
     ),
@@ -65,7 +53,7 @@ export function renderTerminalSummary(report: RunReport): string {
           String(failure.executions),
           String(failure.documents),
           failure.first.functionName ?? "-",
-          failure.first.environmentId ?? "-",
+          failure.first.environmentId ?? failure.first.noEnvironment ?? "-",
           failure.first.invocationNumber === undefined ? "-" : String(failure.first.invocationNumber),
           new Date(failure.first.at).toISOString().replace(".000Z", "Z"),
           truncate(failure.first.error, 70),
@@ -74,6 +62,8 @@ export function renderTerminalSummary(report: RunReport): string {
     );
   }
   lines.push("");
+
+  lines.push(...rerunLines(report));
 
   if (report.findings.length === 0) {
     lines.push("Leak findings: none.");
@@ -86,6 +76,86 @@ export function renderTerminalSummary(report: RunReport): string {
     if (report.findings.length > 12) lines.push(`  ... ${report.findings.length - 12} more in report.json.`);
   }
   return lines.join("\n");
+}
+
+/** Describes the executions row: first attempts, then redrives. */
+export function describeExecutions(report: RunReport): string {
+  const { executions } = report;
+  const failed = executions.failed + executions.timedOut + executions.aborted;
+  let text = `${executions.succeeded} succeeded, ${failed} failed`;
+  if (executions.redriven > 0) {
+    text += `; ${executions.redriven} redriven: ${executions.succeededAfterRedrive} succeeded, ${executions.failedAfterRedrive} failed again`;
+  } else if (failed > 0) {
+    text += ", none redriven";
+  }
+  if (executions.running > 0) text += `, ${executions.running} still running`;
+  return text;
+}
+
+/** Describes the documents row. */
+export function describeDocuments(report: RunReport): string {
+  const { documents } = report;
+  let text = `${documents.failed} failed and reported by their batch`;
+  if (documents.inFailedExecutions > 0) text += `, ${documents.inFailedExecutions} in executions that failed`;
+  if (documents.retried > 0) {
+    text += `; ${documents.retried} re-run later: ${documents.retried - documents.failedOnRetry} succeeded, ${documents.failedOnRetry} failed again`;
+  }
+  return text;
+}
+
+/** Describes the environments row by how environments ended. */
+export function describeEnvironments(environments: RunReport["environments"]): string {
+  const parts = [`${environments.reclaimed} reclaimed`, `${environments.recycled} recycled`, `${environments.reset} resets`];
+  if (environments.shutDown > 0) parts.push(`${environments.shutDown} shut down at the end of the run`);
+  if (environments.live > 0) parts.push(`${environments.live} still running`);
+  return parts.join(", ");
+}
+
+/** Describes where a re-run's first attempt failed, e.g. "ENOSPC in pdf-split on env 1a2b3c4d at its invocation 146". */
+export function describeFailurePlace(failure: RerunSummary["failure"]): string {
+  if (!failure.environmentId) return `${failure.kind}, on no known environment`;
+  return `${failure.kind} in ${failure.functionName} on env ${shortId(failure.environmentId)} at its invocation ${failure.invocationNumber}`;
+}
+
+/** Describes where a re-run landed, e.g. "pdf-split on fresh env 5e6f7a8b, invocation 1 (cold start)". */
+export function describeLanding(rerun: RerunSummary): string {
+  const landing = rerun.landings[0];
+  if (!landing) return "no invocation";
+  const age = landing.sameEnvironment ? "the same env" : landing.fresh ? "fresh env" : "older env";
+  const start = landing.coldStart ? "cold start" : "warm";
+  return `${landing.functionName} on ${age} ${shortId(landing.environmentId)}, invocation ${landing.invocationNumber} (${start})`;
+}
+
+function rerunLines(report: RunReport): string[] {
+  if (report.reruns.length === 0) return [];
+  const passed = report.reruns.filter((rerun) => rerun.passed).length;
+  const fresh = report.reruns.filter((rerun) => rerun.landings[0]?.fresh).length;
+  const lines = [`Re-runs: ${report.reruns.length}, ${passed} passed; ${fresh} landed on a fresh environment.`];
+  lines.push(
+    ...table(
+      ["execution", "first attempt failed", "at", "re-run", "landed on", "result"],
+      report.reruns.map((rerun) => [
+        rerun.document ? `${rerun.executionName} ${rerun.document}` : rerun.executionName,
+        describeFailurePlace(rerun.failure),
+        clockTime(rerun.failure.at),
+        `${rerun.how} at ${clockTime(rerun.at)}`,
+        describeLanding(rerun) + (rerun.exact ? "" : " (other executions ran at the same time)"),
+        rerun.passed ? "passed" : `failed again${rerun.error ? `: ${truncate(rerun.error, 40)}` : ""}`,
+      ]),
+    ),
+  );
+  lines.push("");
+  return lines;
+}
+
+/** Simulated time as "03-02 17:10:02" (UTC). */
+export function clockTime(at: number): string {
+  return new Date(at).toISOString().slice(5, 19).replace("T", " ");
+}
+
+/** The first 8 characters of an environment id: enough to tell a run's environments apart. */
+export function shortId(environmentId: string): string {
+  return environmentId.slice(0, 8);
 }
 
 function truncate(text: string, width: number): string {

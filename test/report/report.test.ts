@@ -13,11 +13,11 @@ describe("report counts", () => {
   const report = buildReport(recordedRun());
 
   it("counts executions and redrives", () => {
-    expect(report.executions).toMatchObject({ started: 3, succeeded: 2, failed: 1, redriven: 1, succeededAfterRedrive: 1 });
+    expect(report.executions).toMatchObject({ started: 3, succeeded: 2, failed: 1, redriven: 1, succeededAfterRedrive: 1, failedAfterRedrive: 0 });
   });
 
   it("counts documents", () => {
-    expect(report.documents).toEqual({ submitted: 6, failed: 1, retried: 0, failedOnRetry: 0 });
+    expect(report.documents).toEqual({ submitted: 6, failed: 1, inFailedExecutions: 1, retried: 0, failedOnRetry: 0 });
   });
 
   it("counts cold and warm invocations", () => {
@@ -26,7 +26,7 @@ describe("report counts", () => {
   });
 
   it("counts environments by how they ended", () => {
-    expect(report.environments).toEqual({ started: 3, reclaimed: 1, recycled: 0, reset: 1, live: 2 });
+    expect(report.environments).toEqual({ started: 3, reclaimed: 1, recycled: 0, reset: 1, shutDown: 0, live: 2 });
   });
 
   it("gives each failure kind its first occurrence", () => {
@@ -40,6 +40,8 @@ describe("report counts", () => {
     const throttle = report.failures.find((failure) => failure.kind === "throttle");
     expect(throttle?.documents).toBe(1);
     expect(throttle?.first.error).toContain("in/c.pdf: Lambda.TooManyRequestsException");
+    expect(throttle?.first.environmentId).toBeUndefined();
+    expect(throttle?.first.noEnvironment).toBe("none: Lambda throttles a request before it assigns an environment");
   });
 
   it("reports both clocks", () => {
@@ -76,7 +78,10 @@ describe("terminal summary", () => {
   it("shows counts, first occurrences and findings", () => {
     const text = renderTerminalSummary(buildReport(recordedRun()));
 
-    expect(text).toContain("2 succeeded, 1 failed, 1 redriven (1 succeeded on redrive)");
+    expect(text).toContain("2 succeeded, 1 failed; 1 redriven: 1 succeeded, 0 failed again");
+    expect(text).toContain("1 failed and reported by their batch, 1 in executions that failed");
+    expect(text).toContain("1 reclaimed, 0 recycled, 1 resets, 2 still running");
+    expect(text).toMatch(/throttle\s+0\s+0\s+1\s+-\s+none: Lambda throttles a request before it assigns an environment/);
     expect(text).toContain("3 cold, 40 warm, 2 failed");
     expect(text).toMatch(/EMFILE\s+1\s+0\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/);
     expect(text).toContain("all to /tmp/page-*.pdf");

@@ -1,0 +1,273 @@
+/**
+ * Re-runs of failed work and where they ran: for each redriven execution
+ * (or new execution for one failed document), the invocation the first
+ * attempt failed on, the environments the re-run's invocations landed on,
+ * whether those were fresh, and whether the re-run passed.
+ *
+ * Invocation records do not name the execution that made them, so they are
+ * matched by simulated time: a re-run owns the invocations that started
+ * between its start and its stop. The driver runs re-runs one at a time
+ * after the load is over, so nothing else invokes in that window; `exact`
+ * says whether that held.
+ */
+import { classifyFailure, type FailureKind } from "./failure-kinds.ts";
+import type {
+  EnvironmentRecord,
+  ExecutionStatus,
+  ExecutionSummary,
+  InvocationSummary,
+  RunData,
+} from "./run-data.ts";
+
+/** Where a failure happened, as far as the invocation records show. */
+export interface FailurePlace {
+  /** Simulated epoch milliseconds. */
+  at: number;
+  kind: FailureKind;
+  error: string;
+  functionName?: string;
+  environmentId?: string;
+  invocationNumber?: number;
+}
+
+/** The first invocation a re-run made on one environment. */
+export interface RerunLanding {
+  functionName: string;
+  environmentId: string;
+  /** Invocation number inside the environment. */
+  invocationNumber: number;
+  coldStart: boolean;
+  /** The environment the first attempt failed on. */
+  sameEnvironment: boolean;
+  /** Started after the first attempt failed, so it carries nothing of the load before the failure. */
+  fresh: boolean;
+  /** Invocations of the re-run on this environment, and how many failed. */
+  invocations: number;
+  failed: number;
+}
+
+/** One re-run and its first attempt. */
+export interface RerunSummary {
+  how: "redrive" | "new execution";
+  /** Name of the execution that was re-run. */
+  executionName: string;
+  /** Name of the re-run's execution: the same for a redrive. */
+  rerunExecutionName: string;
+  /** The one document a new execution re-ran. */
+  document?: string;
+  failure: FailurePlace;
+  /** Simulated start and stop of the re-run. */
+  at: number;
+  stoppedAt?: number;
+  status: ExecutionStatus;
+  passed: boolean;
+  /** Error of a re-run that failed again. */
+  error?: string;
+  /** Where the invocations of the function that failed first landed; the other functions' landings follow. */
+  landings: RerunLanding[];
+  /** False when other executions ran during the re-run, so its invocations may be theirs. */
+  exact: boolean;
+}
+
+/** Names an execution by the last part of its ARN. */
+export function executionName(executionArn: string): string {
+  return executionArn.slice(executionArn.lastIndexOf(":") + 1);
+}
+
+/**
+ * Finds the invocation a failed execution failed on: the last failed
+ * invocation of the same kind that started while the execution ran.
+ */
+export function placeExecutionFailure(
+  execution: ExecutionSummary,
+  invocations: InvocationSummary[],
+): FailurePlace {
+  const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
+  const at = execution.stoppedAt ?? execution.startedAt;
+  const error = `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim();
+  return placeFailure({ kind, at, error, from: execution.startedAt }, invocations);
+}
+
+/** Builds one summary per re-run the driver made, in the order they ran. */
+export function summarizeReruns(run: RunData): RerunSummary[] {
+  const byArn = new Map(run.executions.map((execution) => [execution.executionArn, execution]));
+  const windows = run.executions.flatMap((execution) => attemptWindows(execution));
+  const summaries: RerunSummary[] = [];
+
+  for (const execution of run.executions) {
+    if (execution.redrivenAt !== undefined) {
+      const failure = placeExecutionFailure(execution, run.invocations);
+      summaries.push(
+        summarize(run, windows, {
+          how: "redrive",
+          executionName: executionName(execution.executionArn),
+          rerunExecutionName: executionName(execution.executionArn),
+          failure,
+          at: execution.redrivenAt,
+          stoppedAt: execution.redriveStoppedAt,
+          status: execution.redriveStatus ?? "RUNNING",
+          error: execution.redriveError,
+        }),
+      );
+    }
+    if (execution.retryOf) {
+      const original = byArn.get(execution.retryOf.executionArn);
+      summaries.push(
+        summarize(run, windows, {
+          how: "new execution",
+          executionName: executionName(execution.retryOf.executionArn),
+          rerunExecutionName: executionName(execution.executionArn),
+          document: execution.retryOf.key,
+          failure: placeDocumentFailure(execution.retryOf.key, original, run.invocations),
+          at: execution.startedAt,
+          stoppedAt: execution.stoppedAt,
+          status: execution.status,
+          error: execution.error ?? execution.failedDocumentErrors?.[0]?.error,
+          failedDocuments: execution.failedDocuments,
+        }),
+      );
+    }
+  }
+  return summaries.sort((a, b) => a.at - b.at);
+}
+
+interface RerunFacts {
+  how: RerunSummary["how"];
+  executionName: string;
+  rerunExecutionName: string;
+  document?: string;
+  failure: FailurePlace;
+  at: number;
+  stoppedAt?: number;
+  status: ExecutionStatus;
+  error?: string;
+  /** Documents the re-run's batch report lists as failed (a new execution catches its document's failure). */
+  failedDocuments?: number;
+}
+
+interface Window {
+  name: string;
+  from: number;
+  to: number;
+}
+
+function summarize(run: RunData, windows: Window[], facts: RerunFacts): RerunSummary {
+  const to = facts.stoppedAt ?? run.simulatedEndedAt;
+  const mine = run.invocations.filter(
+    (invocation) => invocation.startedAt >= facts.at && invocation.startedAt <= to,
+  );
+  const overlapping = windows.filter(
+    (window) =>
+      window.from < to &&
+      window.to > facts.at &&
+      !(window.name === facts.rerunExecutionName && window.from === facts.at),
+  );
+  const environments = new Map(
+    run.environments.map((environment) => [environment.environmentId, environment]),
+  );
+  const { document, failedDocuments, ...rest } = facts;
+
+  return {
+    ...rest,
+    ...(document !== undefined && { document }),
+    passed: facts.status === "SUCCEEDED" && !(failedDocuments && failedDocuments > 0),
+    landings: landingsOf(mine, facts.failure, environments),
+    exact: overlapping.length === 0,
+  };
+}
+
+function landingsOf(
+  invocations: InvocationSummary[],
+  failure: FailurePlace,
+  environments: Map<string, EnvironmentRecord>,
+): RerunLanding[] {
+  const landings = new Map<string, RerunLanding>();
+  for (const invocation of [...invocations].sort((a, b) => a.startedAt - b.startedAt)) {
+    let landing = landings.get(invocation.environmentId);
+    if (!landing) {
+      const createdAt =
+        environments.get(invocation.environmentId)?.createdAt ?? invocation.startedAt;
+      landing = {
+        functionName: invocation.functionName,
+        environmentId: invocation.environmentId,
+        invocationNumber: invocation.invocationNumber,
+        coldStart: invocation.coldStart,
+        sameEnvironment: invocation.environmentId === failure.environmentId,
+        fresh: invocation.environmentId !== failure.environmentId && createdAt > failure.at,
+        invocations: 0,
+        failed: 0,
+      };
+      landings.set(invocation.environmentId, landing);
+    }
+    landing.invocations++;
+    if (invocation.outcome !== "success") landing.failed++;
+  }
+
+  // The function that failed first leads: that is where the reader looks.
+  const all = [...landings.values()];
+  return [
+    ...all.filter((landing) => landing.functionName === failure.functionName),
+    ...all.filter((landing) => landing.functionName !== failure.functionName),
+  ];
+}
+
+function attemptWindows(execution: ExecutionSummary): Window[] {
+  const name = executionName(execution.executionArn);
+  const windows = [
+    { name, from: execution.startedAt, to: execution.stoppedAt ?? Number.POSITIVE_INFINITY },
+  ];
+  if (execution.redrivenAt !== undefined)
+    windows.push({
+      name,
+      from: execution.redrivenAt,
+      to: execution.redriveStoppedAt ?? Number.POSITIVE_INFINITY,
+    });
+  return windows;
+}
+
+function placeDocumentFailure(
+  key: string,
+  original: ExecutionSummary | undefined,
+  invocations: InvocationSummary[],
+): FailurePlace {
+  const example = original?.failedDocumentErrors?.find((candidate) => candidate.key === key);
+  const kind = classifyFailure({ errorType: example?.error, message: example?.cause });
+  const at = original?.stoppedAt ?? original?.startedAt ?? 0;
+  const error = example
+    ? `${example.error ?? ""}: ${example.cause ?? ""}`
+    : "the batch report lists this document as failed";
+  return placeFailure({ kind, at, error, from: original?.startedAt ?? at }, invocations);
+}
+
+function placeFailure(
+  facts: { kind: FailureKind; at: number; error: string; from: number },
+  invocations: InvocationSummary[],
+): FailurePlace {
+  let match: InvocationSummary | undefined;
+  for (const invocation of invocations) {
+    if (
+      invocation.outcome === "success" ||
+      invocation.startedAt < facts.from ||
+      invocation.startedAt > facts.at
+    )
+      continue;
+    if (
+      classifyFailure({
+        outcome: invocation.outcome,
+        errorType: invocation.errorType,
+        message: invocation.errorMessage,
+      }) !== facts.kind
+    )
+      continue;
+    if (!match || invocation.startedAt >= match.startedAt) match = invocation;
+  }
+  const place: FailurePlace = { at: facts.at, kind: facts.kind, error: facts.error };
+  if (!match) return place;
+  return {
+    ...place,
+    at: match.startedAt,
+    functionName: match.functionName,
+    environmentId: match.environmentId,
+    invocationNumber: match.invocationNumber,
+  };
+}
