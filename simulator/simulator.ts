@@ -2,25 +2,25 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
+import { adminPlugin } from "./admin/plugin.ts";
 import { type Clock, RealClock } from "./clock.ts";
+import { diagnosticsPlugin } from "./diagnostics/plugin.ts";
 import { createEdgeServer } from "./edge/edge-server.ts";
 import { SERVICE_PREFIX } from "./edge/service-routing.ts";
-import { type Logger, createLogger } from "./logger.ts";
-import { adminPlugin } from "./admin/plugin.ts";
-import { diagnosticsPlugin } from "./diagnostics/plugin.ts";
-import { AsyncInvocationQueue } from "./lambda/async/async-invocation-queue.ts";
 import { lambdaApiPlugin } from "./lambda/api/plugin.ts";
+import { AsyncInvocationQueue } from "./lambda/async/async-invocation-queue.ts";
 import { FunctionRegistry } from "./lambda/function-registry.ts";
 import { LambdaService } from "./lambda/lambda-service.ts";
 import { LogStore } from "./lambda/logs/log-store.ts";
 import { logsApiPlugin } from "./lambda/logs/logs-api-plugin.ts";
 import { RuntimeApiServer } from "./lambda/runtime-api/runtime-api-server.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import { ObjectStore } from "./s3/object-store.ts";
 import { s3Plugin } from "./s3/s3-plugin.ts";
 import { stateMachineObjects } from "./s3/state-machine-objects.ts";
 import type { BackendName, SandboxBackend } from "./sandbox/backend.ts";
-import { StepFunctionsService } from "./stepfunctions/service.ts";
 import { stepFunctionsPlugin } from "./stepfunctions/api/plugin.ts";
+import { StepFunctionsService } from "./stepfunctions/service.ts";
 
 /** Folder of the repository (or installed package) root. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -142,10 +142,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     asyncQueue,
   });
   await server.register(diagnosticsPlugin, { prefix: SERVICE_PREFIX.admin, lambda });
-  const address = await server.listen({ port: options.port ?? 0, host });
-  endpoint = address.replace("[::1]", "127.0.0.1");
-  logger.info({ endpoint, backend: backendName, dataDir }, "simulator started");
-
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -160,6 +156,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     })();
     return closing;
   };
+
+  let address: string;
+  try {
+    address = await server.listen({ port: options.port ?? 0, host });
+  } catch (error) {
+    // The port is taken, for example: stop what was started, and leave no cgroup behind.
+    await close();
+    throw error;
+  }
+  endpoint = address.replace("[::1]", "127.0.0.1");
+  logger.info({ endpoint, backend: backendName, dataDir }, "simulator started");
 
   return {
     endpoint,

@@ -16,6 +16,15 @@ type Query = Record<string, string | undefined>;
 /** Maximum real-time seconds a `/logs` request with `wait` keeps the connection open. */
 const MAX_LOG_WAIT_SECONDS = 30;
 
+function functionExists(service: LambdaServiceLike, functionName: string): boolean {
+  try {
+    service.registry.resolve(functionName);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function notFound(reply: FastifyReply, message: string): FastifyReply {
   return reply.status(404).send({ error: "NotFound", message });
 }
@@ -103,6 +112,15 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
       reply,
     ) => {
       if (!logs) return notFound(reply, "This simulator keeps no logs.");
+      const { functionName } = request.params;
+      // A deleted function's log stays readable, so only a name with neither
+      // a function nor a log is unknown.
+      if (!functionExists(service, functionName) && logs.streams(functionName).length === 0) {
+        return notFound(
+          reply,
+          `Function not found: ${functionName}. List the functions with \`aws lambda list-functions\` against this endpoint.`,
+        );
+      }
       const query = {
         functionName: request.params.functionName,
         afterSequence:

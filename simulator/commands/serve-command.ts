@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { startSimulator } from "../simulator.ts";
-import { parseBackendName, parsePort } from "./options.ts";
+import { parseBackendName, parsePort, UsageError } from "./options.ts";
 
 const HELP = `Usage: warmstate serve [--port 4700] [--host 127.0.0.1] [--backend process|docker] [--data-dir .warmstate]
+                       [--log-level trace|debug|info|warn|error|silent]
 
 Starts the simulator: the Lambda, Step Functions, S3 and CloudWatch Logs APIs on one
 port, and /_warmstate for introspection. Stop it with Ctrl-C.`;
@@ -25,13 +26,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const simulator = await startSimulator({
-    port: parsePort(values.port),
-    host: values.host,
-    backend: parseBackendName(values.backend),
-    dataDir: values["data-dir"],
-    logLevel: values["log-level"],
-  });
+  const port = parsePort(values.port);
+  let simulator: Awaited<ReturnType<typeof startSimulator>>;
+  try {
+    simulator = await startSimulator({
+      port,
+      host: values.host,
+      backend: parseBackendName(values.backend),
+      dataDir: values["data-dir"],
+      logLevel: values["log-level"],
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new UsageError(
+        `Port ${port} on ${values.host} is already in use, perhaps by another simulator. Stop that process, or pass another --port (0 picks a free one).`,
+      );
+    }
+    throw error;
+  }
   console.log(
     `Warmstate is listening on ${simulator.endpoint} (backend: ${simulator.backendName}).`,
   );

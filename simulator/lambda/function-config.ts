@@ -78,7 +78,9 @@ export const functionConfigSchema = z
     functionName: z
       .string()
       .regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1 to 64 letters, digits, hyphens or underscores"),
-    runtime: z.enum(SUPPORTED_RUNTIMES),
+    runtime: z.enum(SUPPORTED_RUNTIMES, {
+      error: `must be one of ${SUPPORTED_RUNTIMES.join(", ")}. Warmstate runs Node.js functions and custom runtimes (a bootstrap file) only`,
+    }),
     /** `file.export` for Node.js; free-form for custom runtimes. */
     handler: z
       .string()
@@ -86,9 +88,24 @@ export const functionConfigSchema = z
       .regex(/^[^\s]+$/, "must not contain whitespace"),
     /** Absolute path of the unpacked code (what becomes /var/task). */
     codeDir: z.string().min(1),
-    memorySize: z.number().int().min(MEMORY_MIN_MB).max(MEMORY_MAX_MB).default(128),
-    timeout: z.number().int().min(1).max(TIMEOUT_MAX_SECONDS).default(3),
-    ephemeralStorageSize: z.number().int().min(EPHEMERAL_MIN_MB).max(EPHEMERAL_MAX_MB).default(512),
+    memorySize: z
+      .number()
+      .int("must be a whole number of MB")
+      .min(MEMORY_MIN_MB, `must be from ${MEMORY_MIN_MB} to ${MEMORY_MAX_MB} MB`)
+      .max(MEMORY_MAX_MB, `must be from ${MEMORY_MIN_MB} to ${MEMORY_MAX_MB} MB`)
+      .default(128),
+    timeout: z
+      .number()
+      .int("must be a whole number of seconds")
+      .min(1, `must be from 1 to ${TIMEOUT_MAX_SECONDS} seconds`)
+      .max(TIMEOUT_MAX_SECONDS, `must be from 1 to ${TIMEOUT_MAX_SECONDS} seconds`)
+      .default(3),
+    ephemeralStorageSize: z
+      .number()
+      .int("must be a whole number of MB")
+      .min(EPHEMERAL_MIN_MB, `must be from ${EPHEMERAL_MIN_MB} to ${EPHEMERAL_MAX_MB} MB`)
+      .max(EPHEMERAL_MAX_MB, `must be from ${EPHEMERAL_MIN_MB} to ${EPHEMERAL_MAX_MB} MB`)
+      .default(512),
     environment: z
       .record(
         z
@@ -141,5 +158,22 @@ export function parseFunctionConfig(input: FunctionConfigInput): FunctionConfig 
 
   const issue = result.error.issues[0];
   const field = issue.path.join(".") || "configuration";
-  throw new InvalidParameterValueException(`Invalid value for ${field}: ${issue.message}.`);
+  throw new InvalidParameterValueException(
+    `Invalid value for ${field}${receivedValue(input, issue.path)}: ${issue.message}.`,
+  );
+}
+
+/**
+ * Formats the value found at `path` in `input` for an error message, as
+ * ` (received 20000)`, or nothing when it is missing or too long to quote.
+ */
+export function receivedValue(input: unknown, path: readonly PropertyKey[]): string {
+  let value: unknown = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return "";
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  if (value === undefined || (typeof value === "object" && value !== null)) return "";
+  const text = JSON.stringify(value);
+  return text.length <= 80 ? ` (received ${text})` : "";
 }

@@ -28,6 +28,7 @@ import {
 import {
   type FunctionConfig,
   functionConfigSchema,
+  receivedValue,
   type SimulatorSettings,
   simulatorSettingsSchema,
 } from "./function-config.ts";
@@ -51,6 +52,9 @@ export type FunctionCode = { zipFile: Buffer } | { hotReloadDir: string };
 
 /** The bucket name that marks hot-reload code in CreateFunction and UpdateFunctionCode. */
 export const HOT_RELOAD_BUCKET = "hot-reload";
+
+/** Key prefix of the tags that hold the simulator's own settings. */
+const SETTING_TAG_PREFIX = "warmstate:";
 
 /** Tags that set the simulator's own per-function settings. */
 export const SETTING_TAGS = {
@@ -959,7 +963,7 @@ function validateConfig(input: Record<string, unknown>): FunctionConfig {
       ? ` (${issue.path.slice(1).join(".")})`
       : "";
   throw new InvalidParameterValueException(
-    `Invalid value for ${field}${detail}: ${issue.message}.`,
+    `Invalid value for ${field}${detail}${receivedValue(input, issue.path)}: ${issue.message}.`,
   );
 }
 
@@ -969,6 +973,16 @@ function validateConfig(input: Record<string, unknown>): FunctionConfig {
  * `true` or `false`.
  */
 export function parseSettingTags(tags: Record<string, string>): SimulatorSettings {
+  // The prefix belongs to the simulator, so a misspelled setting is an error
+  // rather than a tag that silently does nothing.
+  const known = new Set<string>(Object.values(SETTING_TAGS));
+  for (const key of Object.keys(tags)) {
+    if (key.startsWith(SETTING_TAG_PREFIX) && !known.has(key)) {
+      throw new InvalidParameterValueException(
+        `Invalid tag ${key}: Warmstate has no such setting. Its settings are ${[...known].join(", ")}; fix the key, or use a key without the ${SETTING_TAG_PREFIX} prefix.`,
+      );
+    }
+  }
   const raw: Record<string, unknown> = {};
   const numberTag = (key: keyof typeof SETTING_TAGS) => {
     const value = tags[SETTING_TAGS[key]];

@@ -12,7 +12,11 @@ const run = promisify(execFile);
  * common install folders, then any `node` whose version matches, then this
  * process's own binary with a warning.
  */
-export async function findNodeBinary(major: number, log: Logger): Promise<string> {
+export async function findNodeBinary(
+  major: number,
+  log: Logger,
+  functionName?: string,
+): Promise<string> {
   if (Number(process.versions.node.split(".")[0]) === major) return process.execPath;
 
   const pathFolders = (process.env.PATH ?? "").split(":").filter(Boolean);
@@ -41,8 +45,13 @@ export async function findNodeBinary(major: number, log: Logger): Promise<string
   }
 
   log.warn(
-    { requestedMajor: major, used: process.execPath, usedVersion: process.versions.node },
-    "no Node.js binary of the requested major found; using the simulator's own",
+    {
+      functionName,
+      requestedMajor: major,
+      used: process.execPath,
+      usedVersion: process.versions.node,
+    },
+    `No Node.js ${major} binary found, so nodejs${major}.x functions run on the simulator's Node.js ${process.versions.node}. To run them on Node.js ${major}, install it as node${major} on PATH, /opt/node${major}/bin/node or with nvm.`,
   );
   return process.execPath;
 }

@@ -224,7 +224,7 @@ export class ProcessBackend implements SandboxBackend {
     const major = spec.entry.nodeMajor;
     let binary = this.#nodeBinaries.get(major);
     if (!binary) {
-      binary = findNodeBinary(major, this.#log);
+      binary = findNodeBinary(major, this.#log, spec.functionName);
       this.#nodeBinaries.set(major, binary);
     }
     return [await binary, this.#options.runtimeClientPath];

@@ -139,6 +139,8 @@ describe("InvalidParameterValueException", () => {
 
     await expect(call).rejects.toBeInstanceOf(InvalidParameterValueException);
     await expect(call).rejects.toThrow(/MemorySize/);
+    await expect(call).rejects.toThrow(/received 64/);
+    await expect(call).rejects.toThrow(/from 128 to 10240 MB/);
   });
 
   it("names a field of the wrong type", async () => {
@@ -172,6 +174,25 @@ describe("InvalidParameterValueException", () => {
     );
 
     await expect(call).rejects.toThrow(/Runtime/);
+    await expect(call).rejects.toThrow(/received "nodejs8.10"/);
+    await expect(call).rejects.toThrow(/nodejs20.x/);
+  });
+
+  it("rejects an unknown simulator setting tag", async () => {
+    const call = stack.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: "misspelled",
+        Runtime: "nodejs20.x",
+        Role: ROLE,
+        Handler: "index.handler",
+        Code: ECHO,
+        Tags: { "warmstate:keepalive": "5" },
+      }),
+    );
+
+    await expect(call).rejects.toBeInstanceOf(InvalidParameterValueException);
+    await expect(call).rejects.toThrow(/warmstate:keepalive/);
+    await expect(call).rejects.toThrow(/warmstate:keep-alive-seconds/);
   });
 
   it("rejects a malformed simulator setting tag", async () => {

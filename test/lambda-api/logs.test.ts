@@ -225,6 +225,19 @@ describe("function logs over the APIs", () => {
     expect(printed[0]).toMatch(/^\d{4}-\d\d-\d\dT.*\[\$LATEST\].*findme/);
   });
 
+  it("fails the logs command for an unknown function", async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((text: string) => {
+      errors.push(text);
+    });
+
+    const code = await logsCommand(["nobody", "--endpoint", stack.endpoint]);
+    spy.mockRestore();
+
+    expect(code).toBe(1);
+    expect(errors.join("\n")).toMatch(/Function not found: nobody/);
+  });
+
   it("follows new lines until aborted", async () => {
     const printed: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((text: string) => {

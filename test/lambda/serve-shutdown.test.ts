@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterEach, describe, expect, it } from "vitest";
@@ -91,5 +92,37 @@ describe("warmstate serve on Ctrl-C", () => {
     expect(JSON.parse(Buffer.from(result.Payload ?? []).toString())).toEqual({ slept: 800 });
     expect(await served.exited).toBe(0);
     expect(served.output()).not.toContain("init failed");
+  });
+});
+
+describe("warmstate serve on a taken port", () => {
+  it("explains the conflict and cleans up", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as { port: number };
+    const dataDir = mkdtempSync(path.join(ROOT, ".warmstate-test-port-"));
+
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, "bin/warmstate.js"), "serve", "--port", String(port), "--data-dir", dataDir],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    blocker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+    expect(stderr).toContain("--port");
+    // The process backend's cgroups are named after the simulator's pid.
+    const freezer = "/sys/fs/cgroup/freezer";
+    const left = existsSync(freezer)
+      ? readdirSync(freezer).filter((name) => name.startsWith(`warmstate-${child.pid}-`))
+      : [];
+    expect(left).toEqual([]);
   });
 });
