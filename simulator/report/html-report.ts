@@ -26,6 +26,7 @@ th { color: #555; font-weight: 600; } td.num { text-align: right; font-variant-n
 .limit { stroke: #b3261e; stroke-dasharray: 4 3; stroke-width: 1.2; } .limit-label { font-size: 10px; fill: #b3261e; }
 .failure { stroke: #b3261e; stroke-width: 2; }
 code { font-size: 12px; background: #f1f3f7; padding: 1px 4px; }
+#reruns code { white-space: nowrap; }
 `;
 
 /** Renders report.html from the report and the invocation list (for failure markers). */
@@ -95,7 +96,7 @@ function reruns(report: RunReport): string {
         .join(", ");
       const result = rerun.passed ? '<span class="ok">passed</span>' : `<span class="bad">failed again</span> ${escapeHtml((rerun.error ?? "").slice(0, 200))}`;
       return `<tr><td><code>${escapeHtml(rerun.executionName)}</code>${rerun.document ? `<br><code>${escapeHtml(rerun.document)}</code>` : ""}</td>
-<td class="bad">${escapeHtml(describeFailurePlace(rerun.failure))}</td><td>${escapeHtml(clockTime(rerun.failure.at))}</td>
+<td class="bad">${escapeHtml(describeFailurePlace(rerun.failure, false))}</td><td>${escapeHtml(clockTime(rerun.failure.at))}</td>
 <td>${escapeHtml(rerun.how)} at ${escapeHtml(clockTime(rerun.at))}</td><td>${where}${others ? `<br><span class="muted">then ${others}</span>` : ""}${rerun.exact ? "" : '<br><span class="muted">other executions ran at the same time</span>'}</td><td>${result}</td></tr>`;
     })
     .join("\n");

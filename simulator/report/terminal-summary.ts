@@ -111,10 +111,14 @@ export function describeEnvironments(environments: RunReport["environments"]): s
   return parts.join(", ");
 }
 
-/** Describes where a re-run's first attempt failed, e.g. "ENOSPC in pdf-split on env 1a2b3c4d at its invocation 146". */
-export function describeFailurePlace(failure: RerunSummary["failure"]): string {
+/**
+ * Describes where a re-run's first attempt failed, e.g. "ENOSPC in pdf-split
+ * on env 1a2b3c4d at its invocation 146", with the full environment id unless `short`.
+ */
+export function describeFailurePlace(failure: RerunSummary["failure"], short = true): string {
   if (!failure.environmentId) return `${failure.kind}, on no known environment`;
-  return `${failure.kind} in ${failure.functionName} on env ${shortId(failure.environmentId)} at its invocation ${failure.invocationNumber}`;
+  const environmentId = short ? shortId(failure.environmentId) : failure.environmentId;
+  return `${failure.kind} in ${failure.functionName} on env ${environmentId} at its invocation ${failure.invocationNumber}`;
 }
 
 /** Describes where a re-run landed, e.g. "pdf-split on fresh env 5e6f7a8b, invocation 1 (cold start)". */

@@ -256,7 +256,7 @@ describe("re-runs in the reports", () => {
     const html = renderHtmlReport(report, runWithRedrive().invocations);
 
     expect(html).toContain('<table id="reruns">');
-    expect(html).toContain("ENOSPC in pdf-split on env split-fu at its invocation 12");
+    expect(html).toContain("ENOSPC in pdf-split on env split-full at its invocation 12");
     expect(html).toContain(
       '<span class="ok">a fresh environment</span> <code>split-fresh</code>, invocation 1 (cold start)',
     );
