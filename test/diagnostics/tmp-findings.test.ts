@@ -37,7 +37,7 @@ const HELD_MESSAGE =
   "0.4 MB of /tmp is held by deleted files that are still open: 12 files named /tmp/scratch-*.tmp (deleted).";
 
 interface Diagnostics {
-  environments: Array<{ environmentId: string; findings: EnvironmentFindings }>;
+  environments: Array<{ environmentId: string; status: string; findings: EnvironmentFindings }>;
   leaking: number;
 }
 
@@ -139,6 +139,15 @@ for (const { backend, skip } of backends) {
         expect(findings.tmpDeletedOpenBytes).toBe(INVOCATIONS * 32 * 1024);
         expect(findings.messages).toContain(DELETED_MESSAGE);
         expect(findings.messages.join("\n")).toContain(HELD_MESSAGE);
+      });
+
+      it("reports the current status", async () => {
+        const response = await fetch(
+          `${simulator.endpoint}/_warmstate/diagnostics?function=${FUNCTION_NAME}`,
+        );
+        const body = (await response.json()) as Diagnostics;
+
+        expect(body.environments[0].status).toBe("idle");
       });
 
       it("prints the findings from inspect", async () => {
