@@ -155,7 +155,7 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
     first?.tmpFileGroups,
     last?.tmpFileGroups,
     span,
-    points.length >= MIN_POINTS,
+    tmpStillGrowing(xs, points),
   );
 
   const findings: EnvironmentFindings = {
@@ -201,7 +201,7 @@ function trendOf(
     xs.length >= MIN_POINTS &&
     fit.slope >= LEAK_THRESHOLDS[resource] &&
     trend.last - trend.first >= MIN_GROWTH[resource] &&
-    stillGrowing(resource, xs, ys);
+    stillGrowing(xs, ys, LEAK_THRESHOLDS[resource]);
   if (fit.slope > 0) {
     // The first invocation whose probe would pass the limit on the fitted line.
     trend.forecastInvocation = Math.max(
@@ -213,10 +213,51 @@ function trendOf(
 }
 
 // The later half of the series must still grow, so growth that levelled off is no leak.
-function stillGrowing(resource: TrackedResource, xs: number[], ys: number[]): boolean {
+function stillGrowing(xs: number[], ys: number[], threshold: number): boolean {
   const half = Math.floor(xs.length / 2);
   const later = theilSenFit(xs.slice(half), ys.slice(half));
-  return later !== undefined && later.slope >= LEAK_THRESHOLDS[resource];
+  return later !== undefined && later.slope >= threshold;
+}
+
+/** Whether /tmp still grows in the later half of the series, by what a growth group can add. */
+interface TmpStillGrowing {
+  visibleFiles: boolean;
+  visibleBytes: boolean;
+  /** Each deleted file that stays open holds a descriptor, so descriptors stand in for its count. */
+  deletedFiles: boolean;
+  deletedBytes: boolean;
+}
+
+// The /tmp groups exist only at the first and last probe, so the per-probe
+// totals tell whether their growth goes on or happened once, early.
+function tmpStillGrowing(xs: number[], points: ProbePoint[]): TmpStillGrowing {
+  if (points.length < MIN_POINTS) {
+    return { visibleFiles: false, visibleBytes: false, deletedFiles: false, deletedBytes: false };
+  }
+  const series = (read: (sample: ResourceSample) => number) =>
+    points.map((point) => read(point.sample));
+  return {
+    visibleFiles: stillGrowing(
+      xs,
+      series((sample) => sample.tmpFiles),
+      FILE_LEAK_THRESHOLD,
+    ),
+    visibleBytes: stillGrowing(
+      xs,
+      series((sample) => sample.tmpBytes),
+      LEAK_THRESHOLDS.tmpBytes,
+    ),
+    deletedFiles: stillGrowing(
+      xs,
+      series((sample) => sample.openDescriptors),
+      FILE_LEAK_THRESHOLD,
+    ),
+    deletedBytes: stillGrowing(
+      xs,
+      series((sample) => sample.tmpDeletedOpenBytes),
+      LEAK_THRESHOLDS.tmpBytes,
+    ),
+  };
 }
 
 /**
@@ -244,7 +285,7 @@ function tmpGrowthGroups(
   first: TmpFileGroup[] | undefined,
   last: TmpFileGroup[] | undefined,
   span: number,
-  enoughPoints: boolean,
+  growing: TmpStillGrowing,
 ): TmpGrowthGroup[] {
   if (!first || !last || span <= 0) return [];
 
@@ -260,10 +301,15 @@ function tmpGrowthGroups(
 
     const filesPerInvocation = filesAdded / span;
     const bytesPerInvocation = bytesAdded / span;
-    const leaking =
-      enoughPoints &&
-      ((filesPerInvocation >= FILE_LEAK_THRESHOLD && filesAdded >= MIN_FILES_ADDED) ||
-        (bytesPerInvocation >= LEAK_THRESHOLDS.tmpBytes && bytesAdded >= MIN_GROWTH.tmpBytes));
+    const filesLeak =
+      filesPerInvocation >= FILE_LEAK_THRESHOLD &&
+      filesAdded >= MIN_FILES_ADDED &&
+      (group.deleted ? growing.deletedFiles : growing.visibleFiles);
+    const bytesLeak =
+      bytesPerInvocation >= LEAK_THRESHOLDS.tmpBytes &&
+      bytesAdded >= MIN_GROWTH.tmpBytes &&
+      (group.deleted ? growing.deletedBytes : growing.visibleBytes);
+    const leaking = filesLeak || bytesLeak;
     grown.push({
       pattern: group.pattern,
       deleted: group.deleted,

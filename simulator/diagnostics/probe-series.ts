@@ -168,6 +168,7 @@ export class ProbeSeriesStore {
       descriptors: probe.openDescriptors,
       tmpBytes: probe.tmpBytes,
       tmpDeletedOpenBytes: probe.tmpDeletedOpenBytes,
+      tmpFiles: probe.tmpFiles,
       residentBytes: probe.residentBytes,
     });
     if (environment.points.length === 1) {

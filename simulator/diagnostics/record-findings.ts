@@ -27,7 +27,7 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
         openDescriptors: point.descriptors,
         descriptorTargets,
         tmpBytes: point.tmpBytes,
-        tmpFiles: 0,
+        tmpFiles: point.tmpFiles ?? 0,
         tmpDeletedOpenBytes: point.tmpDeletedOpenBytes,
         residentBytes: point.residentBytes,
         peakResidentBytes: point.residentBytes,

@@ -30,6 +30,8 @@ export interface SeriesPoint {
   descriptors: number;
   tmpBytes: number;
   tmpDeletedOpenBytes: number;
+  /** Regular files visible in /tmp; absent in records made before it was kept. */
+  tmpFiles?: number;
   residentBytes: number;
 }
 

@@ -132,7 +132,10 @@ function tmpPoints(
       invocationNumber: n,
       at: n * 1_000,
       sample: sample({
+        // A deleted file that stays open holds a descriptor and is no longer listed.
+        openDescriptors: 20 + (group.deleted ? files : 0),
         tmpBytes,
+        tmpFiles: group.deleted ? 0 : files,
         tmpDeletedOpenBytes: group.deleted ? tmpBytes : 0,
         tmpFileGroups,
       }),
@@ -297,6 +300,27 @@ describe("/tmp growth by name pattern", () => {
     });
 
     expect(findings.tmpGrowth).toEqual([]);
+    expect(findings.messages).toEqual([]);
+  });
+
+  it("ignores files written once, early", () => {
+    const points = tmpPoints(20, { pattern: "/tmp/cache-*.bin", files: 1, bytes: 4096 }).map((point, index) => {
+      // Ten files at the second invocation, none after.
+      const files = index === 0 ? 1 : 11;
+      const group: TmpFileGroup = {
+        pattern: "/tmp/cache-*.bin",
+        example: "/tmp/cache-1.bin",
+        files,
+        bytes: files * 4096,
+        bytesEstimated: false,
+        deleted: false,
+      };
+      return { ...point, sample: sample({ tmpBytes: files * 4096, tmpFiles: files, tmpFileGroups: [group] }) };
+    });
+
+    const findings = findLeaks({ environmentId: "env-14", functionName: "pdf-analyze", limits, points });
+
+    expect(findings.tmpGrowth[0]).toMatchObject({ filesAdded: 10, leaking: false });
     expect(findings.messages).toEqual([]);
   });
 
