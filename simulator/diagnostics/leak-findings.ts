@@ -92,7 +92,7 @@ export interface EnvironmentFindings {
   invocations: number;
   trends: Record<TrackedResource, ResourceTrend>;
   descriptorGrowth: GrowthGroup[];
-  /** /tmp pattern groups that grew, by bytes added; empty when the backend does not list /tmp. */
+  /** /tmp pattern groups that grew, most bytes added first. Empty when the backend does not list /tmp. */
   tmpGrowth: TmpGrowthGroup[];
   /** Bytes of /tmp held by deleted files that are still open, at the last probe. */
   tmpDeletedOpenBytes: number;
