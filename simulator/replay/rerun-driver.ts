@@ -3,7 +3,7 @@
  * wait until the load is over, then redrive failed executions (or start a
  * new execution per failed document) one at a time. By then the functions'
  * keep-alive has reclaimed the environments that failed, so the re-runs
- * land on fresh ones unless the pool still holds a warm one.
+ * land on fresh ones unless the pool still has a warm one.
  */
 import { type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Clock } from "../clock.ts";
@@ -20,7 +20,7 @@ export interface RerunSchedule {
   max: number;
 }
 
-/** What the re-run phase drives. */
+/** Clients, clock and execution tracker of the re-run phase. */
 export interface RerunContext {
   clock: Clock;
   sfn: SFNClient;

@@ -16,7 +16,7 @@ export interface FirstOccurrence {
   environmentId?: string;
   /** Invocation number inside that environment. */
   invocationNumber?: number;
-  /** Why no environment is named, when none is. */
+  /** Reason no environment is named, when none is. */
   noEnvironment?: string;
   executionArn?: string;
   error: string;
@@ -75,7 +75,7 @@ export interface RunReport {
   /**
    * Documents: `failed` are those batch reports list as failed (each caught
    * by its own Catch), `inFailedExecutions` those of executions whose first
-   * attempt failed (no report says which of them failed), `retried` those
+   * attempt failed (no report lists which of them failed), `retried` those
    * re-run later as new executions.
    */
   documents: { submitted: number; failed: number; inFailedExecutions: number; retried: number; failedOnRetry: number };

@@ -97,7 +97,7 @@ function reruns(report: RunReport): string {
       const result = rerun.passed ? '<span class="ok">passed</span>' : `<span class="bad">failed again</span> ${escapeHtml((rerun.error ?? "").slice(0, 200))}`;
       return `<tr><td><code>${escapeHtml(rerun.executionName)}</code>${rerun.document ? `<br><code>${escapeHtml(rerun.document)}</code>` : ""}</td>
 <td class="bad">${escapeHtml(describeFailurePlace(rerun.failure, false))}</td><td>${escapeHtml(clockTime(rerun.failure.at))}</td>
-<td>${escapeHtml(rerun.how)} at ${escapeHtml(clockTime(rerun.at))}</td><td>${where}${others ? `<br><span class="muted">then ${others}</span>` : ""}${rerun.exact ? "" : '<br><span class="muted">other executions ran at the same time</span>'}</td><td>${result}</td></tr>`;
+<td>${escapeHtml(rerun.method)} at ${escapeHtml(clockTime(rerun.at))}</td><td>${where}${others ? `<br><span class="muted">then ${others}</span>` : ""}${rerun.exact ? "" : '<br><span class="muted">other executions ran at the same time</span>'}</td><td>${result}</td></tr>`;
     })
     .join("\n");
   return `<h2>Re-runs</h2>

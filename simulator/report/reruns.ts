@@ -1,8 +1,8 @@
 /**
- * Re-runs of failed work and where they ran: for each redriven execution
- * (or new execution for one failed document), the invocation the first
- * attempt failed on, the environments the re-run's invocations landed on,
- * whether those were fresh, and whether the re-run passed.
+ * Re-runs of failed work and where they ran. Each redriven execution, and
+ * each new execution for one failed document, gets a summary: the
+ * invocation the first attempt failed on, the environments the re-run's
+ * invocations landed on, whether those were fresh, and whether it passed.
  *
  * Invocation records do not name the execution that made them, so they are
  * matched by simulated time: a re-run owns the invocations that started
@@ -19,7 +19,7 @@ import type {
   RunData,
 } from "./run-data.ts";
 
-/** Where a failure happened, as far as the invocation records show. */
+/** Place of a failure, as far as the invocation records show it. */
 export interface FailurePlace {
   /** Simulated epoch milliseconds. */
   at: number;
@@ -48,7 +48,7 @@ export interface RerunLanding {
 
 /** One re-run and its first attempt. */
 export interface RerunSummary {
-  how: "redrive" | "new execution";
+  method: "redrive" | "new execution";
   /** Name of the execution that was re-run. */
   executionName: string;
   /** Name of the re-run's execution: the same for a redrive. */
@@ -63,7 +63,7 @@ export interface RerunSummary {
   passed: boolean;
   /** Error of a re-run that failed again. */
   error?: string;
-  /** Where the invocations of the function that failed first landed; the other functions' landings follow. */
+  /** Landings of the re-run: those of the function that failed come first, then the other functions'. */
   landings: RerunLanding[];
   /** False when other executions ran during the re-run, so its invocations may be theirs. */
   exact: boolean;
@@ -99,7 +99,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
       const failure = placeExecutionFailure(execution, run.invocations);
       summaries.push(
         summarize(run, windows, {
-          how: "redrive",
+          method: "redrive",
           executionName: executionName(execution.executionArn),
           rerunExecutionName: executionName(execution.executionArn),
           failure,
@@ -114,7 +114,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
       const original = byArn.get(execution.retryOf.executionArn);
       summaries.push(
         summarize(run, windows, {
-          how: "new execution",
+          method: "new execution",
           executionName: executionName(execution.retryOf.executionArn),
           rerunExecutionName: executionName(execution.executionArn),
           document: execution.retryOf.key,
@@ -132,7 +132,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
 }
 
 interface RerunFacts {
-  how: RerunSummary["how"];
+  method: RerunSummary["method"];
   executionName: string;
   rerunExecutionName: string;
   document?: string;

@@ -125,7 +125,9 @@ export function describeFailurePlace(failure: RerunSummary["failure"], short = t
 export function describeLanding(rerun: RerunSummary): string {
   const landing = rerun.landings[0];
   if (!landing) return "no invocation";
-  const age = landing.sameEnvironment ? "the same env" : landing.fresh ? "fresh env" : "older env";
+  let age = "older env";
+  if (landing.sameEnvironment) age = "the same env";
+  else if (landing.fresh) age = "fresh env";
   const start = landing.coldStart ? "cold start" : "warm";
   return `${landing.functionName} on ${age} ${shortId(landing.environmentId)}, invocation ${landing.invocationNumber} (${start})`;
 }
@@ -142,7 +144,7 @@ function rerunLines(report: RunReport): string[] {
         rerun.document ? `${rerun.executionName} ${rerun.document}` : rerun.executionName,
         describeFailurePlace(rerun.failure),
         clockTime(rerun.failure.at),
-        `${rerun.how} at ${clockTime(rerun.at)}`,
+        `${rerun.method} at ${clockTime(rerun.at)}`,
         describeLanding(rerun) + (rerun.exact ? "" : " (other executions ran at the same time)"),
         rerun.passed ? "passed" : `failed again${rerun.error ? `: ${truncate(rerun.error, 40)}` : ""}`,
       ]),
@@ -157,7 +159,7 @@ export function clockTime(at: number): string {
   return new Date(at).toISOString().slice(5, 19).replace("T", " ");
 }
 
-/** The first 8 characters of an environment id: enough to tell a run's environments apart. */
+/** Shortens an environment id to its first 8 characters, enough to tell a run's environments apart. */
 export function shortId(environmentId: string): string {
   return environmentId.slice(0, 8);
 }

@@ -76,7 +76,7 @@ describe("redrive after a failed execution", () => {
     expect(report.reruns).toHaveLength(2);
     for (const rerun of report.reruns) {
       expect(rerun).toMatchObject({
-        how: "redrive",
+        method: "redrive",
         status: "SUCCEEDED",
         passed: true,
         exact: true,
@@ -158,5 +158,44 @@ describe("redrive after a failed execution", () => {
     expect(text).toMatch(/pdf-split on fresh env \w{8}, invocation 1 \(cold start\)\s+passed/);
     expect(html).toContain('<table id="reruns">');
     expect(html).toContain("a fresh environment");
+  });
+});
+
+describe("redrive at once", () => {
+  let report: RunReport;
+
+  beforeAll(async () => {
+    const atOnce = {
+      ...scenario,
+      name: "rerun-at-once",
+      duration: 13 * 60_000,
+      drive: { ...scenario.drive, redrive: true },
+    };
+    ({ report } = await runReplay({
+      scenario: atOnce,
+      backend: "process",
+      speed: "max",
+      outDir: path.join(folder, "at-once"),
+      cacheDir: path.join(folder, "cache"),
+    }));
+  }, 600_000);
+
+  it("lands on the full environment again", () => {
+    expect(report.reruns.length).toBeGreaterThanOrEqual(1);
+    for (const rerun of report.reruns) {
+      expect(rerun.failure.kind).toBe("ENOSPC");
+      expect(rerun.landings[0]).toMatchObject({
+        functionName: "pdf-split",
+        environmentId: rerun.failure.environmentId,
+        sameEnvironment: true,
+        fresh: false,
+      });
+      expect(rerun.passed).toBe(false);
+    }
+  });
+
+  it("counts the redrives that failed again", () => {
+    expect(report.executions.redriven).toBe(report.executions.failed);
+    expect(report.executions.failedAfterRedrive).toBe(report.executions.redriven);
   });
 });

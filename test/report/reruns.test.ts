@@ -141,7 +141,7 @@ describe("re-run summaries", () => {
     const [rerun] = summarizeReruns(runWithRedrive());
 
     expect(rerun).toMatchObject({
-      how: "redrive",
+      method: "redrive",
       executionName: "arrival-00011",
       status: "SUCCEEDED",
       passed: true,
@@ -221,7 +221,7 @@ describe("re-run summaries", () => {
     const [rerun] = summarizeReruns({ ...run, executions: [original, retry] });
 
     expect(rerun).toMatchObject({
-      how: "new execution",
+      method: "new execution",
       executionName: "arrival-00011",
       rerunExecutionName: "retry-0000",
       document: "in/00011/0-a.pdf",
