@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,8 @@ const folders: string[] = [];
 function newFolder(): string {
   mkdirSync(scratch, { recursive: true });
   const folder = mkdtempSync(path.join(scratch, "tmp-listing-"));
+  // mkdtemp creates 0700 folders, and the sandbox user must read what a backend keeps there.
+  chmodSync(folder, 0o755);
   folders.push(folder);
   return folder;
 }
