@@ -38,6 +38,7 @@ function newFolder(): string {
 
 afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe("path patterns", () => {
