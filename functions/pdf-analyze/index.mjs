@@ -10,6 +10,9 @@
  * Environment:
  *   CLOSE_FDS          "true" closes the page file's descriptor (the fix); by default one
  *                      descriptor leaks per invocation, as in the production bug
+ *   CLEAN_TMP          "true" deletes the page file from /tmp when the invocation ends; by
+ *                      default it stays, one file per page number. Without CLOSE_FDS the
+ *                      deleted file stays open and keeps its space.
  *   SELF_RECYCLE       "true" updates this function's RECYCLE_MARK variable after each
  *                      invocation, so Lambda replaces its environments (the production workaround)
  *   RENDER_DPI         render resolution (default 100)
@@ -22,7 +25,7 @@
  *   S3_FORCE_PATH_STYLE "false" turns path-style S3 addressing off (default on)
  *   TMP_DIR            scratch folder (default /tmp)
  */
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -159,6 +162,7 @@ export async function handler(event, context) {
     return result;
   } finally {
     if (process.env.CLOSE_FDS === "true") closeSync(fd);
+    if (process.env.CLEAN_TMP === "true") rmSync(pagePath, { force: true });
     if (process.env.SELF_RECYCLE === "true" && context?.functionName) {
       await recycleOwnEnvironments(context.functionName);
     }
