@@ -109,7 +109,11 @@ export async function handler(event, context) {
 
   try {
     await writeFile(sourcePath, await download(bucket, key));
-    await mkdir(pageDir, { recursive: true });
+    // Not recursive, because /tmp exists. On a full /tmp, replays saw the
+    // recursive form fail with ENOENT, which hid the real error, ENOSPC.
+    await mkdir(pageDir).catch((error) => {
+      if (error.code !== "EEXIST") throw error;
+    });
 
     const { pageCount } = await splitPdf(await readFile(sourcePath), {
       deadline,
