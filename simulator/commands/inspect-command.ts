@@ -12,7 +12,14 @@ invocation at which each will reach its limit, and what grows.
   --json           print the raw diagnostics as JSON`;
 
 interface DiagnosticsResponse {
-  environments: Array<{ environmentId: string; functionName: string; status: string; endReason?: string; invocations: number; findings: EnvironmentFindings }>;
+  environments: Array<{
+    environmentId: string;
+    functionName: string;
+    status: string;
+    endReason?: string;
+    invocations: number;
+    findings: EnvironmentFindings;
+  }>;
   leaking: number;
 }
 
@@ -41,12 +48,16 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   try {
     response = await fetch(url);
   } catch (error) {
-    console.error(`Could not reach ${values.endpoint}: ${(error as Error).message}. Start it with \`warmstate serve\` or pass --endpoint.`);
+    console.error(
+      `Could not reach ${values.endpoint}: ${(error as Error).message}. Start it with \`warmstate serve\` or pass --endpoint.`,
+    );
     return 1;
   }
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { message?: string };
-    console.error(`GET ${url} failed with ${response.status}: ${body.message ?? response.statusText}`);
+    console.error(
+      `GET ${url} failed with ${response.status}: ${body.message ?? response.statusText}`,
+    );
     return 1;
   }
   const diagnostics = (await response.json()) as DiagnosticsResponse;
@@ -63,23 +74,30 @@ export function renderInspection(diagnostics: DiagnosticsResponse, functionName?
   if (diagnostics.environments.length === 0) {
     return `No environments${functionName ? ` of ${functionName}` : ""} have run since the simulator started.`;
   }
-  const rows = diagnostics.environments.map(({ environmentId, functionName: name, status, invocations, findings }) => {
-    const { descriptors, tmpBytes, memoryBytes } = findings.trends;
-    return [
-      name,
-      environmentId,
-      status,
-      String(invocations),
-      `${descriptors.last} (${signed(descriptors.perInvocation, 2)}/inv)`,
-      `${(tmpBytes.last / MB).toFixed(1)} MB (${signed(tmpBytes.perInvocation / MB, 2)} MB/inv)`,
-      `${(memoryBytes.last / MB).toFixed(0)} MB (${signed(memoryBytes.perInvocation / MB, 2)} MB/inv)`,
-    ];
-  });
-  const lines = table(["function", "environment", "status", "invocations", "descriptors", "/tmp", "memory"], rows);
+  const rows = diagnostics.environments.map(
+    ({ environmentId, functionName: name, status, invocations, findings }) => {
+      const { descriptors, tmpBytes, memoryBytes } = findings.trends;
+      return [
+        name,
+        environmentId,
+        status,
+        String(invocations),
+        `${descriptors.last} (${signed(descriptors.perInvocation, 2)}/inv)`,
+        `${(tmpBytes.last / MB).toFixed(1)} MB (${signed(tmpBytes.perInvocation / MB, 2)} MB/inv)`,
+        `${(memoryBytes.last / MB).toFixed(0)} MB (${signed(memoryBytes.perInvocation / MB, 2)} MB/inv)`,
+      ];
+    },
+  );
+  const lines = table(
+    ["function", "environment", "status", "invocations", "descriptors", "/tmp", "memory"],
+    rows,
+  );
   lines.push("");
-  const leaking = diagnostics.environments.filter((environment) => environment.findings.messages.length > 0);
+  const leaking = diagnostics.environments.filter(
+    (environment) => environment.findings.messages.length > 0,
+  );
   if (leaking.length === 0) {
-    lines.push("No environment grows steadily.");
+    lines.push("No findings: no environment grows steadily or has filled a limit.");
   } else {
     for (const { functionName: name, environmentId, findings } of leaking) {
       lines.push(`${name} ${environmentId}:`);

@@ -26,12 +26,16 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
         outlook(descriptors, "EMFILE"),
     );
   }
+  const descriptorsFull = fullWithoutGrowth(descriptors, "descriptors", "EMFILE", String);
+  if (descriptorsFull) messages.push(descriptorsFull);
   if (tmpBytes.leaking) {
     messages.push(
       `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation; ` +
         `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, "ENOSPC")}`,
     );
   }
+  const tmpFull = fullWithoutGrowth(tmpBytes, "/tmp", "ENOSPC", megabytes);
+  if (tmpFull) messages.push(tmpFull);
   messages.push(...describeTmpGrowth(findings));
   if (findings.tmpDeletedOpenBytes > 0) {
     messages.push(describeDeletedOpen(findings));
@@ -43,6 +47,24 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
     );
   }
   return messages;
+}
+
+const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+
+// A resource that filled up but no longer grows: it stays full (every
+// invocation fails), or a reset or the function itself released it.
+function fullWithoutGrowth(
+  trend: ResourceTrend,
+  noun: string,
+  failure: string,
+  format: (value: number) => string,
+): string | undefined {
+  if (trend.leaking || trend.reachedAtInvocation === undefined) return undefined;
+  const usage = `${format(trend.last)} of ${format(trend.limit)}`;
+  if (trend.last >= trend.limit * 0.97) {
+    return `${noun} full since invocation ${trend.reachedAtInvocation} (${failure} from then on); ${usage} in use.`;
+  }
+  return `${noun} reached the limit at invocation ${trend.reachedAtInvocation} (${failure}); now ${usage} in use, after a reset or a release.`;
 }
 
 function outlook(trend: ResourceTrend, failure: string): string {

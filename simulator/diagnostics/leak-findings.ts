@@ -187,9 +187,10 @@ function trendOf(
     limit,
     leaking: false,
   };
-  // A full resource reads a little under its size: /tmp loses blocks to the
-  // file system, and a descriptor table is full one short of the limit.
-  const fullAt = resource === "descriptors" ? limit - 1 : limit * 0.97;
+  // A full /tmp reads a little under its size, because the file system keeps
+  // blocks for itself. A descriptor table is full at the limit: with one slot
+  // left, the next open still succeeds.
+  const fullAt = resource === "descriptors" ? limit : limit * 0.97;
   const reached = ys.findIndex((y) => y >= fullAt);
   if (reached >= 0) trend.reachedAtInvocation = xs[reached];
 

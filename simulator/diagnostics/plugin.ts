@@ -59,7 +59,11 @@ export const diagnosticsPlugin: FastifyPluginAsync<DiagnosticsOptions> = async (
       invocations: environment.invocations,
       findings: findingsOfRecord(environment),
     }));
-    return { environments, leaking: environments.filter((environment) => environment.findings.messages.length > 0).length };
+    return {
+      environments,
+      leaking: environments.filter((environment) => environment.findings.messages.length > 0)
+        .length,
+    };
   });
 
   app.get("/diagnostics/series", async (request: FunctionQuery) => ({

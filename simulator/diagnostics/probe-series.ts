@@ -18,7 +18,9 @@ export interface ObservedLambda {
     off(event: "invocation", listener: (record: InvocationRecord) => void): unknown;
     off(event: "environment", listener: (info: EnvironmentInfo) => void): unknown;
   };
-  registry: { resolve(functionName: string): { config: { memorySize: number; ephemeralStorageSize: number } } };
+  registry: {
+    resolve(functionName: string): { config: { memorySize: number; ephemeralStorageSize: number } };
+  };
 }
 
 const MB = 1024 * 1024;
@@ -62,12 +64,16 @@ export class ProbeSeriesStore {
   /** Returns every environment seen, oldest first. */
   environments(functionName?: string): EnvironmentRecord[] {
     const all = [...this.#environments.values()];
-    return functionName ? all.filter((environment) => environment.functionName === functionName) : all;
+    return functionName
+      ? all.filter((environment) => environment.functionName === functionName)
+      : all;
   }
 
   /** Returns every invocation seen, in the order they ended. */
   invocations(functionName?: string): InvocationSummary[] {
-    return functionName ? this.#invocations.filter((invocation) => invocation.functionName === functionName) : [...this.#invocations];
+    return functionName
+      ? this.#invocations.filter((invocation) => invocation.functionName === functionName)
+      : [...this.#invocations];
   }
 
   /** Number of invocations seen, dropped ones included. */
@@ -92,9 +98,14 @@ export class ProbeSeriesStore {
     this.#invocationCount += 1;
     this.#dropOldInvocations();
 
-    const environment = this.#environmentFor(record.environmentId, record.functionName, record.startedAt);
+    const environment = this.#environmentFor(
+      record.environmentId,
+      record.functionName,
+      record.startedAt,
+    );
     environment.invocations = Math.max(environment.invocations, record.invocationNumber);
-    if (record.probe) this.#addPoint(environment, record.invocationNumber, record.startedAt, record.probe);
+    if (record.probe)
+      this.#addPoint(environment, record.invocationNumber, record.startedAt, record.probe);
   }
 
   /** Updates an environment's status from a lifecycle event. */
@@ -126,7 +137,11 @@ export class ProbeSeriesStore {
     }
   }
 
-  #environmentFor(environmentId: string, functionName: string, createdAt: number): EnvironmentRecord {
+  #environmentFor(
+    environmentId: string,
+    functionName: string,
+    createdAt: number,
+  ): EnvironmentRecord {
     let environment = this.#environments.get(environmentId);
     if (!environment) {
       environment = {
@@ -153,7 +168,11 @@ export class ProbeSeriesStore {
     if (!limits) {
       try {
         const { config } = this.#lambda.registry.resolve(functionName);
-        limits = { descriptors: DEFAULT_NOFILE, tmpBytes: config.ephemeralStorageSize * MB, memoryBytes: config.memorySize * MB };
+        limits = {
+          descriptors: DEFAULT_NOFILE,
+          tmpBytes: config.ephemeralStorageSize * MB,
+          memoryBytes: config.memorySize * MB,
+        };
       } catch {
         limits = { descriptors: DEFAULT_NOFILE, tmpBytes: 512 * MB, memoryBytes: 128 * MB };
       }

@@ -18,7 +18,10 @@ const MAX_FIT_POINTS = 200;
 
 /** Fits a line through the points; returns undefined for fewer than two distinct x values. */
 export function theilSenFit(xs: readonly number[], ys: readonly number[]): LineFit | undefined {
-  if (xs.length !== ys.length) throw new RangeError(`theilSenFit needs as many x values as y values, got ${xs.length} and ${ys.length}.`);
+  if (xs.length !== ys.length)
+    throw new RangeError(
+      `theilSenFit needs as many x values as y values, got ${xs.length} and ${ys.length}.`,
+    );
   const indexes = evenlySpaced(xs.length, MAX_FIT_POINTS);
 
   const slopes: number[] = [];

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type ProbePoint, findLeaks, namePattern } from "../../simulator/diagnostics/leak-findings.ts";
+import {
+  findLeaks,
+  namePattern,
+  type ProbePoint,
+} from "../../simulator/diagnostics/leak-findings.ts";
 import { theilSenFit } from "../../simulator/diagnostics/robust-fit.ts";
 import type { ResourceSample, TmpFileGroup } from "../../simulator/sandbox/backend.ts";
 
@@ -28,7 +32,11 @@ function leakingPoints(count: number): ProbePoint[] {
     const pages = Array.from({ length: n }, (_, page) => `/tmp/page-${page + 1}.pdf`);
     const transient = n % 10 === 0 ? ["socket:[999]", "socket:[998]", "socket:[997]"] : [];
     const descriptorTargets = [...base, ...pages, ...transient];
-    return { invocationNumber: n, at: n * 1_000, sample: sample({ openDescriptors: descriptorTargets.length, descriptorTargets }) };
+    return {
+      invocationNumber: n,
+      at: n * 1_000,
+      sample: sample({ openDescriptors: descriptorTargets.length, descriptorTargets }),
+    };
   });
 }
 
@@ -48,8 +56,60 @@ describe("robust fit", () => {
 });
 
 describe("leak findings", () => {
+  it("calls descriptors full at the limit", () => {
+    // 20 descriptors plus one per invocation: 1,023 after invocation 1,003 and
+    // 1,024 after 1,004, so the table is full from invocation 1,004 on.
+    const points = Array.from({ length: 1_004 }, (_, index) => {
+      const n = index + 1;
+      return { invocationNumber: n, at: n * 1_000, sample: sample({ openDescriptors: 20 + n }) };
+    });
+    const findings = findLeaks({ environmentId: "env-1", functionName: "leaky", limits, points });
+
+    expect(findings.trends.descriptors.reachedAtInvocation).toBe(1004);
+  });
+
+  it("reports a full table that stopped growing", () => {
+    // Full at invocation 1,004, then every invocation fails with EMFILE.
+    const points = Array.from({ length: 2_500 }, (_, index) => {
+      const n = index + 1;
+      return {
+        invocationNumber: n,
+        at: n * 1_000,
+        sample: sample({ openDescriptors: Math.min(20 + n, 1024) }),
+      };
+    });
+    const findings = findLeaks({ environmentId: "env-1", functionName: "leaky", limits, points });
+
+    expect(findings.trends.descriptors.leaking).toBe(false);
+    expect(findings.messages).toContain(
+      "descriptors full since invocation 1004 (EMFILE from then on); 1024 of 1024 in use.",
+    );
+  });
+
+  it("reports a table that filled before a reset", () => {
+    // Full at invocation 1,004, then a reset starts a new runtime with 20 descriptors.
+    const points = Array.from({ length: 2_500 }, (_, index) => {
+      const n = index + 1;
+      return {
+        invocationNumber: n,
+        at: n * 1_000,
+        sample: sample({ openDescriptors: n <= 1_010 ? Math.min(20 + n, 1024) : 20 }),
+      };
+    });
+    const findings = findLeaks({ environmentId: "env-1", functionName: "leaky", limits, points });
+
+    expect(findings.messages.join("\n")).toContain(
+      "descriptors reached the limit at invocation 1004 (EMFILE); now 20 of 1024 in use",
+    );
+  });
+
   it("forecasts EMFILE for one leaked descriptor per invocation", () => {
-    const findings = findLeaks({ environmentId: "env-1", functionName: "pdf-analyze", limits, points: leakingPoints(100) });
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "pdf-analyze",
+      limits,
+      points: leakingPoints(100),
+    });
     const { descriptors } = findings.trends;
 
     expect(descriptors.leaking).toBe(true);
@@ -59,10 +119,19 @@ describe("leak findings", () => {
   });
 
   it("groups the growth by name pattern", () => {
-    const findings = findLeaks({ environmentId: "env-1", functionName: "pdf-analyze", limits, points: leakingPoints(49) });
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "pdf-analyze",
+      limits,
+      points: leakingPoints(49),
+    });
 
-    expect(findings.descriptorGrowth).toEqual([{ pattern: "/tmp/page-*.pdf", added: 48, perInvocation: 1 }]);
-    expect(findings.messages[0]).toContain("+1.00 descriptor per invocation, all to /tmp/page-*.pdf");
+    expect(findings.descriptorGrowth).toEqual([
+      { pattern: "/tmp/page-*.pdf", added: 48, perInvocation: 1 },
+    ]);
+    expect(findings.messages[0]).toContain(
+      "+1.00 descriptor per invocation, all to /tmp/page-*.pdf",
+    );
   });
 
   it("forecasts ENOSPC from /tmp growth", () => {
@@ -71,7 +140,12 @@ describe("leak findings", () => {
       at: index,
       sample: sample({ tmpBytes: (index + 1) * 10 * MB }),
     }));
-    const findings = findLeaks({ environmentId: "env-2", functionName: "pdf-split", limits, points });
+    const findings = findLeaks({
+      environmentId: "env-2",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
 
     expect(findings.trends.tmpBytes.leaking).toBe(true);
     expect(findings.trends.tmpBytes.forecastInvocation).toBe(52);
@@ -84,10 +158,17 @@ describe("leak findings", () => {
       at: index,
       sample: sample({ tmpBytes: 30 * MB, tmpDeletedOpenBytes: 30 * MB }),
     }));
-    const findings = findLeaks({ environmentId: "env-3", functionName: "pdf-split", limits, points });
+    const findings = findLeaks({
+      environmentId: "env-3",
+      functionName: "pdf-split",
+      limits,
+      points,
+    });
 
     expect(findings.tmpDeletedOpenBytes).toBe(30 * MB);
-    expect(findings.messages.join(" ")).toContain("30.0 MB of /tmp is held by deleted files that are still open");
+    expect(findings.messages.join(" ")).toContain(
+      "30.0 MB of /tmp is held by deleted files that are still open",
+    );
   });
 
   it("finds nothing in a steady environment", () => {
@@ -96,7 +177,12 @@ describe("leak findings", () => {
       at: index,
       sample: sample({ openDescriptors: 20 + (index % 3), residentBytes: (80 + (index % 5)) * MB }),
     }));
-    const findings = findLeaks({ environmentId: "env-4", functionName: "pdf-analyze", limits, points });
+    const findings = findLeaks({
+      environmentId: "env-4",
+      functionName: "pdf-analyze",
+      limits,
+      points,
+    });
 
     expect(findings.messages).toEqual([]);
     expect(findings.trends.descriptors.leaking).toBe(false);
@@ -104,7 +190,12 @@ describe("leak findings", () => {
   });
 
   it("needs ten probes for a verdict", () => {
-    const findings = findLeaks({ environmentId: "env-5", functionName: "pdf-analyze", limits, points: leakingPoints(9) });
+    const findings = findLeaks({
+      environmentId: "env-5",
+      functionName: "pdf-analyze",
+      limits,
+      points: leakingPoints(9),
+    });
     expect(findings.trends.descriptors.leaking).toBe(false);
   });
 });
@@ -304,21 +395,31 @@ describe("/tmp growth by name pattern", () => {
   });
 
   it("ignores files written once, early", () => {
-    const points = tmpPoints(20, { pattern: "/tmp/cache-*.bin", files: 1, bytes: 4096 }).map((point, index) => {
-      // Ten files at the second invocation, none after.
-      const files = index === 0 ? 1 : 11;
-      const group: TmpFileGroup = {
-        pattern: "/tmp/cache-*.bin",
-        example: "/tmp/cache-1.bin",
-        files,
-        bytes: files * 4096,
-        bytesEstimated: false,
-        deleted: false,
-      };
-      return { ...point, sample: sample({ tmpBytes: files * 4096, tmpFiles: files, tmpFileGroups: [group] }) };
-    });
+    const points = tmpPoints(20, { pattern: "/tmp/cache-*.bin", files: 1, bytes: 4096 }).map(
+      (point, index) => {
+        // Ten files at the second invocation, none after.
+        const files = index === 0 ? 1 : 11;
+        const group: TmpFileGroup = {
+          pattern: "/tmp/cache-*.bin",
+          example: "/tmp/cache-1.bin",
+          files,
+          bytes: files * 4096,
+          bytesEstimated: false,
+          deleted: false,
+        };
+        return {
+          ...point,
+          sample: sample({ tmpBytes: files * 4096, tmpFiles: files, tmpFileGroups: [group] }),
+        };
+      },
+    );
 
-    const findings = findLeaks({ environmentId: "env-14", functionName: "pdf-analyze", limits, points });
+    const findings = findLeaks({
+      environmentId: "env-14",
+      functionName: "pdf-analyze",
+      limits,
+      points,
+    });
 
     expect(findings.tmpGrowth[0]).toMatchObject({ filesAdded: 10, leaking: false });
     expect(findings.messages).toEqual([]);
