@@ -94,6 +94,7 @@ export class ProbeSeriesStore {
       outcome: record.outcome,
       errorType: record.errorType,
       errorMessage: record.errorMessage?.slice(0, 500),
+      caller: record.caller,
     });
     this.#invocationCount += 1;
     this.#dropOldInvocations();

@@ -113,6 +113,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
       clientContext: request.clientContext,
     });
 
+    if (request.caller) result.record.caller = request.caller;
     this.#records.push(result.record);
     if (this.#records.length > RECORD_HISTORY)
       this.#records.splice(0, this.#records.length - RECORD_HISTORY);

@@ -26,6 +26,15 @@ export interface InvokeRequest {
    * on Lambda.
    */
   requestId?: string;
+  /** The Step Functions execution that made the call; the simulator's own field, kept in the record. */
+  caller?: InvocationCaller;
+}
+
+/** A Step Functions execution attempt that invoked a function. */
+export interface InvocationCaller {
+  executionArn: string;
+  /** 0 for the first attempt, then 1, 2... for each RedriveExecution. */
+  redriveCount: number;
 }
 
 /** Outcome of an invocation, from the simulator's point of view. */
@@ -58,6 +67,8 @@ export interface InvocationRecord {
   errorMessage?: string;
   /** Resources sampled right after the invocation. */
   probe?: ResourceSample;
+  /** The Step Functions execution attempt that made the call, when one did. */
+  caller?: InvocationCaller;
 }
 
 /** Result of a synchronous invocation, shaped like the Invoke API response. */

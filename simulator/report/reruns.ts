@@ -4,11 +4,12 @@
  * invocation the first attempt failed on, the environments the re-run's
  * invocations landed on, whether those were fresh, and whether it passed.
  *
- * Invocation records do not name the execution that made them, so they are
- * matched by simulated time: a re-run owns the invocations that started
- * between its start and its stop. The driver runs re-runs one at a time
- * after the load is over, so nothing else invokes in that window; `exact`
- * says whether that held.
+ * Invocation records name the execution attempt that made them (its ARN
+ * and redrive count), so each attempt gets exactly its own invocations.
+ * Records without that field (a Lambda invoked directly, or data from an
+ * older simulator) are matched by simulated time instead: a re-run owns the
+ * invocations that started between its start and its stop, and `exact`
+ * is false when another execution ran in that window.
  */
 import { classifyFailure, type FailureKind } from "./failure-kinds.ts";
 import type {
@@ -85,7 +86,27 @@ export function placeExecutionFailure(
   const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
   const at = execution.stoppedAt ?? execution.startedAt;
   const error = `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim();
-  return placeFailure({ kind, at, error, from: execution.startedAt }, invocations);
+  const candidates = callerKnown(invocations)
+    ? invocations.filter((invocation) => madeBy(invocation, execution.executionArn, "first"))
+    : invocations;
+  return placeFailure({ kind, at, error, from: execution.startedAt }, candidates);
+}
+
+/** Whether the records name their callers, so attempts can be told apart exactly. */
+function callerKnown(invocations: InvocationSummary[]): boolean {
+  return invocations.some((invocation) => invocation.caller !== undefined);
+}
+
+function madeBy(
+  invocation: InvocationSummary,
+  executionArn: string,
+  attempt: "first" | "redrive" | "any",
+): boolean {
+  const { caller } = invocation;
+  if (caller?.executionArn !== executionArn) return false;
+  if (attempt === "first") return caller.redriveCount === 0;
+  if (attempt === "redrive") return caller.redriveCount > 0;
+  return true;
 }
 
 /** Builds one summary per re-run the driver made, in the order they ran. */
@@ -100,6 +121,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
       summaries.push(
         summarize(run, windows, {
           method: "redrive",
+          rerunExecutionArn: execution.executionArn,
           executionName: executionName(execution.executionArn),
           rerunExecutionName: executionName(execution.executionArn),
           failure,
@@ -115,6 +137,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
       summaries.push(
         summarize(run, windows, {
           method: "new execution",
+          rerunExecutionArn: execution.executionArn,
           executionName: executionName(execution.retryOf.executionArn),
           rerunExecutionName: executionName(execution.executionArn),
           document: execution.retryOf.key,
@@ -133,6 +156,8 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
 
 interface RerunFacts {
   method: RerunSummary["method"];
+  /** ARN of the execution that ran the re-run: the failed one for a redrive. */
+  rerunExecutionArn: string;
   executionName: string;
   rerunExecutionName: string;
   document?: string;
@@ -153,9 +178,13 @@ interface Window {
 
 function summarize(run: RunData, windows: Window[], facts: RerunFacts): RerunSummary {
   const to = facts.stoppedAt ?? run.simulatedEndedAt;
-  const mine = run.invocations.filter(
-    (invocation) => invocation.startedAt >= facts.at && invocation.startedAt <= to,
-  );
+  const exactly = callerKnown(run.invocations);
+  const attempt = facts.method === "redrive" ? "redrive" : "any";
+  const mine = exactly
+    ? run.invocations.filter((invocation) => madeBy(invocation, facts.rerunExecutionArn, attempt))
+    : run.invocations.filter(
+        (invocation) => invocation.startedAt >= facts.at && invocation.startedAt <= to,
+      );
   const overlapping = windows.filter(
     (window) =>
       window.from < to &&
@@ -165,14 +194,14 @@ function summarize(run: RunData, windows: Window[], facts: RerunFacts): RerunSum
   const environments = new Map(
     run.environments.map((environment) => [environment.environmentId, environment]),
   );
-  const { document, failedDocuments, ...rest } = facts;
+  const { document, failedDocuments, rerunExecutionArn: _arn, ...rest } = facts;
 
   return {
     ...rest,
     ...(document !== undefined && { document }),
     passed: facts.status === "SUCCEEDED" && !(failedDocuments && failedDocuments > 0),
     landings: landingsOf(mine, facts.failure, environments),
-    exact: overlapping.length === 0,
+    exact: exactly || overlapping.length === 0,
   };
 }
 
@@ -236,7 +265,11 @@ function placeDocumentFailure(
   const error = example
     ? `${example.error ?? ""}: ${example.cause ?? ""}`
     : "the batch report lists this document as failed";
-  return placeFailure({ kind, at, error, from: original?.startedAt ?? at }, invocations);
+  const candidates =
+    original && callerKnown(invocations)
+      ? invocations.filter((invocation) => madeBy(invocation, original.executionArn, "any"))
+      : invocations;
+  return placeFailure({ kind, at, error, from: original?.startedAt ?? at }, candidates);
 }
 
 function placeFailure(

@@ -4,7 +4,7 @@
  * descriptor targets only at the first and last probe of an environment).
  */
 import type { EnvironmentLimits } from "../diagnostics/leak-findings.ts";
-import type { InvocationOutcome } from "../lambda/types.ts";
+import type { InvocationCaller, InvocationOutcome } from "../lambda/types.ts";
 import type { TmpFileGroup } from "../sandbox/backend.ts";
 
 /** One invocation, without its probe. */
@@ -21,6 +21,8 @@ export interface InvocationSummary {
   outcome: InvocationOutcome;
   errorType?: string;
   errorMessage?: string;
+  /** The execution attempt that made the call, when a state machine did. */
+  caller?: InvocationCaller;
 }
 
 /** Resources after one invocation: n is the invocation number inside the environment. */

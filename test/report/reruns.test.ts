@@ -196,6 +196,37 @@ describe("re-run summaries", () => {
     expect(rerun.exact).toBe(false);
   });
 
+  it("matches invocations by their caller when records name it", () => {
+    const overlapping: ExecutionSummary = {
+      executionArn: `${ARN}late`,
+      startedAt: START + 59 * MINUTE,
+      stoppedAt: START + 61 * MINUTE,
+      status: "SUCCEEDED",
+      documents: 1,
+    };
+    const run = runWithRedrive({ extraExecutions: [overlapping] });
+    const failedArn = `${ARN}arrival-00011`;
+    for (const record of run.invocations) {
+      const redrive = record.startedAt >= START + 60 * MINUTE;
+      record.caller = { executionArn: failedArn, redriveCount: redrive ? 1 : 0 };
+    }
+    // The overlapping execution invokes pdf-split during the redrive, on an environment of its own.
+    run.environments.push(environment("split-other", "pdf-split", START + 59 * MINUTE));
+    run.invocations.push({
+      ...invocation("split-other", "pdf-split", 1, START + 60 * MINUTE + 20),
+      caller: { executionArn: `${ARN}late`, redriveCount: 0 },
+    });
+
+    const [rerun] = summarizeReruns(run);
+
+    expect(rerun.exact).toBe(true);
+    expect(rerun.failure.environmentId).toBe("split-full");
+    expect(rerun.landings.map((landing) => landing.environmentId)).toEqual([
+      "split-fresh",
+      "analyze-old",
+    ]);
+  });
+
   it("follows a failed document into its new execution", () => {
     const run = runWithRedrive();
     const original: ExecutionSummary = {

@@ -105,6 +105,10 @@ describe("step functions with the real Lambda service", () => {
     const records = harness.simulator.lambda.invocations(analyze);
     expect(records).toHaveLength(5);
     expect(records.filter((record) => record.coldStart)).toHaveLength(1);
+    expect(new Set(records.map((record) => record.caller?.executionArn))).toEqual(
+      new Set([execution.executionArn]),
+    );
+    expect(records.map((record) => record.caller?.redriveCount)).toEqual([0, 0, 0, 0, 0]);
     const history = await sfn.send(
       new GetExecutionHistoryCommand({ executionArn: execution.executionArn }),
     );

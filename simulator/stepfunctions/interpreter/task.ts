@@ -338,7 +338,11 @@ async function invokeWithTimeout(
   timeoutSeconds: number | undefined,
 ): Promise<InvokeResult> {
   const release = engine.clock.hold();
-  const invocation = engine.invoker.invoke(request).finally(release);
+  const caller = {
+    executionArn: engine.identity.executionArn,
+    redriveCount: engine.identity.redriveCount,
+  };
+  const invocation = engine.invoker.invoke({ ...request, caller }).finally(release);
   // Without TimeoutSeconds the default of 99999999 seconds never fires in practice.
   let timer: ReturnType<Engine["clock"]["setTimeout"]> | undefined;
   const racers: Promise<InvokeResult>[] = [invocation];
