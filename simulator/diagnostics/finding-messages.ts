@@ -62,14 +62,14 @@ function fullWithoutGrowth(
   if (trend.leaking || trend.reachedAtInvocation === undefined) return undefined;
   const usage = `${format(trend.last)} of ${format(trend.limit)}`;
   if (trend.last >= trend.limit * 0.97) {
-    return `${noun} full since invocation ${trend.reachedAtInvocation} (${failure} from then on); ${usage} in use.`;
+    return `${noun} full after invocation ${trend.reachedAtInvocation} (${failure} from then on); ${usage} in use.`;
   }
   return `${noun} reached the limit at invocation ${trend.reachedAtInvocation} (${failure}); now ${usage} in use, after a reset or a release.`;
 }
 
 function outlook(trend: ResourceTrend, failure: string): string {
   if (trend.reachedAtInvocation !== undefined)
-    return `full since invocation ${trend.reachedAtInvocation} (${failure} from there on).`;
+    return `full after invocation ${trend.reachedAtInvocation} (${failure} from then on).`;
   return `${failure} expected at invocation ${trend.forecastInvocation}.`;
 }
 

@@ -68,6 +68,27 @@ describe("leak findings", () => {
     expect(findings.trends.descriptors.reachedAtInvocation).toBe(1004);
   });
 
+  it("forecasts a /tmp that fills in uneven steps", () => {
+    // Every fourth invocation writes 20 MB, the others 1 MB: 5.75 MB on average,
+    // so 512 MB are used up around invocation 89.
+    let used = 0;
+    const points = Array.from({ length: 32 }, (_, index) => {
+      const n = index + 1;
+      used += (n % 4 === 0 ? 20 : 1) * MB;
+      return { invocationNumber: n, at: n * 1_000, sample: sample({ tmpBytes: used }) };
+    });
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "splitter",
+      limits,
+      points,
+    });
+    const forecast = findings.trends.tmpBytes.forecastInvocation ?? 0;
+
+    expect(forecast).toBeGreaterThanOrEqual(85);
+    expect(forecast).toBeLessThanOrEqual(93);
+  });
+
   it("reports a full table that stopped growing", () => {
     // Full at invocation 1,004, then every invocation fails with EMFILE.
     const points = Array.from({ length: 2_500 }, (_, index) => {
@@ -82,7 +103,7 @@ describe("leak findings", () => {
 
     expect(findings.trends.descriptors.leaking).toBe(false);
     expect(findings.messages).toContain(
-      "descriptors full since invocation 1004 (EMFILE from then on); 1024 of 1024 in use.",
+      "descriptors full after invocation 1004 (EMFILE from then on); 1024 of 1024 in use.",
     );
   });
 
