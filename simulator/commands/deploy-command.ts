@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { deployPipeline, deploySettingsFor } from "../replay/deploy.ts";
-import { ScenarioError, loadScenario } from "../replay/scenario-loader.ts";
+import { loadScenario, ScenarioError } from "../replay/scenario-loader.ts";
 import { UsageError } from "./options.ts";
 
 const HELP = `Usage: warmstate deploy [--endpoint URL] [--scenario NAME|FILE]
@@ -36,14 +36,20 @@ export async function deployCommand(argv: string[]): Promise<number> {
     throw error;
   }
   try {
-    const deployed = await deployPipeline({ endpoint: values.endpoint, settings: deploySettingsFor(scenario) });
+    const deployed = await deployPipeline({
+      endpoint: values.endpoint,
+      settings: deploySettingsFor(scenario),
+    });
     console.log(`Deployed to ${values.endpoint}:`);
     console.log(`  functions:      ${deployed.functions.join(", ")}`);
-    for (const [name, arn] of Object.entries(deployed.stateMachineArns)) console.log(`  state machine:  ${name}  ${arn}`);
+    for (const [name, arn] of Object.entries(deployed.stateMachineArns))
+      console.log(`  state machine:  ${name}  ${arn}`);
     console.log(`  bucket:         ${deployed.bucket}`);
     return 0;
   } catch (error) {
-    console.error(`Deploying to ${values.endpoint} failed: ${(error as Error).name}: ${(error as Error).message}. Is \`warmstate serve\` running there?`);
+    console.error(
+      `Deploying to ${values.endpoint} failed: ${(error as Error).name}: ${(error as Error).message}. Is \`warmstate serve\` running there?`,
+    );
     return 1;
   }
 }

@@ -2,9 +2,10 @@
  * Types the Lambda service shares with its callers: the control API, Step
  * Functions tasks, the replay driver and users' tests.
  */
+
+import type { ResourceSample } from "../sandbox/backend.ts";
 import type { EnvironmentStatus } from "./environment-status.ts";
 import type { FunctionConfig } from "./function-config.ts";
-import type { ResourceSample } from "../sandbox/backend.ts";
 
 /** Invocation types of the Invoke API. */
 export type InvocationType = "RequestResponse" | "Event" | "DryRun";

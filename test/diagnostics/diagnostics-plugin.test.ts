@@ -4,11 +4,11 @@ import path from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
 import { inspectCommand } from "../../simulator/commands/inspect-command.ts";
 import { diagnosticsPlugin } from "../../simulator/diagnostics/plugin.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "../../simulator/replay/deploy.ts";
 import { type Simulator, startSimulator } from "../../simulator/simulator.ts";
-import { generatePdf } from "../../functions/shared/generate-pdf.mjs";
 
 const INVOCATIONS = 12;
 
@@ -19,18 +19,31 @@ describe("live diagnostics", () => {
   let endpoint: string;
 
   beforeAll(async () => {
-    simulator = await startSimulator({ dataDir: path.join(folder, "data"), logFile: path.join(folder, "simulator.log") });
+    simulator = await startSimulator({
+      dataDir: path.join(folder, "data"),
+      logFile: path.join(folder, "simulator.log"),
+    });
     // The plugin on its own server, so the test does not depend on where the simulator registers it.
     app = Fastify();
     await app.register(diagnosticsPlugin, { prefix: "/_warmstate", lambda: simulator.lambda });
     endpoint = await app.listen({ port: 0, host: "127.0.0.1" });
 
-    const deployed = await deployPipeline({ endpoint: simulator.endpoint, settings: deploySettingsFor() });
+    const deployed = await deployPipeline({
+      endpoint: simulator.endpoint,
+      settings: deploySettingsFor(),
+    });
     const s3 = new S3Client({ ...clientConfig(simulator.endpoint), forcePathStyle: true });
-    await s3.send(new PutObjectCommand({ Bucket: deployed.bucket, Key: "page.pdf", Body: await generatePdf({ pages: 1 }) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: deployed.bucket,
+        Key: "page.pdf",
+        Body: await generatePdf({ pages: 1 }),
+      }),
+    );
     s3.destroy();
     const payload = Buffer.from(JSON.stringify({ bucket: deployed.bucket, key: "page.pdf" }));
-    for (let index = 0; index < INVOCATIONS; index++) await simulator.lambda.invoke({ functionName: "pdf-analyze", payload });
+    for (let index = 0; index < INVOCATIONS; index++)
+      await simulator.lambda.invoke({ functionName: "pdf-analyze", payload });
   }, 120_000);
 
   afterAll(async () => {
@@ -66,7 +79,9 @@ describe("live diagnostics", () => {
 
   it("prints the findings from inspect", async () => {
     const printed: string[] = [];
-    const spy = vi.spyOn(console, "log").mockImplementation((line: string) => void printed.push(line));
+    const spy = vi
+      .spyOn(console, "log")
+      .mockImplementation((line: string) => void printed.push(line));
     try {
       const code = await inspectCommand(["pdf-analyze", "--endpoint", endpoint]);
       expect(code).toBe(0);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  canMove,
   ENVIRONMENT_STATUSES,
   type EnvironmentStatus,
   IllegalTransitionError,
-  canMove,
 } from "../../simulator/lambda/environment-status.ts";
 
 // The lifecycle of DESIGN.md: starting → initializing → idle ⇄ busy →

@@ -1,9 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AsyncInvocationQueue } from "../async/async-invocation-queue.ts";
-import {
-  InvalidParameterValueException,
-  ResourceConflictException,
-} from "../errors.ts";
+import { InvalidParameterValueException, ResourceConflictException } from "../errors.ts";
 import { assertJsonPayload } from "../lambda-service.ts";
 import type { InvocationType } from "../types.ts";
 import { combineQualifier, parseFunctionReference } from "./function-name.ts";
