@@ -12,7 +12,7 @@ import { type Clock, RealClock, VirtualClock } from "../clock.ts";
 import { ProbeSeriesStore } from "../diagnostics/probe-series.ts";
 import { type RunReport, buildReport } from "../report/build-report.ts";
 import { renderHtmlReport } from "../report/html-report.ts";
-import type { DriverError, RunData } from "../report/run-data.ts";
+import type { DirectInvocations, DriverError, RunData } from "../report/run-data.ts";
 import type { BackendName } from "../sandbox/backend.ts";
 import { type Arrival, generateArrivals } from "./arrivals.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
@@ -52,6 +52,8 @@ export interface ReplayOptions {
 
 /** Counts and clock readings for the progress line. */
 export interface ReplayProgress {
+  /** What the scenario drives: executions, or direct invocations with one document each. */
+  target: "state-machine" | "function";
   simulatedNow: number;
   arrivalsStarted: number;
   arrivalsTotal: number;
@@ -60,7 +62,11 @@ export interface ReplayProgress {
   /** Executions whose first attempt failed. */
   executionsFailed: number;
   executionsRedriven: number;
-  /** Documents the batch reports list as failed. */
+  /** Documents queued for a direct invocation (function target only). */
+  documentsStarted: number;
+  /** Documents whose direct invocation returned (function target only). */
+  documentsDone: number;
+  /** Documents the batch reports list as failed, or whose direct invocation failed. */
   documentsFailed: number;
   /** Documents of executions that failed, whichever of them caused it. */
   documentsInFailedExecutions: number;
@@ -116,6 +122,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   };
   simulator?.lambda.events.on("invocation", onInvocation);
   const driverErrors: DriverError[] = [];
+  const direct: DirectInvocations = { functionName: scenario.drive.function, submitted: 0, invoked: 0, failed: 0 };
+  const drivesFunction = scenario.drive.target === "function";
   let interrupted = options.signal?.aborted ?? false;
   let arrivalsStarted = 0;
   let arrivals: Arrival[] = [];
@@ -151,6 +159,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       const now = performance.now();
       const counts = tracker.counts();
       options.onProgress?.({
+        target: scenario.drive.target,
         simulatedNow: clock.now(),
         arrivalsStarted,
         arrivalsTotal: arrivals.length,
@@ -158,7 +167,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         executionsDone: counts.done,
         executionsFailed: counts.failed,
         executionsRedriven: counts.redriven,
-        documentsFailed: counts.failedDocuments,
+        documentsStarted: direct.submitted,
+        documentsDone: direct.invoked,
+        documentsFailed: drivesFunction ? direct.failed : counts.failedDocuments,
         documentsInFailedExecutions: counts.documentsInFailedExecutions,
         invocations,
         invocationsPerSecond: ((invocations - lastInvocations) * 1_000) / Math.max(1, now - lastTick),
@@ -197,7 +208,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
           tracker.add(started.executionArn as string, clock.now(), keys.length);
           bridge.touch();
         } else {
-          const task = invokeEach(lambda, scenario.drive.function, deployed.bucket, keys, clock, driverErrors);
+          direct.submitted += keys.length;
+          const task = invokeEach(lambda, direct, deployed.bucket, keys, clock, driverErrors);
           inFlight.add(task);
           void task.finally(() => inFlight.delete(task));
         }
@@ -261,6 +273,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     environments: series?.environments() ?? attached?.environments ?? [],
     executions: tracker.executions,
     driverErrors,
+    ...(drivesFunction && { directInvocations: direct }),
   };
   return writeReports(run, options.outDir);
 }
@@ -302,14 +315,20 @@ async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicke
 
 // Direct invocations, one per document, one after the other: with reserved
 // concurrency 1 this is the load test that walks one environment to its limit.
-async function invokeEach(lambda: LambdaClient, functionName: string, bucket: string, keys: string[], clock: Clock, errors: DriverError[]): Promise<void> {
+// Counts each document in `direct`: a FunctionError in the response or a
+// rejected Invoke is a failed document.
+async function invokeEach(lambda: LambdaClient, direct: DirectInvocations, bucket: string, keys: string[], clock: Clock, errors: DriverError[]): Promise<void> {
+  const { functionName } = direct;
   for (const key of keys) {
     const release = clock.hold();
     try {
-      await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ bucket, key })) }));
+      const response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ bucket, key })) }));
+      if (response.FunctionError) direct.failed++;
     } catch (error) {
+      direct.failed++;
       errors.push({ at: clock.now(), operation: "Invoke", functionName, errorType: (error as Error).name, message: (error as Error).message });
     } finally {
+      direct.invoked++;
       release();
     }
   }

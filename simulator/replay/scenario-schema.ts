@@ -1,6 +1,7 @@
 /**
  * The replay scenario format (pipelines/scenarios/*.yaml), validated with zod
- * where it enters. Every error names the field path and the allowed values.
+ * where it enters. Every error names the field path, the value it received
+ * and what is allowed (see describeIssue in scenario-loader.ts).
  */
 import { z } from "zod";
 import { parseDurationMs } from "./durations.ts";
@@ -24,7 +25,7 @@ const duration = z
     if (ms === undefined) {
       context.addIssue({
         code: "custom",
-        message: `invalid duration ${JSON.stringify(value)}: expected seconds as a number or a string such as "90s", "5m", "8h" or "1h30m"`,
+        message: 'expected seconds as a number or a string such as "90s", "5m", "8h" or "1h30m"',
       });
       return z.NEVER;
     }

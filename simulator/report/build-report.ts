@@ -3,10 +3,12 @@
  * their first occurrence, leak findings per environment and a timeline.
  */
 import type { EnvironmentFindings } from "../diagnostics/leak-findings.ts";
+import { describeError } from "./error-text.ts";
 import { findingsOfRecord } from "../diagnostics/record-findings.ts";
+import { counted } from "./counted.ts";
 import { FAILURE_KINDS, type FailureKind, classifyFailure } from "./failure-kinds.ts";
 import { type RerunSummary, placeExecutionFailure, summarizeReruns } from "./reruns.ts";
-import type { EnvironmentRecord, RunData } from "./run-data.ts";
+import type { DirectInvocations, EnvironmentRecord, RunData } from "./run-data.ts";
 
 /** First occurrence of a kind of failure. */
 export interface FirstOccurrence {
@@ -90,6 +92,8 @@ export interface RunReport {
   environmentSeries: EnvironmentRecord[];
   executionList: RunData["executions"];
   driverErrors: RunData["driverErrors"];
+  /** Documents sent to one function by direct invocations, when the scenario drives a function instead of a state machine. */
+  directInvocations?: DirectInvocations;
 }
 
 const TIMELINE_BUCKETS = 96;
@@ -165,6 +169,7 @@ export function buildReport(run: RunData): RunReport {
     environmentSeries: run.environments,
     executionList: run.executions,
     driverErrors: run.driverErrors,
+    ...(run.directInvocations && { directInvocations: run.directInvocations }),
   };
 }
 
@@ -215,7 +220,7 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
     const examples = execution.failedDocumentErrors ?? [];
     for (const [kind, count] of Object.entries(execution.failedDocumentKinds ?? {})) {
       const example = examples.find((candidate) => classifyFailure({ errorType: candidate.error, message: candidate.cause }) === kind);
-      const error = example ? `${example.key}: ${example.error}: ${example.cause ?? ""}` : `${count} documents`;
+      const error = example ? `${example.key}: ${describeError(example.error, example.cause)}` : counted(count, "document");
       note(kind as FailureKind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error }, "documents", count);
     }
   }

@@ -4,7 +4,8 @@
  */
 import { formatDuration } from "../replay/durations.ts";
 import type { RunReport } from "./build-report.ts";
-import { clockTime, describeDocuments, describeEnvironments, describeExecutions, describeFailurePlace } from "./terminal-summary.ts";
+import { counted } from "./counted.ts";
+import { clockTime, describeEnvironments, describeFailurePlace, drivenRows } from "./terminal-summary.ts";
 import type { EnvironmentRecord, InvocationSummary } from "./run-data.ts";
 import { type ChartSeries, compactNumber, escapeHtml, renderChart } from "./svg-chart.ts";
 
@@ -53,15 +54,17 @@ function header(report: RunReport): string {
 }
 
 function summary(report: RunReport): string {
-  const { executions, invocations, environments } = report;
+  const { invocations, environments } = report;
+  const drivenRowsHtml = drivenRows(report)
+    .map(([label, total, details]) => `<tr><td>${escapeHtml(label.charAt(0).toUpperCase() + label.slice(1))}</td><td class="num">${escapeHtml(total)}</td><td>${escapeHtml(details)}</td></tr>`)
+    .join("\n");
   const functionRows = Object.entries(invocations.byFunction)
     .map(([name, counts]) => `<tr><td>&nbsp;&nbsp;${escapeHtml(name)}</td><td class="num">${counts.total}</td><td>${counts.cold} cold, ${counts.failed} failed</td></tr>`)
     .join("");
   return `<h2>Summary</h2>
 <table id="summary">
 <tr><th></th><th>total</th><th>details</th></tr>
-<tr><td>Executions</td><td class="num">${executions.started}</td><td>${escapeHtml(describeExecutions(report))}</td></tr>
-<tr><td>Documents</td><td class="num">${report.documents.submitted}</td><td>${escapeHtml(describeDocuments(report))}</td></tr>
+${drivenRowsHtml}
 <tr><td>Invocations</td><td class="num">${invocations.total}</td><td>${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed</td></tr>
 ${functionRows}
 <tr><td>Environments</td><td class="num">${environments.started}</td><td>${escapeHtml(describeEnvironments(environments))}</td></tr>
@@ -111,7 +114,7 @@ function findings(report: RunReport): string {
   const items = report.findings
     .map(
       (finding) =>
-        `<li><b>${escapeHtml(finding.functionName)}</b> <code>${escapeHtml(finding.environmentId)}</code>, ${finding.invocations} invocations<ul>${finding.messages.map((message) => `<li>${escapeHtml(message)}</li>`).join("")}</ul></li>`,
+        `<li><b>${escapeHtml(finding.functionName)}</b> <code>${escapeHtml(finding.environmentId)}</code>, ${counted(finding.invocations, "invocation")}<ul>${finding.messages.map((message) => `<li>${escapeHtml(message)}</li>`).join("")}</ul></li>`,
     )
     .join("\n");
   return `<h2>Leak findings</h2><ul id="findings">${items}</ul>`;
@@ -154,7 +157,7 @@ function environments(report: RunReport, invocations: InvocationSummary[]): stri
   const blocks = chosen.map((environment) => environmentBlock(environment, failedBy.get(environment.environmentId) ?? []));
   const omitted = report.environmentSeries.length - chosen.length;
   return `<h2>Environments</h2>
-<p class="muted">Open descriptors, /tmp usage and resident memory after each invocation of an environment, with its limit as a dashed line and failed invocations as red ticks.${omitted > 0 ? ` ${omitted} environments with fewer invocations are only in report.json.` : ""}</p>
+<p class="muted">Open descriptors, /tmp usage and resident memory after each invocation of an environment, with its limit as a dashed line and failed invocations as red ticks.${omitted > 0 ? ` ${counted(omitted, "environment")} with fewer invocations ${omitted === 1 ? "is" : "are"} only in report.json.` : ""}</p>
 <div id="environments">${blocks.join("\n")}</div>`;
 }
 
@@ -203,6 +206,6 @@ function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[
     : environment.status === "gone"
       ? ", ended"
       : ", still running when the run ended";
-  return `<h3>${escapeHtml(environment.functionName)} <code>${escapeHtml(environment.environmentId)}</code>: ${environment.invocations} invocations, ${environment.resets} resets${ending}${failedNumbers.length ? `, <span class="bad">${failedNumbers.length} failed</span>` : ""}</h3>
+  return `<h3>${escapeHtml(environment.functionName)} <code>${escapeHtml(environment.environmentId)}</code>: ${counted(environment.invocations, "invocation")}, ${counted(environment.resets, "reset")}${ending}${failedNumbers.length ? `, <span class="bad">${failedNumbers.length} failed</span>` : ""}</h3>
 <div class="charts environment" data-environment="${escapeHtml(environment.environmentId)}">${charts.join("\n")}</div>`;
 }

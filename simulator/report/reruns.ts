@@ -11,6 +11,7 @@
  * invocations that started between its start and its stop, and `exact`
  * is false when another execution ran in that window.
  */
+import { describeError } from "./error-text.ts";
 import { classifyFailure, type FailureKind } from "./failure-kinds.ts";
 import type {
   EnvironmentRecord,
@@ -85,7 +86,7 @@ export function placeExecutionFailure(
 ): FailurePlace {
   const kind = classifyFailure({ errorType: execution.error, message: execution.cause });
   const at = execution.stoppedAt ?? execution.startedAt;
-  const error = `${execution.error ?? execution.status}: ${execution.cause ?? ""}`.trim();
+  const error = describeError(execution.error ?? execution.status, execution.cause);
   const candidates = callerKnown(invocations)
     ? invocations.filter((invocation) => madeBy(invocation, execution.executionArn, "first"))
     : invocations;
@@ -128,7 +129,7 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
           at: execution.redrivenAt,
           stoppedAt: execution.redriveStoppedAt,
           status: execution.redriveStatus ?? "RUNNING",
-          error: execution.redriveError,
+          error: execution.redriveError === undefined ? undefined : describeError(execution.redriveError, execution.redriveCause),
         }),
       );
     }
@@ -145,13 +146,20 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
           at: execution.startedAt,
           stoppedAt: execution.stoppedAt,
           status: execution.status,
-          error: execution.error ?? execution.failedDocumentErrors?.[0]?.error,
+          error: retryError(execution),
           failedDocuments: execution.failedDocuments,
         }),
       );
     }
   }
   return summaries.sort((a, b) => a.at - b.at);
+}
+
+// Error of a document's re-run: its execution's own, else its batch report's.
+function retryError(execution: ExecutionSummary): string | undefined {
+  if (execution.error !== undefined) return describeError(execution.error, execution.cause);
+  const documentError = execution.failedDocumentErrors?.[0];
+  return documentError ? describeError(documentError.error, documentError.cause) : undefined;
 }
 
 interface RerunFacts {
@@ -263,7 +271,7 @@ function placeDocumentFailure(
   const kind = classifyFailure({ errorType: example?.error, message: example?.cause });
   const at = original?.stoppedAt ?? original?.startedAt ?? 0;
   const error = example
-    ? `${example.error ?? ""}: ${example.cause ?? ""}`
+    ? describeError(example.error, example.cause)
     : "the batch report lists this document as failed";
   const candidates =
     original && callerKnown(invocations)

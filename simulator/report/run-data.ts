@@ -99,6 +99,20 @@ export interface DriverError {
   message: string;
 }
 
+/**
+ * The documents of a scenario that drives one function directly
+ * (`drive.target: function`), one Invoke per document and no executions.
+ */
+export interface DirectInvocations {
+  functionName: string;
+  /** Documents uploaded and queued for an Invoke. */
+  submitted: number;
+  /** Invokes that returned, whatever their result. */
+  invoked: number;
+  /** Invokes that returned a function error or were rejected by the API. */
+  failed: number;
+}
+
 /** Everything one replay recorded. */
 export interface RunData {
   scenario: { name: string; description: string; seed: number; file?: string };
@@ -116,4 +130,6 @@ export interface RunData {
   environments: EnvironmentRecord[];
   executions: ExecutionSummary[];
   driverErrors: DriverError[];
+  /** Set when the scenario drives a function directly instead of a state machine. */
+  directInvocations?: DirectInvocations;
 }

@@ -4,11 +4,12 @@
  */
 import { formatDuration } from "../replay/durations.ts";
 import type { RunReport } from "./build-report.ts";
+import { counted } from "./counted.ts";
 import type { RerunSummary } from "./reruns.ts";
 
 /** Renders the report as plain text lines for a terminal. */
 export function renderTerminalSummary(report: RunReport): string {
-  const { clocks, executions, invocations, environments } = report;
+  const { clocks, invocations, environments } = report;
   const lines: string[] = [];
   const title = `Replay ${report.scenario.name} (seed ${report.scenario.seed}, ${report.backend} backend, speed ${report.speed})`;
   lines.push(report.interrupted ? `${title}: INTERRUPTED, partial report` : title);
@@ -22,8 +23,7 @@ export function renderTerminalSummary(report: RunReport): string {
     ...table(
       ["", "total", "details"],
       [
-        ["executions", String(executions.started), describeExecutions(report)],
-        ["documents", String(report.documents.submitted), describeDocuments(report)],
+        ...drivenRows(report),
         ["invocations", String(invocations.total), `${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed`],
         ...Object.entries(invocations.byFunction).map(([name, counts]) => [
           `  ${name}`,
@@ -68,14 +68,34 @@ export function renderTerminalSummary(report: RunReport): string {
   if (report.findings.length === 0) {
     lines.push("Leak findings: none.");
   } else {
-    lines.push(`Leak findings (${report.findings.length} environments):`);
+    lines.push(`Leak findings (${counted(report.findings.length, "environment")}):`);
     for (const findings of report.findings.slice(0, 12)) {
-      lines.push(`  ${findings.functionName} ${findings.environmentId} after ${findings.invocations} invocations:`);
+      lines.push(`  ${findings.functionName} ${findings.environmentId} after ${counted(findings.invocations, "invocation")}:`);
       for (const message of findings.messages) lines.push(`    ${message}`);
     }
     if (report.findings.length > 12) lines.push(`  ... ${report.findings.length - 12} more in report.json.`);
   }
   return lines.join("\n");
+}
+
+/**
+ * Rows for what the scenario drove: executions and their documents, or, for
+ * a scenario that drives a function, its documents' direct invocations.
+ */
+export function drivenRows(report: RunReport): string[][] {
+  if (report.directInvocations) return [["documents", String(report.directInvocations.submitted), describeDirectInvocations(report.directInvocations)]];
+  return [
+    ["executions", String(report.executions.started), describeExecutions(report)],
+    ["documents", String(report.documents.submitted), describeDocuments(report)],
+  ];
+}
+
+/** Describes the documents of a function-target scenario, e.g. "39 succeeded, 21 failed, one direct invocation of pdf-analyze each". */
+export function describeDirectInvocations(direct: NonNullable<RunReport["directInvocations"]>): string {
+  let text = `${direct.invoked - direct.failed} succeeded, ${direct.failed} failed, one direct invocation of ${direct.functionName} each`;
+  const pending = direct.submitted - direct.invoked;
+  if (pending > 0) text += `; ${pending} not invoked when the run ended`;
+  return text;
 }
 
 /** Describes the executions row: first attempts, then redrives. */
@@ -105,7 +125,7 @@ export function describeDocuments(report: RunReport): string {
 
 /** Describes the environments row by how environments ended. */
 export function describeEnvironments(environments: RunReport["environments"]): string {
-  const parts = [`${environments.reclaimed} reclaimed`, `${environments.recycled} recycled`, `${environments.reset} resets`];
+  const parts = [`${environments.reclaimed} reclaimed`, `${environments.recycled} recycled`, counted(environments.reset, "reset")];
   if (environments.shutDown > 0) parts.push(`${environments.shutDown} shut down at the end of the run`);
   if (environments.live > 0) parts.push(`${environments.live} still running`);
   return parts.join(", ");

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatProgress } from "../../simulator/replay/progress-line.ts";
 import { pickByKindInTurn } from "../../simulator/replay/rerun-driver.ts";
 import {
   loadScenario,
@@ -82,28 +81,5 @@ describe("pdf-batch-strict.asl.json", () => {
       JSON.stringify(definition.States, (key, value) => (key === "Catch" ? undefined : value));
 
     expect(withoutCatchers(strict)).toBe(withoutCatchers(lenient));
-  });
-});
-
-describe("progress line", () => {
-  it("labels failed executions and documents", () => {
-    const line = formatProgress({
-      simulatedNow: Date.parse("2026-03-02T15:00:00Z"),
-      arrivalsStarted: 10,
-      arrivalsTotal: 96,
-      executionsStarted: 10,
-      executionsDone: 9,
-      executionsFailed: 3,
-      executionsRedriven: 1,
-      documentsFailed: 2,
-      documentsInFailedExecutions: 5,
-      invocations: 300,
-      invocationsPerSecond: 8,
-      liveEnvironments: 3,
-      wallMs: 30_000,
-    });
-
-    expect(line).toContain("executions 9/10 done, 3 failed, 1 redriven");
-    expect(line).toContain("documents 2 failed, 5 in failed executions");
   });
 });

@@ -20,19 +20,18 @@ function errorOf(document: unknown): string {
 describe("scenario validation", () => {
   it("names an unknown arrival model and the allowed ones", () => {
     const message = errorOf({ ...minimal, arrivals: { model: "hourly" } });
-    expect(message).toContain("arrivals.model");
-    expect(message).toContain("batches, burst, poisson, constant, trace");
+    expect(message).toContain('arrivals.model: invalid value "hourly"; allowed values: "batches", "burst", "poisson", "constant", "trace"');
   });
 
   it("names an unknown function and the allowed ones", () => {
     const message = errorOf({ ...minimal, functions: { "pdf-render": {} } });
-    expect(message).toContain("functions: unknown field pdf-render");
+    expect(message).toContain('functions: unknown field "pdf-render"');
     expect(message).toContain("pdf-split, pdf-analyze, pdf-summarize");
   });
 
   it("names a misspelled setting and the allowed fields", () => {
     const message = errorOf({ ...minimal, functions: { "pdf-split": { memory: 512 } } });
-    expect(message).toContain("functions.pdf-split: unknown field memory");
+    expect(message).toContain('functions.pdf-split: unknown field "memory"');
     expect(message).toContain("memorySize");
   });
 
@@ -43,12 +42,37 @@ describe("scenario validation", () => {
   });
 
   it("lists the allowed drive targets", () => {
-    expect(errorOf({ ...minimal, drive: { target: "queue" } })).toContain('drive.target: invalid value, allowed values: "state-machine", "function"');
+    expect(errorOf({ ...minimal, drive: { target: "queue" } })).toContain('drive.target: invalid value "queue"; allowed values: "state-machine", "function"');
+  });
+
+  it("repeats an unknown state machine", () => {
+    const message = errorOf({ ...minimal, drive: { stateMachine: "pdf-batch-lenient" } });
+    expect(message).toContain('drive.stateMachine: invalid value "pdf-batch-lenient"; allowed values: "pdf-batch", "pdf-batch-strict", "pdf-batch-inline"');
+  });
+
+  it("repeats a number out of range", () => {
+    const message = errorOf({ ...minimal, arrivals: { model: "poisson", ratePerMinute: -4 } });
+    expect(message).toContain("arrivals.ratePerMinute: invalid value -4; must be a number greater than 0");
+  });
+
+  it("repeats a value of the wrong type", () => {
+    const message = errorOf({ ...minimal, toggles: { CLEAN_TMP: "yes" } });
+    expect(message).toContain('toggles.CLEAN_TMP: invalid value "yes"; expected a boolean');
+  });
+
+  it("names a missing field", () => {
+    const message = errorOf({ name: "tiny", duration: "1h" });
+    expect(message).toContain("arrivals: missing; expected an object");
+  });
+
+  it("lists the fields of the chosen arrival model", () => {
+    const message = errorOf({ ...minimal, arrivals: { model: "constant", every: "1m", rate: 2 } });
+    expect(message).toContain('arrivals: unknown field "rate"; allowed fields: model, every, documents');
   });
 
   it("explains an invalid duration", () => {
     const message = errorOf({ ...minimal, duration: "soon" });
-    expect(message).toContain("duration");
+    expect(message).toContain('duration: invalid value "soon"; expected seconds');
     expect(message).toContain('"5m"');
   });
 

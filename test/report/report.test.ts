@@ -80,7 +80,7 @@ describe("terminal summary", () => {
 
     expect(text).toContain("2 succeeded, 1 failed; 1 redriven: 1 succeeded, 0 failed again");
     expect(text).toContain("1 failed and reported by their batch, 1 in executions that failed");
-    expect(text).toContain("1 reclaimed, 0 recycled, 1 resets, 2 still running");
+    expect(text).toContain("1 reclaimed, 0 recycled, 1 reset, 2 still running");
     expect(text).toMatch(/throttle\s+0\s+0\s+1\s+-\s+none: Lambda throttles a request before it assigns an environment/);
     expect(text).toContain("3 cold, 40 warm, 2 failed");
     expect(text).toMatch(/EMFILE\s+1\s+0\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/);
@@ -108,5 +108,51 @@ describe("report files", () => {
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toContain('class="limit"');
     expect(html.match(/data-environment=/g)).toHaveLength(2);
+  });
+});
+
+describe("function-target report", () => {
+  // A scenario that invokes pdf-split once per document: no executions at all.
+  function directRun() {
+    return { ...recordedRun(), executions: [], directInvocations: { functionName: "pdf-split", submitted: 60, invoked: 60, failed: 21 } };
+  }
+
+  it("shows documents and direct invocations instead of executions", () => {
+    const text = renderTerminalSummary(buildReport(directRun()));
+
+    expect(text).toMatch(/documents\s+60\s+39 succeeded, 21 failed, one direct invocation of pdf-split each/);
+    expect(text).not.toMatch(/^executions\s+\d/m);
+  });
+
+  it("shows the same row in HTML", () => {
+    const run = directRun();
+    const html = renderHtmlReport(buildReport(run), run.invocations);
+
+    expect(html).toContain('<tr><td>Documents</td><td class="num">60</td><td>39 succeeded, 21 failed, one direct invocation of pdf-split each</td></tr>');
+    expect(html).not.toContain("<td>Executions</td>");
+  });
+
+  it("counts documents not invoked when the run ended", () => {
+    const run = { ...directRun(), directInvocations: { functionName: "pdf-split", submitted: 10, invoked: 8, failed: 1 } };
+
+    expect(renderTerminalSummary(buildReport(run))).toContain("7 succeeded, 1 failed, one direct invocation of pdf-split each; 2 not invoked when the run ended");
+  });
+});
+
+describe("report wording", () => {
+  it("uses the singular for one environment with findings", () => {
+    const run = recordedRun();
+    const report = buildReport(run);
+    report.findings = report.findings.slice(0, 1);
+
+    expect(renderTerminalSummary(report)).toContain("Leak findings (1 environment):");
+  });
+
+  it("uses the singular for one reset and one invocation in HTML", () => {
+    const run = recordedRun();
+    const report = buildReport(run);
+    report.environmentSeries = report.environmentSeries.map((environment) => ({ ...environment, resets: 1 }));
+
+    expect(renderHtmlReport(report, run.invocations)).toMatch(/invocations, 1 reset[,<]/);
   });
 });

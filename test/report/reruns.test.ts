@@ -130,7 +130,7 @@ describe("re-run summaries", () => {
     expect(rerun.failure).toEqual({
       at: START + 12 * MINUTE,
       kind: "ENOSPC",
-      error: `Error: ${ENOSPC_CAUSE}`,
+      error: "Error: ENOSPC: no space left on device, write",
       functionName: "pdf-split",
       environmentId: "split-full",
       invocationNumber: 12,
@@ -291,6 +291,24 @@ describe("re-runs in the reports", () => {
     expect(html).toContain(
       '<span class="ok">a fresh environment</span> <code>split-fresh</code>, invocation 1 (cold start)',
     );
+  });
+
+  it("gives a re-run's failure the same error text as the failures table", () => {
+    const enospc = report.failures.find((failure) => failure.kind === "ENOSPC");
+
+    expect(report.reruns[0].failure.error).toBe("Error: ENOSPC: no space left on device, write");
+    expect(enospc?.first.error).toBe(report.reruns[0].failure.error);
+  });
+
+  it("shows a failed redrive's error without the runtime's JSON", () => {
+    const run = runWithRedrive();
+    Object.assign(run.executions[0], { redriveStatus: "FAILED", redriveError: "Error", redriveCause: ENOSPC_CAUSE });
+    const failedAgain = buildReport(run);
+
+    expect(failedAgain.reruns[0].error).toBe("Error: ENOSPC: no space left on device, write");
+    expect(renderTerminalSummary(failedAgain)).toContain("failed again: Error: ENOSPC: no space left on");
+    expect(renderHtmlReport(failedAgain, run.invocations)).toContain("failed again</span> Error: ENOSPC: no space left on device, write");
+    expect(JSON.stringify(failedAgain.reruns)).not.toContain("errorType");
   });
 
   it("counts the execution failure with its environment", () => {
