@@ -1,10 +1,10 @@
-import { parseArgs } from "node:util";
 import path from "node:path";
-import { ScenarioError, loadScenario, shippedScenarioNames } from "../replay/scenario-loader.ts";
+import { parseArgs } from "node:util";
 import { ProgressLine } from "../replay/progress-line.ts";
 import { runReplay } from "../replay/replay-run.ts";
+import { loadScenario, ScenarioError, shippedScenarioNames } from "../replay/scenario-loader.ts";
 import { renderTerminalSummary } from "../report/terminal-summary.ts";
-import { UsageError, parseBackendName, parsePort } from "./options.ts";
+import { parseBackendName, parsePort, UsageError } from "./options.ts";
 
 const HELP = `Usage: warmstate replay [--scenario NAME|FILE] [--backend process|docker] [--speed N|max]
                         [--seed N] [--out DIR] [--port N] [--endpoint URL] [--keep-data]
@@ -54,8 +54,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
-  const scenario = values.seed === undefined ? loaded.scenario : { ...loaded.scenario, seed: parseSeed(values.seed) };
-  const outDir = path.resolve(values.out ?? path.join(".warmstate", "runs", new Date().toISOString().replace(/[:.]/g, "-")));
+  const scenario =
+    values.seed === undefined
+      ? loaded.scenario
+      : { ...loaded.scenario, seed: parseSeed(values.seed) };
+  const outDir = path.resolve(
+    values.out ?? path.join(".warmstate", "runs", new Date().toISOString().replace(/[:.]/g, "-")),
+  );
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -63,14 +68,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
       console.error(`\nReceived ${signal} again: exiting without cleanup.`);
       process.exit(130);
     }
-    console.error(`\nReceived ${signal}: stopping the replay, shutting down every environment and writing a partial report...`);
+    console.error(
+      `\nReceived ${signal}: stopping the replay, shutting down every environment and writing a partial report...`,
+    );
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
   const progress = new ProgressLine();
-  console.error(`Replaying ${scenario.name} (seed ${scenario.seed}) on the ${parseBackendName(values.backend)} backend; run folder ${outDir}`);
+  console.error(
+    `Replaying ${scenario.name} (seed ${scenario.seed}) on the ${parseBackendName(values.backend)} backend; run folder ${outDir}`,
+  );
   try {
     const result = await runReplay({
       scenario,
@@ -86,7 +95,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
     });
     progress.finish();
     console.log(renderTerminalSummary(result.report));
-    console.log(`\nReport: ${result.reportHtmlPath}\nData:   ${result.reportJsonPath}\nLogs:   ${path.join(outDir, "simulator.log")}`);
+    console.log(
+      `\nReport: ${result.reportHtmlPath}\nData:   ${result.reportJsonPath}\nLogs:   ${path.join(outDir, "simulator.log")}`,
+    );
     const code = result.run.interrupted ? 130 : 0;
     // The report is written; if a handle survived a failed shutdown, do not hang on it.
     setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
@@ -101,12 +112,16 @@ export async function replayCommand(argv: string[]): Promise<number> {
 function parseSpeed(value: string): "max" | number {
   if (value === "max") return "max";
   const speed = Number(value);
-  if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`Invalid --speed "${value}": expected a positive number of simulated seconds per real second, or "max".`);
+  if (!Number.isFinite(speed) || speed <= 0)
+    throw new UsageError(
+      `Invalid --speed "${value}": expected a positive number of simulated seconds per real second, or "max".`,
+    );
   return speed;
 }
 
 function parseSeed(value: string): number {
   const seed = Number(value);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UsageError(`Invalid --seed "${value}": expected an integer from 0 to 4294967295.`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1)
+    throw new UsageError(`Invalid --seed "${value}": expected an integer from 0 to 4294967295.`);
   return seed;
 }

@@ -1,3 +1,4 @@
+import { PutFunctionConcurrencyCommand } from "@aws-sdk/client-lambda";
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -5,7 +6,6 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { PutFunctionConcurrencyCommand } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ContractHarness, createFixtureFunction, startHarness } from "../contract/helpers.ts";
 
