@@ -83,7 +83,7 @@ function describeTmpGrowth(findings: EnvironmentFindings): string[] {
   const more = named.length - MAX_TMP_GROUP_MESSAGES;
   if (more > 0)
     messages.push(
-      `${more} more /tmp file patterns grow; the JSON findings list them under tmpGrowth.`,
+      `${more} more /tmp file ${more === 1 ? "pattern grows" : "patterns grow"}; the JSON findings list them under tmpGrowth.`,
     );
   return messages;
 }
