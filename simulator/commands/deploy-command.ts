@@ -28,7 +28,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let scenario;
+  let scenario: ReturnType<typeof loadScenario>["scenario"] | undefined;
   try {
     scenario = values.scenario ? loadScenario(values.scenario).scenario : undefined;
   } catch (error) {

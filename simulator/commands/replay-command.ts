@@ -47,7 +47,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
 
   const speed = parseSpeed(values.speed);
-  let loaded;
+  let loaded: ReturnType<typeof loadScenario>;
   try {
     loaded = loadScenario(values.scenario);
   } catch (error) {

@@ -57,7 +57,9 @@ export function isWithinWorkingHours(epochMs: number, hours: WorkingHours): bool
     });
     formatters.set(hours.timeZone, formatter);
   }
-  const parts = Object.fromEntries(formatter.formatToParts(new Date(epochMs)).map((part) => [part.type, part.value]));
+  const parts = Object.fromEntries(
+    formatter.formatToParts(new Date(epochMs)).map((part) => [part.type, part.value]),
+  );
   const day = WEEKDAY_INDEX[parts.weekday];
   if (!hours.days.includes(day as WorkingHours["days"][number])) return false;
   const time = `${parts.hour}:${parts.minute}`;
@@ -78,13 +80,21 @@ export function generateArrivals(model: ArrivalModel, window: ArrivalWindow): Ar
       }
       break;
     case "constant":
-      for (let at = window.start; at < end; at += model.every) arrivals.push({ at, documents: model.documents });
+      for (let at = window.start; at < end; at += model.every)
+        arrivals.push({ at, documents: model.documents });
       break;
     case "poisson": {
       const meanGapMs = 60_000 / model.ratePerMinute;
-      for (let at = window.start + random.exponential(meanGapMs); at < end; at += random.exponential(meanGapMs)) {
+      for (
+        let at = window.start + random.exponential(meanGapMs);
+        at < end;
+        at += random.exponential(meanGapMs)
+      ) {
         if (model.workingHours && !isWithinWorkingHours(at, model.workingHours)) continue;
-        arrivals.push({ at: Math.round(at), documents: random.integer(model.documents.min, model.documents.max) });
+        arrivals.push({
+          at: Math.round(at),
+          documents: random.integer(model.documents.min, model.documents.max),
+        });
       }
       break;
     }
@@ -98,7 +108,11 @@ export function generateArrivals(model: ArrivalModel, window: ArrivalWindow): Ar
       }
       break;
     case "trace":
-      arrivals.push(...readTrace(path.resolve(window.baseDir, model.file), window.start).filter((arrival) => arrival.at < end));
+      arrivals.push(
+        ...readTrace(path.resolve(window.baseDir, model.file), window.start).filter(
+          (arrival) => arrival.at < end,
+        ),
+      );
       break;
   }
   return arrivals.sort((a, b) => a.at - b.at);
@@ -111,7 +125,9 @@ export function generateArrivals(model: ArrivalModel, window: ArrivalWindow): Ar
  */
 export function readTrace(file: string, start: number): Arrival[] {
   const text = readFileSync(file, "utf8");
-  const rows = file.toLowerCase().endsWith(".csv") ? parseCsvRows(text, file) : parseJsonlRows(text, file);
+  const rows = file.toLowerCase().endsWith(".csv")
+    ? parseCsvRows(text, file)
+    : parseJsonlRows(text, file);
   const byTime = new Map<number, TracedDocument[]>();
 
   rows.forEach((row, index) => {
@@ -119,7 +135,9 @@ export function readTrace(file: string, start: number): Arrival[] {
     const at = traceTime(row.at, start, where);
     const pages = Number(row.pages ?? 1);
     if (!Number.isInteger(pages) || pages < 1 || pages > MAX_DOCUMENT_PAGES) {
-      throw new RangeError(`Invalid pages ${JSON.stringify(row.pages)} in ${where}: expected an integer from 1 to ${MAX_DOCUMENT_PAGES}.`);
+      throw new RangeError(
+        `Invalid pages ${JSON.stringify(row.pages)} in ${where}: expected an integer from 1 to ${MAX_DOCUMENT_PAGES}.`,
+      );
     }
     const documents = byTime.get(at) ?? [];
     documents.push({ pages });
@@ -134,7 +152,9 @@ function traceTime(value: unknown, start: number, where: string): number {
   }
   const parsed = typeof value === "string" ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(parsed)) {
-    throw new RangeError(`Invalid at ${JSON.stringify(value)} in ${where}: expected an ISO 8601 timestamp or seconds after the start.`);
+    throw new RangeError(
+      `Invalid at ${JSON.stringify(value)} in ${where}: expected an ISO 8601 timestamp or seconds after the start.`,
+    );
   }
   return parsed;
 }
@@ -148,15 +168,23 @@ function parseJsonlRows(text: string, file: string): Array<Record<string, unknow
       try {
         return JSON.parse(line) as Record<string, unknown>;
       } catch (error) {
-        throw new SyntaxError(`Invalid JSON on line ${index + 1} of ${file}: ${(error as Error).message}`);
+        throw new SyntaxError(
+          `Invalid JSON on line ${index + 1} of ${file}: ${(error as Error).message}`,
+        );
       }
     });
 }
 
 function parseCsvRows(text: string, file: string): Array<Record<string, unknown>> {
-  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const lines = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
   const header = (lines.shift() ?? "").split(",").map((name) => name.trim());
-  if (!header.includes("at")) throw new SyntaxError(`The CSV trace ${file} needs a header line with an "at" column (and optionally "pages").`);
+  if (!header.includes("at"))
+    throw new SyntaxError(
+      `The CSV trace ${file} needs a header line with an "at" column (and optionally "pages").`,
+    );
   return lines.map((line) => {
     const cells = line.split(",").map((cell) => cell.trim());
     return Object.fromEntries(header.map((name, index) => [name, cells[index]]));

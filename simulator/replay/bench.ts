@@ -17,7 +17,9 @@ import { loadScenario } from "./scenario-loader.ts";
 const OVERHEAD_INVOCATIONS = 200;
 
 /** Runs both benchmarks; keys are `replay.*`, times in milliseconds. */
-export async function benchReplay(options: { workdaySliceMs?: number } = {}): Promise<Record<string, number>> {
+export async function benchReplay(
+  options: { workdaySliceMs?: number } = {},
+): Promise<Record<string, number>> {
   const folder = mkdtempSync(path.join(tmpdir(), "warmstate-bench-"));
   try {
     const withProbes = await benchOverhead(folder, true);
@@ -55,7 +57,10 @@ async function benchWorkday(folder: string, sliceMs: number): Promise<Record<str
 // pdf-summarize's "report" action touches no S3 and returns at once, so the
 // round trip minus the handler's duration is the simulator's and driver's
 // share, and the difference with probes off is what the probes cost.
-async function benchOverhead(folder: string, probes: boolean): Promise<{ roundTripMs: number; handlerMs: number }> {
+async function benchOverhead(
+  folder: string,
+  probes: boolean,
+): Promise<{ roundTripMs: number; handlerMs: number }> {
   const { startSimulator } = await import("../simulator.ts");
   const clock = new VirtualClock({ start: Date.now(), speed: 1, jumpIdle: true });
   const simulator = await startSimulator({
@@ -84,7 +89,10 @@ async function benchOverhead(folder: string, probes: boolean): Promise<{ roundTr
       handlerMs += simulator.lambda.invocations("pdf-summarize").at(-1)?.durationMs ?? 0;
     }
     release();
-    return { roundTripMs: roundTripMs / OVERHEAD_INVOCATIONS, handlerMs: handlerMs / OVERHEAD_INVOCATIONS };
+    return {
+      roundTripMs: roundTripMs / OVERHEAD_INVOCATIONS,
+      handlerMs: handlerMs / OVERHEAD_INVOCATIONS,
+    };
   } finally {
     lambda.destroy();
     await simulator.close();

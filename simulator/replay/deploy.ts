@@ -3,8 +3,9 @@
  * clients: the functions (as hot-reload folders of this repository), their
  * concurrency and settings, the state machines and the bucket.
  */
-import { Agent } from "node:http";
+
 import { readFileSync } from "node:fs";
+import { Agent } from "node:http";
 import path from "node:path";
 import {
   CreateFunctionCommand,
@@ -16,9 +17,19 @@ import {
   UpdateFunctionConfigurationCommand,
 } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateStateMachineCommand, ListStateMachinesCommand, SFNClient, UpdateStateMachineCommand } from "@aws-sdk/client-sfn";
+import {
+  CreateStateMachineCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  UpdateStateMachineCommand,
+} from "@aws-sdk/client-sfn";
 import { REPOSITORY_ROOT } from "./document-mix.ts";
-import { PIPELINE_FUNCTIONS, PIPELINE_STATE_MACHINES, type PipelineFunction, type Scenario } from "./scenario-schema.ts";
+import {
+  PIPELINE_FUNCTIONS,
+  PIPELINE_STATE_MACHINES,
+  type PipelineFunction,
+  type Scenario,
+} from "./scenario-schema.ts";
 
 /** Region and account the simulator reports; the ASL files name functions in them. */
 export const REGION = "us-east-1";
@@ -65,7 +76,10 @@ export function deploySettingsFor(scenario?: Scenario): DeploySettings {
   const toggles = scenario?.toggles ?? { CLEAN_TMP: false, CLOSE_FDS: false, SELF_RECYCLE: false };
   const toggleVariables: Record<PipelineFunction, Record<string, string>> = {
     "pdf-split": { CLEAN_TMP: String(toggles.CLEAN_TMP) },
-    "pdf-analyze": { CLOSE_FDS: String(toggles.CLOSE_FDS), SELF_RECYCLE: String(toggles.SELF_RECYCLE) },
+    "pdf-analyze": {
+      CLOSE_FDS: String(toggles.CLOSE_FDS),
+      SELF_RECYCLE: String(toggles.SELF_RECYCLE),
+    },
     "pdf-summarize": {},
   };
 
@@ -75,11 +89,15 @@ export function deploySettingsFor(scenario?: Scenario): DeploySettings {
     functions[name] = {
       ...FUNCTION_DEFAULTS[name],
       ...(given?.memorySize !== undefined && { memorySize: given.memorySize }),
-      ...(given?.ephemeralStorageSize !== undefined && { ephemeralStorageSize: given.ephemeralStorageSize }),
+      ...(given?.ephemeralStorageSize !== undefined && {
+        ephemeralStorageSize: given.ephemeralStorageSize,
+      }),
       ...(given?.timeout !== undefined && { timeout: given.timeout }),
       reservedConcurrency: given?.reservedConcurrency,
-      keepAliveSeconds: given?.keepAlive === undefined ? undefined : Math.round(given.keepAlive / 1_000),
-      maxLifetimeSeconds: given?.maxLifetime === undefined ? undefined : Math.round(given.maxLifetime / 1_000),
+      keepAliveSeconds:
+        given?.keepAlive === undefined ? undefined : Math.round(given.keepAlive / 1_000),
+      maxLifetimeSeconds:
+        given?.maxLifetime === undefined ? undefined : Math.round(given.maxLifetime / 1_000),
       environment: { ...toggleVariables[name], ...(given?.environment ?? {}) },
     };
   }
@@ -100,26 +118,40 @@ export function clientConfig(endpoint: string) {
 
 function settingTags(settings: DeployedFunctionSettings): Record<string, string> {
   const tags: Record<string, string> = {};
-  if (settings.keepAliveSeconds !== undefined) tags["warmstate:keep-alive-seconds"] = String(settings.keepAliveSeconds);
-  if (settings.maxLifetimeSeconds !== undefined) tags["warmstate:max-lifetime-seconds"] = String(settings.maxLifetimeSeconds);
+  if (settings.keepAliveSeconds !== undefined)
+    tags["warmstate:keep-alive-seconds"] = String(settings.keepAliveSeconds);
+  if (settings.maxLifetimeSeconds !== undefined)
+    tags["warmstate:max-lifetime-seconds"] = String(settings.maxLifetimeSeconds);
   return tags;
 }
 
 /** Deploys (or updates) the functions, the state machines and the bucket. */
-export async function deployPipeline(options: { endpoint: string; settings: DeploySettings }): Promise<DeployedPipeline> {
+export async function deployPipeline(options: {
+  endpoint: string;
+  settings: DeploySettings;
+}): Promise<DeployedPipeline> {
   const config = clientConfig(options.endpoint);
   const lambda = new LambdaClient(config);
   const sfn = new SFNClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
   try {
-    for (const name of PIPELINE_FUNCTIONS) await deployFunction(lambda, name, options.settings.functions[name]);
-    await s3.send(new CreateBucketCommand({ Bucket: options.settings.bucket })).catch((error: Error) => {
-      if (error.name !== "BucketAlreadyOwnedByYou" && error.name !== "BucketAlreadyExists") throw error;
-    });
+    for (const name of PIPELINE_FUNCTIONS)
+      await deployFunction(lambda, name, options.settings.functions[name]);
+    await s3
+      .send(new CreateBucketCommand({ Bucket: options.settings.bucket }))
+      .catch((error: Error) => {
+        if (error.name !== "BucketAlreadyOwnedByYou" && error.name !== "BucketAlreadyExists")
+          throw error;
+      });
 
     const stateMachineArns: Record<string, string> = {};
-    for (const name of PIPELINE_STATE_MACHINES) stateMachineArns[name] = await deployStateMachine(sfn, name);
-    return { bucket: options.settings.bucket, stateMachineArns, functions: [...PIPELINE_FUNCTIONS] };
+    for (const name of PIPELINE_STATE_MACHINES)
+      stateMachineArns[name] = await deployStateMachine(sfn, name);
+    return {
+      bucket: options.settings.bucket,
+      stateMachineArns,
+      functions: [...PIPELINE_FUNCTIONS],
+    };
   } finally {
     lambda.destroy();
     sfn.destroy();
@@ -127,7 +159,11 @@ export async function deployPipeline(options: { endpoint: string; settings: Depl
   }
 }
 
-async function deployFunction(lambda: LambdaClient, name: PipelineFunction, settings: DeployedFunctionSettings): Promise<void> {
+async function deployFunction(
+  lambda: LambdaClient,
+  name: PipelineFunction,
+  settings: DeployedFunctionSettings,
+): Promise<void> {
   const codeDir = path.join(REPOSITORY_ROOT, "functions", name);
   const configuration = {
     FunctionName: name,
@@ -142,33 +178,57 @@ async function deployFunction(lambda: LambdaClient, name: PipelineFunction, sett
   const tags = settingTags(settings);
 
   try {
-    await lambda.send(new CreateFunctionCommand({ ...configuration, Code: { S3Bucket: "hot-reload", S3Key: codeDir }, Tags: tags }));
+    await lambda.send(
+      new CreateFunctionCommand({
+        ...configuration,
+        Code: { S3Bucket: "hot-reload", S3Key: codeDir },
+        Tags: tags,
+      }),
+    );
   } catch (error) {
     if ((error as Error).name !== "ResourceConflictException") throw error;
-    await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: "hot-reload", S3Key: codeDir }));
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: "hot-reload", S3Key: codeDir }),
+    );
     await lambda.send(new UpdateFunctionConfigurationCommand(configuration));
     const arn = `arn:aws:lambda:${REGION}:000000000000:function:${name}`;
-    if (Object.keys(tags).length > 0) await lambda.send(new TagResourceCommand({ Resource: arn, Tags: tags }));
+    if (Object.keys(tags).length > 0)
+      await lambda.send(new TagResourceCommand({ Resource: arn, Tags: tags }));
   }
 
   if (settings.reservedConcurrency === undefined) {
     await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: name })).catch(() => {});
   } else {
-    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: settings.reservedConcurrency }));
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: name,
+        ReservedConcurrentExecutions: settings.reservedConcurrency,
+      }),
+    );
   }
 }
 
 async function deployStateMachine(sfn: SFNClient, name: string): Promise<string> {
-  const definition = readFileSync(path.join(REPOSITORY_ROOT, "pipelines", `${name}.asl.json`), "utf8");
+  const definition = readFileSync(
+    path.join(REPOSITORY_ROOT, "pipelines", `${name}.asl.json`),
+    "utf8",
+  );
   try {
-    const created = await sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: ROLE_ARN, type: "STANDARD" }));
+    const created = await sfn.send(
+      new CreateStateMachineCommand({ name, definition, roleArn: ROLE_ARN, type: "STANDARD" }),
+    );
     return created.stateMachineArn as string;
   } catch (error) {
     if ((error as Error).name !== "StateMachineAlreadyExists") throw error;
     const listed = await sfn.send(new ListStateMachinesCommand({}));
     const arn = listed.stateMachines?.find((machine) => machine.name === name)?.stateMachineArn;
-    if (!arn) throw new Error(`State machine ${name} exists but ListStateMachines does not list it; delete it and deploy again.`);
-    await sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition, roleArn: ROLE_ARN }));
+    if (!arn)
+      throw new Error(
+        `State machine ${name} exists but ListStateMachines does not list it; delete it and deploy again.`,
+      );
+    await sfn.send(
+      new UpdateStateMachineCommand({ stateMachineArn: arn, definition, roleArn: ROLE_ARN }),
+    );
     return arn;
   }
 }

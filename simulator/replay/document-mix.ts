@@ -4,7 +4,7 @@
  * broken files mixed in at the scenario's rate.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PDFDocument } from "pdf-lib";
@@ -58,9 +58,13 @@ export async function readCorpus(dir = CORPUS_DIR): Promise<CorpusEntry[]> {
   const { log, warn } = console;
   console.log = console.warn = () => {};
   try {
-    for (const file of readdirSync(dir).filter((name) => name.toLowerCase().endsWith(".pdf")).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((name) => name.toLowerCase().endsWith(".pdf"))
+      .sort()) {
       try {
-        const document = await PDFDocument.load(readFileSync(path.join(dir, file)), { updateMetadata: false });
+        const document = await PDFDocument.load(readFileSync(path.join(dir, file)), {
+          updateMetadata: false,
+        });
         // getPages() walks the page tree, so loops and over-deep trees fail here (stack overflow).
         const pages = document.getPages().length;
         entries.push({ file, pages, unreadable: pages === 0 });
@@ -90,7 +94,10 @@ export class DocumentPicker {
   #corpus: DocumentTemplate[] = [];
   #bad: DocumentTemplate[] = [];
 
-  private constructor(mix: DocumentMix, options: { seed: number; cacheDir: string; corpusDir: string }) {
+  private constructor(
+    mix: DocumentMix,
+    options: { seed: number; cacheDir: string; corpusDir: string },
+  ) {
     this.#mix = mix;
     this.#seed = options.seed;
     this.#random = new SeededRandom(options.seed).fork("documents");
@@ -99,8 +106,14 @@ export class DocumentPicker {
   }
 
   /** Builds the picker: reads the corpus and plans the distinct generated documents. */
-  static async create(mix: DocumentMix, options: { seed: number; cacheDir: string; corpusDir?: string }): Promise<DocumentPicker> {
-    const picker = new DocumentPicker(mix, { ...options, corpusDir: options.corpusDir ?? CORPUS_DIR });
+  static async create(
+    mix: DocumentMix,
+    options: { seed: number; cacheDir: string; corpusDir?: string },
+  ): Promise<DocumentPicker> {
+    const picker = new DocumentPicker(mix, {
+      ...options,
+      corpusDir: options.corpusDir ?? CORPUS_DIR,
+    });
     await picker.#plan();
     return picker;
   }
@@ -133,16 +146,34 @@ export class DocumentPicker {
       const bucket = planRandom.weighted(this.#mix.pages, (candidate) => candidate.weight);
       const pages = planRandom.integer(bucket.range[0], bucket.range[1]);
       const scanned = pages <= MAX_SCANNED_PAGES && planRandom.chance(this.#mix.scannedShare);
-      this.#generated.push(this.#generatedTemplate(`gen-${index}`, pages, scanned, planRandom.integer(1, 2 ** 31)));
+      this.#generated.push(
+        this.#generatedTemplate(`gen-${index}`, pages, scanned, planRandom.integer(1, 2 ** 31)),
+      );
     }
 
     for (const entry of await readCorpus(this.corpusDir)) {
       const read = () => Promise.resolve(readFileSync(path.join(this.corpusDir, entry.file)));
       const id = `corpus-${entry.file.replace(/\.pdf$/i, "")}`;
       if (entry.unreadable) {
-        this.#bad.push({ id, source: "corpus-unreadable", pages: 0, scanned: false, file: entry.file, bad: true, bytes: read });
+        this.#bad.push({
+          id,
+          source: "corpus-unreadable",
+          pages: 0,
+          scanned: false,
+          file: entry.file,
+          bad: true,
+          bytes: read,
+        });
       } else {
-        this.#corpus.push({ id, source: "corpus", pages: entry.pages, scanned: false, file: entry.file, bad: false, bytes: read });
+        this.#corpus.push({
+          id,
+          source: "corpus",
+          pages: entry.pages,
+          scanned: false,
+          file: entry.file,
+          bad: false,
+          bytes: read,
+        });
       }
     }
 
@@ -172,7 +203,10 @@ export class DocumentPicker {
 
   #generatedTemplate(id: string, pages: number, scanned: boolean, seed: number): DocumentTemplate {
     const scanDpi = this.#mix.scanDpi;
-    const cacheKey = createHash("sha256").update(JSON.stringify({ pages, scanned, seed, scanDpi })).digest("hex").slice(0, 16);
+    const cacheKey = createHash("sha256")
+      .update(JSON.stringify({ pages, scanned, seed, scanDpi }))
+      .digest("hex")
+      .slice(0, 16);
     const cacheFile = path.join(this.#cacheDir, `${cacheKey}.pdf`);
     let pending: Promise<Buffer> | undefined;
     const bytes = () => {
@@ -185,6 +219,13 @@ export class DocumentPicker {
       })();
       return pending;
     };
-    return { id: `${id}-${pages}p${scanned ? "-scan" : ""}`, source: "generated", pages, scanned, bad: false, bytes };
+    return {
+      id: `${id}-${pages}p${scanned ? "-scan" : ""}`,
+      source: "generated",
+      pages,
+      scanned,
+      bad: false,
+      bytes,
+    };
   }
 }

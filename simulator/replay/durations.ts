@@ -7,7 +7,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /** Parses a duration into milliseconds, or returns undefined when it is not one. */
 export function parseDurationMs(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value * 1_000 : undefined;
+  if (typeof value === "number")
+    return Number.isFinite(value) && value >= 0 ? value * 1_000 : undefined;
   const text = value.trim();
   if (!/^(\d+(?:\.\d+)?(ms|s|m|h|d))+$/.test(text)) return undefined;
   let total = 0;

@@ -4,7 +4,12 @@
  * redrives a failed execution once, either at once (`redriveAtOnce`) or when
  * the driver calls {@link ExecutionTracker.redrive}.
  */
-import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  RedriveExecutionCommand,
+  type SFNClient,
+} from "@aws-sdk/client-sfn";
 import { classifyFailure } from "../report/failure-kinds.ts";
 import type { ExecutionStatus, ExecutionSummary } from "../report/run-data.ts";
 
@@ -58,7 +63,12 @@ export class ExecutionTracker {
   }
 
   /** Starts following an execution; `retryOf` marks a re-run of one failed document. */
-  add(executionArn: string, startedAt: number, documents: number, options: { retryOf?: FailedDocument } = {}): void {
+  add(
+    executionArn: string,
+    startedAt: number,
+    documents: number,
+    options: { retryOf?: FailedDocument } = {},
+  ): void {
     const summary: ExecutionSummary = {
       executionArn,
       startedAt,
@@ -76,7 +86,9 @@ export class ExecutionTracker {
    * again. Throws what RedriveExecution throws (ExecutionNotRedrivable...).
    */
   async redrive(summary: ExecutionSummary): Promise<void> {
-    const redriven = await this.#sfn.send(new RedriveExecutionCommand({ executionArn: summary.executionArn }));
+    const redriven = await this.#sfn.send(
+      new RedriveExecutionCommand({ executionArn: summary.executionArn }),
+    );
     summary.redrivenAt = redriven.redriveDate?.getTime();
     this.#running.set(summary.executionArn, { summary, redriving: true });
     this.#schedule();
@@ -84,7 +96,9 @@ export class ExecutionTracker {
 
   counts(): ExecutionCounts {
     const done = this.executions.filter((execution) => execution.status !== "RUNNING").length;
-    const failedExecutions = this.executions.filter((execution) => execution.status !== "RUNNING" && execution.status !== "SUCCEEDED");
+    const failedExecutions = this.executions.filter(
+      (execution) => execution.status !== "RUNNING" && execution.status !== "SUCCEEDED",
+    );
     return {
       started: this.executions.length,
       done,
@@ -92,7 +106,10 @@ export class ExecutionTracker {
       running: this.#running.size,
       redriven: this.executions.filter((execution) => execution.redrivenAt !== undefined).length,
       failedDocuments: this.#failedDocuments,
-      documentsInFailedExecutions: failedExecutions.reduce((sum, execution) => sum + execution.documents, 0),
+      documentsInFailedExecutions: failedExecutions.reduce(
+        (sum, execution) => sum + execution.documents,
+        0,
+      ),
     };
   }
 
@@ -121,7 +138,9 @@ export class ExecutionTracker {
     this.#polling = true;
     const tracked = [...this.#running.values()];
     for (let index = 0; index < tracked.length; index += POLL_CONCURRENCY) {
-      await Promise.all(tracked.slice(index, index + POLL_CONCURRENCY).map((entry) => this.#check(entry)));
+      await Promise.all(
+        tracked.slice(index, index + POLL_CONCURRENCY).map((entry) => this.#check(entry)),
+      );
     }
     this.#polling = false;
     if (this.#running.size === 0) {
@@ -133,13 +152,14 @@ export class ExecutionTracker {
 
   async #check(entry: Tracked): Promise<void> {
     const arn = entry.summary.executionArn;
-    let described;
+    let described: DescribeExecutionCommandOutput;
     try {
       described = await this.#sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
     } catch (error) {
       // A poll that fails is retried on the next round; persistent failures end in the report as RUNNING.
       this.#pollErrors++;
-      if (this.#pollErrors % 100 === 1) console.warn(`DescribeExecution failed for ${arn}: ${(error as Error).message}`);
+      if (this.#pollErrors % 100 === 1)
+        console.warn(`DescribeExecution failed for ${arn}: ${(error as Error).message}`);
       return;
     }
     const status = described.status as ExecutionStatus;
@@ -175,7 +195,10 @@ export class ExecutionTracker {
     const entry = this.#running.get(executionArn);
     this.#running.delete(executionArn);
     if (!output) return;
-    let report: { failedCount?: number; failed?: Array<{ key?: string; error?: string; cause?: string }> };
+    let report: {
+      failedCount?: number;
+      failed?: Array<{ key?: string; error?: string; cause?: string }>;
+    };
     try {
       report = JSON.parse(output);
     } catch {
@@ -193,11 +216,16 @@ export class ExecutionTracker {
       entry.summary.failedDocumentKinds = kinds;
       const errors = (report.failed ?? []).slice(0, FAILED_DOCUMENT_ERRORS_KEPT);
       if (errors.length > 0) {
-        entry.summary.failedDocumentErrors = errors.map(({ key, error, cause }) => ({ key, error, cause: cause?.slice(0, 500) }));
+        entry.summary.failedDocumentErrors = errors.map(({ key, error, cause }) => ({
+          key,
+          error,
+          cause: cause?.slice(0, 500),
+        }));
       }
     }
     for (const document of report.failed ?? []) {
-      if (typeof document.key === "string") this.failedDocuments.push({ key: document.key, executionArn });
+      if (typeof document.key === "string")
+        this.failedDocuments.push({ key: document.key, executionArn });
     }
   }
 }

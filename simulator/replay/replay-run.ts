@@ -10,14 +10,14 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { type Clock, RealClock, VirtualClock } from "../clock.ts";
 import { ProbeSeriesStore } from "../diagnostics/probe-series.ts";
-import { type RunReport, buildReport } from "../report/build-report.ts";
+import { buildReport, type RunReport } from "../report/build-report.ts";
 import { renderHtmlReport } from "../report/html-report.ts";
 import type { DirectInvocations, DriverError, RunData } from "../report/run-data.ts";
 import type { BackendName } from "../sandbox/backend.ts";
 import { type Arrival, generateArrivals } from "./arrivals.ts";
+import { sleepUntil, workOrAbort } from "./clock-waits.ts";
 import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
 import { DocumentPicker } from "./document-mix.ts";
-import { sleepUntil, workOrAbort } from "./clock-waits.ts";
 import { ExecutionTracker } from "./execution-tracker.ts";
 import { GapBridge } from "./gap-bridge.ts";
 import { redriveFailedExecutions, retryFailedDocuments } from "./rerun-driver.ts";
@@ -96,7 +96,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const clock: Clock = options.endpoint
     ? new RealClock()
-    : new VirtualClock({ start: simulatedStart, speed: options.speed === "max" ? 1 : options.speed, jumpIdle: options.speed === "max" });
+    : new VirtualClock({
+        start: simulatedStart,
+        speed: options.speed === "max" ? 1 : options.speed,
+        jumpIdle: options.speed === "max",
+      });
   const simulator = options.endpoint
     ? undefined
     : await (await import("../simulator.ts")).startSimulator({
@@ -122,7 +126,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   };
   simulator?.lambda.events.on("invocation", onInvocation);
   const driverErrors: DriverError[] = [];
-  const direct: DirectInvocations = { functionName: scenario.drive.function, submitted: 0, invoked: 0, failed: 0 };
+  const direct: DirectInvocations = {
+    functionName: scenario.drive.function,
+    submitted: 0,
+    invoked: 0,
+    failed: 0,
+  };
   const drivesFunction = scenario.drive.target === "function";
   let interrupted = options.signal?.aborted ?? false;
   let arrivalsStarted = 0;
@@ -133,7 +142,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     try {
       await simulator?.close();
     } catch (error) {
-      console.warn(`Shutting the simulator down failed: ${(error as Error).message}. Check for leftover sandboxes with \`ps\`.`);
+      console.warn(
+        `Shutting the simulator down failed: ${(error as Error).message}. Check for leftover sandboxes with \`ps\`.`,
+      );
     }
     if (clock instanceof VirtualClock) clock.stop();
     if (simulator && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
@@ -172,7 +183,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         documentsFailed: drivesFunction ? direct.failed : counts.failedDocuments,
         documentsInFailedExecutions: counts.documentsInFailedExecutions,
         invocations,
-        invocationsPerSecond: ((invocations - lastInvocations) * 1_000) / Math.max(1, now - lastTick),
+        invocationsPerSecond:
+          ((invocations - lastInvocations) * 1_000) / Math.max(1, now - lastTick),
         liveEnvironments: simulator?.lambda.liveEnvironmentCount() ?? 0,
         wallMs: now - wallStarted,
       });
@@ -202,7 +214,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
             new StartExecutionCommand({
               stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
               name: `arrival-${String(index).padStart(5, "0")}`,
-              input: JSON.stringify({ bucket: deployed.bucket, documents: keys.map((key) => ({ key })) }),
+              input: JSON.stringify({
+                bucket: deployed.bucket,
+                documents: keys.map((key) => ({ key })),
+              }),
             }),
           );
           tracker.add(started.executionArn as string, clock.now(), keys.length);
@@ -214,7 +229,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
           void task.finally(() => inFlight.delete(task));
         }
       } catch (error) {
-        driverErrors.push({ at: clock.now(), operation: scenario.drive.target === "state-machine" ? "StartExecution" : "Invoke", errorType: (error as Error).name, message: (error as Error).message });
+        driverErrors.push({
+          at: clock.now(),
+          operation: scenario.drive.target === "state-machine" ? "StartExecution" : "Invoke",
+          errorType: (error as Error).name,
+          message: (error as Error).message,
+        });
       } finally {
         release();
       }
@@ -261,7 +281,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const attached = options.endpoint ? await fetchSeries(options.endpoint, runStartedAt) : undefined;
   const run: RunData = {
-    scenario: { name: scenario.name, description: scenario.description, seed: scenario.seed, file: options.scenarioFile },
+    scenario: {
+      name: scenario.name,
+      description: scenario.description,
+      seed: scenario.seed,
+      file: options.scenarioFile,
+    },
     backend: options.backend,
     speed: String(options.speed),
     wallStartedAt,
@@ -283,7 +308,10 @@ export function writeReports(run: RunData, outDir: string): ReplayResult {
   const report = buildReport(run);
   const reportJsonPath = path.join(outDir, "report.json");
   const reportHtmlPath = path.join(outDir, "report.html");
-  writeFileSync(reportJsonPath, `${JSON.stringify({ ...report, invocationList: run.invocations }, null, 1)}\n`);
+  writeFileSync(
+    reportJsonPath,
+    `${JSON.stringify({ ...report, invocationList: run.invocations }, null, 1)}\n`,
+  );
   writeFileSync(reportHtmlPath, renderHtmlReport(report, run.invocations));
   return { report, run, outDir, reportJsonPath, reportHtmlPath };
 }
@@ -302,12 +330,25 @@ async function drain(clock: Clock, work: Promise<unknown>, signal?: AbortSignal)
   }
 }
 
-async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicker, arrival: Arrival, index: number): Promise<string[]> {
+async function uploadArrival(
+  s3: S3Client,
+  bucket: string,
+  picker: DocumentPicker,
+  arrival: Arrival,
+  index: number,
+): Promise<string[]> {
   const keys: string[] = [];
   for (let position = 0; position < arrival.documents; position++) {
     const template = picker.pick(arrival.traced?.[position]);
     const key = `in/${String(index).padStart(5, "0")}/${position}-${template.id}.pdf`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await template.bytes(), ContentType: "application/pdf" }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: await template.bytes(),
+        ContentType: "application/pdf",
+      }),
+    );
     keys.push(key);
   }
   return keys;
@@ -317,16 +358,34 @@ async function uploadArrival(s3: S3Client, bucket: string, picker: DocumentPicke
 // concurrency 1 this is the load test that walks one environment to its limit.
 // Counts each document in `direct`: a FunctionError in the response or a
 // rejected Invoke is a failed document.
-async function invokeEach(lambda: LambdaClient, direct: DirectInvocations, bucket: string, keys: string[], clock: Clock, errors: DriverError[]): Promise<void> {
+async function invokeEach(
+  lambda: LambdaClient,
+  direct: DirectInvocations,
+  bucket: string,
+  keys: string[],
+  clock: Clock,
+  errors: DriverError[],
+): Promise<void> {
   const { functionName } = direct;
   for (const key of keys) {
     const release = clock.hold();
     try {
-      const response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ bucket, key })) }));
+      const response = await lambda.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          Payload: Buffer.from(JSON.stringify({ bucket, key })),
+        }),
+      );
       if (response.FunctionError) direct.failed++;
     } catch (error) {
       direct.failed++;
-      errors.push({ at: clock.now(), operation: "Invoke", functionName, errorType: (error as Error).name, message: (error as Error).message });
+      errors.push({
+        at: clock.now(),
+        operation: "Invoke",
+        functionName,
+        errorType: (error as Error).name,
+        message: (error as Error).message,
+      });
     } finally {
       direct.invoked++;
       release();
@@ -339,16 +398,24 @@ async function invokeEach(lambda: LambdaClient, direct: DirectInvocations, bucke
  * routes, keeping what happened since `since`. Returns undefined when the
  * simulator does not serve them, so the report has executions only.
  */
-async function fetchSeries(endpoint: string, since: number): Promise<Pick<RunData, "invocations" | "environments"> | undefined> {
+async function fetchSeries(
+  endpoint: string,
+  since: number,
+): Promise<Pick<RunData, "invocations" | "environments"> | undefined> {
   try {
     const response = await fetch(new URL("/_warmstate/diagnostics/series", endpoint));
     if (!response.ok) return undefined;
     const body = (await response.json()) as Pick<RunData, "invocations" | "environments">;
     const invocations = body.invocations.filter((invocation) => invocation.startedAt >= since);
     const used = new Set(invocations.map((invocation) => invocation.environmentId));
-    return { invocations, environments: body.environments.filter((environment) => used.has(environment.environmentId)) };
+    return {
+      invocations,
+      environments: body.environments.filter((environment) => used.has(environment.environmentId)),
+    };
   } catch (error) {
-    console.warn(`Reading probe series from ${endpoint} failed: ${(error as Error).message}. The report lists executions only.`);
+    console.warn(
+      `Reading probe series from ${endpoint} failed: ${(error as Error).message}. The report lists executions only.`,
+    );
     return undefined;
   }
 }

@@ -2,7 +2,7 @@
  * Finds, reads and validates a scenario: a shipped name (`seed-workday`) or a
  * YAML file path.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
@@ -37,11 +37,16 @@ export function shippedScenarioNames(): string[] {
 
 /** Loads a shipped scenario by name, or a scenario file by path. */
 export function loadScenario(nameOrFile: string): LoadedScenario {
-  const looksLikePath = nameOrFile.includes("/") || nameOrFile.endsWith(".yaml") || nameOrFile.endsWith(".yml");
-  const file = looksLikePath ? path.resolve(nameOrFile) : path.join(SCENARIOS_DIR, `${nameOrFile}.yaml`);
+  const looksLikePath =
+    nameOrFile.includes("/") || nameOrFile.endsWith(".yaml") || nameOrFile.endsWith(".yml");
+  const file = looksLikePath
+    ? path.resolve(nameOrFile)
+    : path.join(SCENARIOS_DIR, `${nameOrFile}.yaml`);
   if (!existsSync(file)) {
     const known = shippedScenarioNames().join(", ");
-    throw new ScenarioError(`Scenario "${nameOrFile}" not found (looked for ${file}). Shipped scenarios: ${known}; or pass a path to a YAML file.`);
+    throw new ScenarioError(
+      `Scenario "${nameOrFile}" not found (looked for ${file}). Shipped scenarios: ${known}; or pass a path to a YAML file.`,
+    );
   }
 
   let document: unknown;
@@ -91,9 +96,16 @@ function describeAllowed(issue: z.core.$ZodIssue): string {
     case "invalid_union": {
       // A discriminated union reports the allowed discriminator values as `options`.
       const options = (issue as { options?: unknown[] }).options;
-      if (options) return `allowed values: ${options.map((value) => JSON.stringify(value)).join(", ")}`;
-      const expected = issue.errors.flatMap((branch) => branch.filter((inner) => inner.code === "invalid_type" && inner.path.length === 0).map((inner) => article((inner as { expected: string }).expected)));
-      return expected.length > 0 ? `expected ${[...new Set(expected)].join(" or ")}` : "matches none of the allowed forms";
+      if (options)
+        return `allowed values: ${options.map((value) => JSON.stringify(value)).join(", ")}`;
+      const expected = issue.errors.flatMap((branch) =>
+        branch
+          .filter((inner) => inner.code === "invalid_type" && inner.path.length === 0)
+          .map((inner) => article((inner as { expected: string }).expected)),
+      );
+      return expected.length > 0
+        ? `expected ${[...new Set(expected)].join(" or ")}`
+        : "matches none of the allowed forms";
     }
     case "invalid_type":
       return `expected ${article(issue.expected)}`;
@@ -102,7 +114,8 @@ function describeAllowed(issue: z.core.$ZodIssue): string {
     case "too_big":
       return `must be ${bound(issue.origin, issue.maximum, issue.inclusive, "at most", "less than")}`;
     case "invalid_format":
-      if (issue.format === "datetime") return 'expected an ISO 8601 date and time with offset, such as "2026-03-02T08:00:00-05:00"';
+      if (issue.format === "datetime")
+        return 'expected an ISO 8601 date and time with offset, such as "2026-03-02T08:00:00-05:00"';
       return issue.message;
     default:
       return issue.message;
@@ -110,9 +123,17 @@ function describeAllowed(issue: z.core.$ZodIssue): string {
 }
 
 // Words a minimum or maximum, e.g. "a number greater than 0" or "a list of at least 1 item".
-function bound(origin: string, limit: number | bigint, inclusive: boolean | undefined, inclusiveWord: string, exclusiveWord: string): string {
-  if (origin === "array") return `a list of ${inclusive ? inclusiveWord : exclusiveWord} ${limit} item${limit === 1 ? "" : "s"}`;
-  if (origin === "string") return `a text of ${inclusive ? inclusiveWord : exclusiveWord} ${limit} character${limit === 1 ? "" : "s"}`;
+function bound(
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean | undefined,
+  inclusiveWord: string,
+  exclusiveWord: string,
+): string {
+  if (origin === "array")
+    return `a list of ${inclusive ? inclusiveWord : exclusiveWord} ${limit} item${limit === 1 ? "" : "s"}`;
+  if (origin === "string")
+    return `a text of ${inclusive ? inclusiveWord : exclusiveWord} ${limit} character${limit === 1 ? "" : "s"}`;
   return `a number ${inclusive ? inclusiveWord : exclusiveWord} ${limit}`;
 }
 
@@ -153,9 +174,16 @@ interface SchemaDefinition {
 // A discriminated union (`arrivals`) is walked into the option that the
 // document's discriminator value (`model`) selects.
 function allowedKeysAt(issuePath: PropertyKey[], document: unknown): string[] | undefined {
-  let definition: SchemaDefinition | undefined = (scenarioSchema as unknown as { _zod: { def: SchemaDefinition } })._zod.def;
+  let definition: SchemaDefinition | undefined = (
+    scenarioSchema as unknown as { _zod: { def: SchemaDefinition } }
+  )._zod.def;
   const unwrap = () => {
-    while (definition && (definition.type === "default" || definition.type === "optional" || definition.type === "pipe")) {
+    while (
+      definition &&
+      (definition.type === "default" ||
+        definition.type === "optional" ||
+        definition.type === "pipe")
+    ) {
       definition = (definition.innerType ?? definition.in)?._zod.def;
     }
   };
@@ -172,12 +200,15 @@ function allowedKeysAt(issuePath: PropertyKey[], document: unknown): string[] | 
     definition = definition.options
       .map((option) => option._zod.def)
       .find((option) => {
-        const literal = option.shape?.[discriminator]?._zod.def as { values?: unknown[] } | undefined;
+        const literal = option.shape?.[discriminator]?._zod.def as
+          | { values?: unknown[] }
+          | undefined;
         return literal?.values?.includes(selected);
       });
     unwrap();
   }
   if (definition?.type === "object" && definition.shape) return Object.keys(definition.shape);
-  if (definition?.type === "record" && definition.keyType?._zod.def.entries) return Object.keys(definition.keyType._zod.def.entries);
+  if (definition?.type === "record" && definition.keyType?._zod.def.entries)
+    return Object.keys(definition.keyType._zod.def.entries);
   return undefined;
 }

@@ -11,26 +11,28 @@ export const PIPELINE_FUNCTIONS = ["pdf-split", "pdf-analyze", "pdf-summarize"] 
 export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
 
 /** State machines of the PDF pipeline, by the file name under pipelines/. */
-export const PIPELINE_STATE_MACHINES = ["pdf-batch", "pdf-batch-strict", "pdf-batch-inline"] as const;
+export const PIPELINE_STATE_MACHINES = [
+  "pdf-batch",
+  "pdf-batch-strict",
+  "pdf-batch-inline",
+] as const;
 
 /** Largest document a scenario may ask for, in pages. */
 export const MAX_DOCUMENT_PAGES = 1_000;
 
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((value, context) => {
-    const ms = parseDurationMs(value);
-    if (ms === undefined) {
-      context.addIssue({
-        code: "custom",
-        message: 'expected seconds as a number or a string such as "90s", "5m", "8h" or "1h30m"',
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.number(), z.string()]).transform((value, context) => {
+  const ms = parseDurationMs(value);
+  if (ms === undefined) {
+    context.addIssue({
+      code: "custom",
+      message: 'expected seconds as a number or a string such as "90s", "5m", "8h" or "1h30m"',
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const positiveDuration = duration.refine((ms) => ms > 0, { message: "must be longer than zero" });
 
@@ -39,12 +41,19 @@ const integerRange = (low: number, high: number) =>
   z
     .union([
       z.number().int().min(low).max(high),
-      z.object({ min: z.number().int().min(low).max(high), max: z.number().int().min(low).max(high) }).strict(),
+      z
+        .object({
+          min: z.number().int().min(low).max(high),
+          max: z.number().int().min(low).max(high),
+        })
+        .strict(),
     ])
     .transform((value) => (typeof value === "number" ? { min: value, max: value } : value))
     .refine((range) => range.min <= range.max, { message: "min must not exceed max" });
 
-const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as "09:00"');
+const clockTime = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as "09:00"');
 
 const timeZone = z.string().refine(
   (name) => {
@@ -66,7 +75,10 @@ const workingHours = z
     days: z.array(z.enum(WEEKDAYS)).min(1).default(["mon", "tue", "wed", "thu", "fri"]),
   })
   .strict()
-  .refine((hours) => hours.start < hours.end, { message: "start must be before end", path: ["end"] });
+  .refine((hours) => hours.start < hours.end, {
+    message: "start must be before end",
+    path: ["end"],
+  });
 
 const batchesModel = z
   .object({
@@ -124,22 +136,36 @@ const traceModel = z
 /** Arrival models, by their `model` field. */
 export const ARRIVAL_MODELS = ["batches", "burst", "poisson", "constant", "trace"] as const;
 
-const arrivals = z.discriminatedUnion("model", [batchesModel, burstModel, poissonModel, constantModel, traceModel]);
+const arrivals = z.discriminatedUnion("model", [
+  batchesModel,
+  burstModel,
+  poissonModel,
+  constantModel,
+  traceModel,
+]);
 
 const pageBucket = z
   .object({
-    range: z.tuple([z.number().int().min(1).max(MAX_DOCUMENT_PAGES), z.number().int().min(1).max(MAX_DOCUMENT_PAGES)]),
+    range: z.tuple([
+      z.number().int().min(1).max(MAX_DOCUMENT_PAGES),
+      z.number().int().min(1).max(MAX_DOCUMENT_PAGES),
+    ]),
     weight: z.number().positive(),
   })
   .strict()
-  .refine((bucket) => bucket.range[0] <= bucket.range[1], { message: "range must be [low, high] with low <= high" });
+  .refine((bucket) => bucket.range[0] <= bucket.range[1], {
+    message: "range must be [low, high] with low <= high",
+  });
 
 const documents = z
   .object({
     /** Share of documents taken from the real corpus instead of generated. */
     corpusShare: z.number().min(0).max(1).default(0.2),
     /** Page counts of generated documents: weighted buckets, uniform inside a bucket. */
-    pages: z.array(pageBucket).min(1).default([{ range: [1, 5], weight: 1 }]),
+    pages: z
+      .array(pageBucket)
+      .min(1)
+      .default([{ range: [1, 5], weight: 1 }]),
     /** Share of generated documents made of scanned-like image pages. */
     scannedShare: z.number().min(0).max(1).default(0),
     /** Resolution of scanned-like pages; bigger means more bytes per page in /tmp. */
@@ -168,7 +194,10 @@ const functionSettings = z
  * (long enough past the functions' keep-alive and every idle environment is
  * reclaimed), then one re-run at a time, at most one per `every`.
  */
-const rerunSchedule = z.object({ after: positiveDuration, every: positiveDuration.default(60_000) });
+const rerunSchedule = z.object({
+  after: positiveDuration,
+  every: positiveDuration.default(60_000),
+});
 
 const drive = z
   .object({
@@ -183,12 +212,20 @@ const drive = z
      * stopped, then redrives up to `max` of them one at a time, `every`
      * apart, taking the failure kinds in turn so each kind gets re-runs.
      */
-    redrive: z.union([z.boolean(), rerunSchedule.extend({ max: z.number().int().min(1).max(10_000).default(12) }).strict()]).default(false),
+    redrive: z
+      .union([
+        z.boolean(),
+        rerunSchedule.extend({ max: z.number().int().min(1).max(10_000).default(12) }).strict(),
+      ])
+      .default(false),
     /**
      * Re-run up to `max` of the documents that failed inside executions, each
      * as a new execution, on the same schedule as a delayed redrive.
      */
-    retryFailedDocuments: rerunSchedule.extend({ max: z.number().int().min(1).max(10_000).default(20) }).strict().optional(),
+    retryFailedDocuments: rerunSchedule
+      .extend({ max: z.number().int().min(1).max(10_000).default(20) })
+      .strict()
+      .optional(),
     /** Invocations or executions in flight at once, from the driver's side. */
     maxInFlight: z.number().int().min(1).max(1_000).default(64),
   })
@@ -199,7 +236,12 @@ export const scenarioSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, "must be lowercase letters, digits and hyphens"),
     description: z.string().default(""),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(1),
     /** Simulated start, an ISO 8601 date and time with offset. */
     start: z.iso.datetime({ offset: true }).default("2026-03-02T08:00:00-05:00"),
     /** Simulated time during which arrivals happen. */
@@ -223,7 +265,11 @@ export const scenarioSchema = z
     functions: z.partialRecord(z.enum(PIPELINE_FUNCTIONS), functionSettings).default({}),
     /** The production bugs and their workaround: true turns the fix or workaround on. */
     toggles: z
-      .object({ CLEAN_TMP: z.boolean().default(false), CLOSE_FDS: z.boolean().default(false), SELF_RECYCLE: z.boolean().default(false) })
+      .object({
+        CLEAN_TMP: z.boolean().default(false),
+        CLOSE_FDS: z.boolean().default(false),
+        SELF_RECYCLE: z.boolean().default(false),
+      })
       .strict()
       .default({ CLEAN_TMP: false, CLOSE_FDS: false, SELF_RECYCLE: false }),
   })

@@ -3,11 +3,11 @@
  * their first occurrence, leak findings per environment and a timeline.
  */
 import type { EnvironmentFindings } from "../diagnostics/leak-findings.ts";
-import { describeError } from "./error-text.ts";
 import { findingsOfRecord } from "../diagnostics/record-findings.ts";
 import { counted } from "./counted.ts";
-import { FAILURE_KINDS, type FailureKind, classifyFailure } from "./failure-kinds.ts";
-import { type RerunSummary, placeExecutionFailure, summarizeReruns } from "./reruns.ts";
+import { describeError } from "./error-text.ts";
+import { classifyFailure, FAILURE_KINDS, type FailureKind } from "./failure-kinds.ts";
+import { placeExecutionFailure, type RerunSummary, summarizeReruns } from "./reruns.ts";
 import type { DirectInvocations, EnvironmentRecord, RunData } from "./run-data.ts";
 
 /** First occurrence of a kind of failure. */
@@ -80,10 +80,29 @@ export interface RunReport {
    * attempt failed (no report lists which of them failed), `retried` those
    * re-run later as new executions.
    */
-  documents: { submitted: number; failed: number; inFailedExecutions: number; retried: number; failedOnRetry: number };
-  invocations: { total: number; cold: number; warm: number; failed: number; byFunction: Record<string, { total: number; cold: number; failed: number }> };
+  documents: {
+    submitted: number;
+    failed: number;
+    inFailedExecutions: number;
+    retried: number;
+    failedOnRetry: number;
+  };
+  invocations: {
+    total: number;
+    cold: number;
+    warm: number;
+    failed: number;
+    byFunction: Record<string, { total: number; cold: number; failed: number }>;
+  };
   /** Environments by how they ended; `shutDown` were shut down with the simulator at the end, `live` were still running. */
-  environments: { started: number; reclaimed: number; recycled: number; reset: number; shutDown: number; live: number };
+  environments: {
+    started: number;
+    reclaimed: number;
+    recycled: number;
+    reset: number;
+    shutDown: number;
+    live: number;
+  };
   failures: FailureKindSummary[];
   /** Redrives and document re-runs, with the environments they landed on. */
   reruns: RerunSummary[];
@@ -101,18 +120,24 @@ const TIMELINE_BUCKETS = 96;
 /** Builds the report of a run. */
 export function buildReport(run: RunData): RunReport {
   const simulatedMs = Math.max(0, run.simulatedEndedAt - run.simulatedStartedAt);
-  const failedInvocations = run.invocations.filter((invocation) => invocation.outcome !== "success");
+  const failedInvocations = run.invocations.filter(
+    (invocation) => invocation.outcome !== "success",
+  );
 
   const byFunction: RunReport["invocations"]["byFunction"] = {};
   for (const invocation of run.invocations) {
-    const entry = (byFunction[invocation.functionName] ??= { total: 0, cold: 0, failed: 0 });
+    byFunction[invocation.functionName] ??= { total: 0, cold: 0, failed: 0 };
+    const entry = byFunction[invocation.functionName];
     entry.total++;
     if (invocation.coldStart) entry.cold++;
     if (invocation.outcome !== "success") entry.failed++;
   }
 
-  const status = (value: string) => run.executions.filter((execution) => execution.status === value).length;
-  const redriven = run.executions.filter((execution) => execution.redrivenAt !== undefined || execution.redriveStatus !== undefined);
+  const status = (value: string) =>
+    run.executions.filter((execution) => execution.status === value).length;
+  const redriven = run.executions.filter(
+    (execution) => execution.redrivenAt !== undefined || execution.redriveStatus !== undefined,
+  );
   const firstRuns = run.executions.filter((execution) => !execution.retry);
   const retries = run.executions.filter((execution) => execution.retry);
   const failedFirst = (status: string) => status !== "SUCCEEDED" && status !== "RUNNING";
@@ -137,13 +162,19 @@ export function buildReport(run: RunData): RunReport {
       aborted: status("ABORTED"),
       running: status("RUNNING"),
       redriven: redriven.length,
-      succeededAfterRedrive: redriven.filter((execution) => execution.redriveStatus === "SUCCEEDED").length,
-      failedAfterRedrive: redriven.filter((execution) => execution.redriveStatus !== undefined && failedFirst(execution.redriveStatus)).length,
+      succeededAfterRedrive: redriven.filter((execution) => execution.redriveStatus === "SUCCEEDED")
+        .length,
+      failedAfterRedrive: redriven.filter(
+        (execution) =>
+          execution.redriveStatus !== undefined && failedFirst(execution.redriveStatus),
+      ).length,
     },
     documents: {
       submitted: firstRuns.reduce((sum, execution) => sum + execution.documents, 0),
       failed: firstRuns.reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
-      inFailedExecutions: firstRuns.filter((execution) => failedFirst(execution.status)).reduce((sum, execution) => sum + execution.documents, 0),
+      inFailedExecutions: firstRuns
+        .filter((execution) => failedFirst(execution.status))
+        .reduce((sum, execution) => sum + execution.documents, 0),
       retried: retries.reduce((sum, execution) => sum + execution.documents, 0),
       failedOnRetry: retries.reduce((sum, execution) => sum + (execution.failedDocuments ?? 0), 0),
     },
@@ -156,15 +187,22 @@ export function buildReport(run: RunData): RunReport {
     },
     environments: {
       started: run.environments.length,
-      reclaimed: run.environments.filter((environment) => environment.endReason === "reclaimed").length,
-      recycled: run.environments.filter((environment) => environment.endReason === "recycled" || environment.endReason === "lifetime").length,
+      reclaimed: run.environments.filter((environment) => environment.endReason === "reclaimed")
+        .length,
+      recycled: run.environments.filter(
+        (environment) =>
+          environment.endReason === "recycled" || environment.endReason === "lifetime",
+      ).length,
       reset: run.environments.reduce((sum, environment) => sum + environment.resets, 0),
-      shutDown: run.environments.filter((environment) => environment.endReason === "shutdown").length,
+      shutDown: run.environments.filter((environment) => environment.endReason === "shutdown")
+        .length,
       live: run.environments.filter((environment) => environment.status !== "gone").length,
     },
     failures: summarizeFailures(run),
     reruns: summarizeReruns(run),
-    findings: run.environments.map(findingsOfRecord).filter((findings) => findings.messages.length > 0),
+    findings: run.environments
+      .map(findingsOfRecord)
+      .filter((findings) => findings.messages.length > 0),
     timeline: buildTimeline(run),
     environmentSeries: run.environments,
     executionList: run.executions,
@@ -175,7 +213,12 @@ export function buildReport(run: RunData): RunReport {
 
 function summarizeFailures(run: RunData): FailureKindSummary[] {
   const kinds = new Map<FailureKind, FailureKindSummary>();
-  const note = (kind: FailureKind, first: FirstOccurrence, field: "invocations" | "executions" | "documents", count = 1) => {
+  const note = (
+    kind: FailureKind,
+    first: FirstOccurrence,
+    field: "invocations" | "executions" | "documents",
+    count = 1,
+  ) => {
     let summary = kinds.get(kind);
     if (!summary) {
       summary = { kind, invocations: 0, executions: 0, documents: 0, first };
@@ -187,7 +230,11 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
 
   for (const invocation of run.invocations) {
     if (invocation.outcome === "success") continue;
-    const kind = classifyFailure({ outcome: invocation.outcome, errorType: invocation.errorType, message: invocation.errorMessage });
+    const kind = classifyFailure({
+      outcome: invocation.outcome,
+      errorType: invocation.errorType,
+      message: invocation.errorMessage,
+    });
     note(
       kind,
       {
@@ -195,7 +242,8 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
         functionName: invocation.functionName,
         environmentId: invocation.environmentId,
         invocationNumber: invocation.invocationNumber,
-        error: `${invocation.errorType ?? invocation.outcome}: ${invocation.errorMessage ?? ""}`.trim(),
+        error:
+          `${invocation.errorType ?? invocation.outcome}: ${invocation.errorMessage ?? ""}`.trim(),
       },
       "invocations",
     );
@@ -219,25 +267,49 @@ function summarizeFailures(run: RunData): FailureKindSummary[] {
   for (const execution of run.executions) {
     const examples = execution.failedDocumentErrors ?? [];
     for (const [kind, count] of Object.entries(execution.failedDocumentKinds ?? {})) {
-      const example = examples.find((candidate) => classifyFailure({ errorType: candidate.error, message: candidate.cause }) === kind);
-      const error = example ? `${example.key}: ${describeError(example.error, example.cause)}` : counted(count, "document");
-      note(kind as FailureKind, { at: execution.stoppedAt ?? execution.startedAt, executionArn: execution.executionArn, error }, "documents", count);
+      const example = examples.find(
+        (candidate) =>
+          classifyFailure({ errorType: candidate.error, message: candidate.cause }) === kind,
+      );
+      const error = example
+        ? `${example.key}: ${describeError(example.error, example.cause)}`
+        : counted(count, "document");
+      note(
+        kind as FailureKind,
+        {
+          at: execution.stoppedAt ?? execution.startedAt,
+          executionArn: execution.executionArn,
+          error,
+        },
+        "documents",
+        count,
+      );
     }
   }
   for (const error of run.driverErrors) {
-    note(classifyFailure({ errorType: error.errorType, message: error.message }), { at: error.at, functionName: error.functionName, error: `${error.errorType}: ${error.message}` }, "invocations");
+    note(
+      classifyFailure({ errorType: error.errorType, message: error.message }),
+      {
+        at: error.at,
+        functionName: error.functionName,
+        error: `${error.errorType}: ${error.message}`,
+      },
+      "invocations",
+    );
   }
 
   return FAILURE_KINDS.flatMap((kind) => {
     const summary = kinds.get(kind);
     if (!summary) return [];
-    if (summary.first.environmentId === undefined) summary.first.noEnvironment = noEnvironmentReason(kind);
+    if (summary.first.environmentId === undefined)
+      summary.first.noEnvironment = noEnvironmentReason(kind);
     return [summary];
   });
 }
 
 function noEnvironmentReason(kind: FailureKind): string {
-  if (kind === "throttle") return "none: Lambda throttles a request before it assigns an environment";
+  if (kind === "throttle")
+    return "none: Lambda throttles a request before it assigns an environment";
   if (kind === "States.DataLimitExceeded") return "none: Step Functions rejects the payload itself";
   return "not known: no failed invocation matches this error";
 }
@@ -254,7 +326,8 @@ function buildTimeline(run: RunData): TimelineBucket[] {
     failures: 0,
     liveEnvironments: 0,
   }));
-  const bucketOf = (at: number) => Math.min(TIMELINE_BUCKETS - 1, Math.max(0, Math.floor((at - start) / width)));
+  const bucketOf = (at: number) =>
+    Math.min(TIMELINE_BUCKETS - 1, Math.max(0, Math.floor((at - start) / width)));
 
   // Concurrency: a sweep over start and end events of every invocation.
   const events: Array<[number, number]> = [];
@@ -275,8 +348,12 @@ function buildTimeline(run: RunData): TimelineBucket[] {
 
   for (const environment of run.environments) {
     const lastPoint = environment.points[environment.points.length - 1];
-    const end = environment.status === "gone" ? (environment.endedAt ?? lastPoint?.at ?? environment.createdAt) : run.simulatedEndedAt;
-    for (let index = bucketOf(environment.createdAt); index <= bucketOf(end); index++) buckets[index].liveEnvironments++;
+    const end =
+      environment.status === "gone"
+        ? (environment.endedAt ?? lastPoint?.at ?? environment.createdAt)
+        : run.simulatedEndedAt;
+    for (let index = bucketOf(environment.createdAt); index <= bucketOf(end); index++)
+      buckets[index].liveEnvironments++;
   }
   return buckets;
 }

@@ -25,15 +25,18 @@ export interface FailureFacts {
 }
 
 // The PDF functions name their input errors `...PDFError`, plus these.
-const BAD_DOCUMENT_ERRORS = /PDFError$|^InvalidEventError$|^ZeroPagesError$|^IncompleteAnalysisError$/;
+const BAD_DOCUMENT_ERRORS =
+  /PDFError$|^InvalidEventError$|^ZeroPagesError$|^IncompleteAnalysisError$/;
 
 /** Classifies one failure. */
 export function classifyFailure(facts: FailureFacts): FailureKind {
   const text = `${facts.errorType ?? ""} ${facts.message ?? ""}`;
   if (/\bENOSPC\b|no space left on device/i.test(text)) return "ENOSPC";
   if (/\bE[MN]FILE\b|too many open files/i.test(text)) return "EMFILE";
-  if (facts.outcome === "out-of-memory" || /Runtime\.OutOfMemory|out of memory/i.test(text)) return "out of memory";
-  if (facts.outcome === "timeout" || /Sandbox\.Timedout|States\.Timeout|Task timed out/i.test(text)) return "timeout";
+  if (facts.outcome === "out-of-memory" || /Runtime\.OutOfMemory|out of memory/i.test(text))
+    return "out of memory";
+  if (facts.outcome === "timeout" || /Sandbox\.Timedout|States\.Timeout|Task timed out/i.test(text))
+    return "timeout";
   if (/TooManyRequestsException|ThrottlingException|Rate Exceeded/i.test(text)) return "throttle";
   if (/States\.DataLimitExceeded/.test(text)) return "States.DataLimitExceeded";
   if (facts.outcome === "runtime-exit" || /Runtime\.ExitError/.test(text)) return "runtime exit";

@@ -5,9 +5,14 @@
 import { formatDuration } from "../replay/durations.ts";
 import type { RunReport } from "./build-report.ts";
 import { counted } from "./counted.ts";
-import { clockTime, describeEnvironments, describeFailurePlace, drivenRows } from "./terminal-summary.ts";
 import type { EnvironmentRecord, InvocationSummary } from "./run-data.ts";
 import { type ChartSeries, compactNumber, escapeHtml, renderChart } from "./svg-chart.ts";
+import {
+  clockTime,
+  describeEnvironments,
+  describeFailurePlace,
+  drivenRows,
+} from "./terminal-summary.ts";
 
 /** Environments drawn one by one; the rest are listed in report.json. */
 const MAX_ENVIRONMENT_CHARTS = 24;
@@ -32,7 +37,15 @@ code { font-size: 12px; background: #f1f3f7; padding: 1px 4px; }
 
 /** Renders report.html from the report and the invocation list (for failure markers). */
 export function renderHtmlReport(report: RunReport, invocations: InvocationSummary[]): string {
-  const sections = [header(report), summary(report), failures(report), reruns(report), findings(report), timeline(report), environments(report, invocations)];
+  const sections = [
+    header(report),
+    summary(report),
+    failures(report),
+    reruns(report),
+    findings(report),
+    timeline(report),
+    environments(report, invocations),
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Warmstate replay: ${escapeHtml(report.scenario.name)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
@@ -56,10 +69,16 @@ function header(report: RunReport): string {
 function summary(report: RunReport): string {
   const { invocations, environments } = report;
   const drivenRowsHtml = drivenRows(report)
-    .map(([label, total, details]) => `<tr><td>${escapeHtml(label.charAt(0).toUpperCase() + label.slice(1))}</td><td class="num">${escapeHtml(total)}</td><td>${escapeHtml(details)}</td></tr>`)
+    .map(
+      ([label, total, details]) =>
+        `<tr><td>${escapeHtml(label.charAt(0).toUpperCase() + label.slice(1))}</td><td class="num">${escapeHtml(total)}</td><td>${escapeHtml(details)}</td></tr>`,
+    )
     .join("\n");
   const functionRows = Object.entries(invocations.byFunction)
-    .map(([name, counts]) => `<tr><td>&nbsp;&nbsp;${escapeHtml(name)}</td><td class="num">${counts.total}</td><td>${counts.cold} cold, ${counts.failed} failed</td></tr>`)
+    .map(
+      ([name, counts]) =>
+        `<tr><td>&nbsp;&nbsp;${escapeHtml(name)}</td><td class="num">${counts.total}</td><td>${counts.cold} cold, ${counts.failed} failed</td></tr>`,
+    )
     .join("");
   return `<h2>Summary</h2>
 <table id="summary">
@@ -75,7 +94,9 @@ function failures(report: RunReport): string {
   if (report.failures.length === 0) return `<h2>Failures</h2><p class="ok">No failures.</p>`;
   const rows = report.failures
     .map(
-      (failure) => `<tr><td class="bad">${escapeHtml(failure.kind)}</td><td class="num">${failure.invocations}</td><td class="num">${failure.executions}</td><td class="num">${failure.documents}</td>
+      (
+        failure,
+      ) => `<tr><td class="bad">${escapeHtml(failure.kind)}</td><td class="num">${failure.invocations}</td><td class="num">${failure.executions}</td><td class="num">${failure.documents}</td>
 <td>${escapeHtml(failure.first.functionName ?? "-")}</td><td>${failure.first.environmentId ? `<code>${escapeHtml(failure.first.environmentId)}</code>` : `<span class="muted">${escapeHtml(failure.first.noEnvironment ?? "-")}</span>`}</td>
 <td class="num">${failure.first.invocationNumber ?? "-"}</td><td>${escapeHtml(new Date(failure.first.at).toISOString())}</td><td>${escapeHtml(failure.first.error.slice(0, 300))}</td></tr>`,
     )
@@ -95,9 +116,14 @@ function reruns(report: RunReport): string {
         : "no invocation";
       const others = rerun.landings
         .slice(1)
-        .map((other) => `${escapeHtml(other.functionName)} <code>${escapeHtml(other.environmentId.slice(0, 8))}</code> #${other.invocationNumber}${other.coldStart ? " cold" : ""}`)
+        .map(
+          (other) =>
+            `${escapeHtml(other.functionName)} <code>${escapeHtml(other.environmentId.slice(0, 8))}</code> #${other.invocationNumber}${other.coldStart ? " cold" : ""}`,
+        )
         .join(", ");
-      const result = rerun.passed ? '<span class="ok">passed</span>' : `<span class="bad">failed again</span> ${escapeHtml((rerun.error ?? "").slice(0, 200))}`;
+      const result = rerun.passed
+        ? '<span class="ok">passed</span>'
+        : `<span class="bad">failed again</span> ${escapeHtml((rerun.error ?? "").slice(0, 200))}`;
       return `<tr><td><code>${escapeHtml(rerun.executionName)}</code>${rerun.document ? `<br><code>${escapeHtml(rerun.document)}</code>` : ""}</td>
 <td class="bad">${escapeHtml(describeFailurePlace(rerun.failure, false))}</td><td>${escapeHtml(clockTime(rerun.failure.at))}</td>
 <td>${escapeHtml(rerun.method)} at ${escapeHtml(clockTime(rerun.at))}</td><td>${where}${others ? `<br><span class="muted">then ${others}</span>` : ""}${rerun.exact ? "" : '<br><span class="muted">other executions ran at the same time</span>'}</td><td>${result}</td></tr>`;
@@ -110,7 +136,8 @@ ${rows}</table>`;
 }
 
 function findings(report: RunReport): string {
-  if (report.findings.length === 0) return `<h2>Leak findings</h2><p class="ok">No environment grows steadily.</p>`;
+  if (report.findings.length === 0)
+    return `<h2>Leak findings</h2><p class="ok">No environment grows steadily.</p>`;
   const items = report.findings
     .map(
       (finding) =>
@@ -128,14 +155,44 @@ function timeline(report: RunReport): string {
     renderChart({
       title: "Concurrency and live environments over simulated time (UTC)",
       series: [
-        { label: "concurrent invocations", color: "#2f6fdb", points: at((bucket) => bucket.concurrency) },
-        { label: "live environments", color: "#7a4cc2", points: at((bucket) => bucket.liveEnvironments) },
+        {
+          label: "concurrent invocations",
+          color: "#2f6fdb",
+          points: at((bucket) => bucket.concurrency),
+        },
+        {
+          label: "live environments",
+          color: "#7a4cc2",
+          points: at((bucket) => bucket.liveEnvironments),
+        },
       ],
       formatX: clock,
       width: 640,
     }),
-    renderChart({ title: "Cold starts", series: [{ label: "cold starts", color: "#d08a1b", bars: true, points: at((bucket) => bucket.coldStarts) }], formatX: clock }),
-    renderChart({ title: "Failed invocations", series: [{ label: "failures", color: "#b3261e", bars: true, points: at((bucket) => bucket.failures) }], formatX: clock }),
+    renderChart({
+      title: "Cold starts",
+      series: [
+        {
+          label: "cold starts",
+          color: "#d08a1b",
+          bars: true,
+          points: at((bucket) => bucket.coldStarts),
+        },
+      ],
+      formatX: clock,
+    }),
+    renderChart({
+      title: "Failed invocations",
+      series: [
+        {
+          label: "failures",
+          color: "#b3261e",
+          bars: true,
+          points: at((bucket) => bucket.failures),
+        },
+      ],
+      formatX: clock,
+    }),
   ];
   return `<h2>Over simulated time</h2><div class="charts" id="timeline">${charts.join("\n")}</div>`;
 }
@@ -154,27 +211,43 @@ function environments(report: RunReport, invocations: InvocationSummary[]): stri
     .filter((environment) => environment.points.length > 1)
     .sort((a, b) => rank(b, leaking, failedBy) - rank(a, leaking, failedBy))
     .slice(0, MAX_ENVIRONMENT_CHARTS);
-  const blocks = chosen.map((environment) => environmentBlock(environment, failedBy.get(environment.environmentId) ?? []));
+  const blocks = chosen.map((environment) =>
+    environmentBlock(environment, failedBy.get(environment.environmentId) ?? []),
+  );
   const omitted = report.environmentSeries.length - chosen.length;
   return `<h2>Environments</h2>
 <p class="muted">Open descriptors, /tmp usage and resident memory after each invocation of an environment, with its limit as a dashed line and failed invocations as red ticks.${omitted > 0 ? ` ${counted(omitted, "environment")} with fewer invocations ${omitted === 1 ? "is" : "are"} only in report.json.` : ""}</p>
 <div id="environments">${blocks.join("\n")}</div>`;
 }
 
-function rank(environment: EnvironmentRecord, leaking: Set<string>, failedBy: Map<string, number[]>): number {
-  return (leaking.has(environment.environmentId) ? 1e9 : 0) + (failedBy.has(environment.environmentId) ? 1e8 : 0) + environment.invocations;
+function rank(
+  environment: EnvironmentRecord,
+  leaking: Set<string>,
+  failedBy: Map<string, number[]>,
+): number {
+  return (
+    (leaking.has(environment.environmentId) ? 1e9 : 0) +
+    (failedBy.has(environment.environmentId) ? 1e8 : 0) +
+    environment.invocations
+  );
 }
 
 function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[]): string {
-  const points = (select: (point: EnvironmentRecord["points"][number]) => number): ChartSeries["points"] =>
-    environment.points.map((point) => [point.n, select(point)]);
+  const points = (
+    select: (point: EnvironmentRecord["points"][number]) => number,
+  ): ChartSeries["points"] => environment.points.map((point) => [point.n, select(point)]);
   const invocation = (x: number) => `#${Math.round(x)}`;
   const megabytes = (y: number) => `${compactNumber(y / MB)} MB`;
   const charts = [
     renderChart({
       title: "Open descriptors",
-      series: [{ label: "descriptors", color: "#2f6fdb", points: points((point) => point.descriptors) }],
-      limit: { value: environment.limits.descriptors, label: `limit ${environment.limits.descriptors}` },
+      series: [
+        { label: "descriptors", color: "#2f6fdb", points: points((point) => point.descriptors) },
+      ],
+      limit: {
+        value: environment.limits.descriptors,
+        label: `limit ${environment.limits.descriptors}`,
+      },
       failures: failedNumbers,
       formatX: invocation,
       width: 320,
@@ -183,9 +256,16 @@ function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[
       title: "/tmp bytes",
       series: [
         { label: "used", color: "#1e7b34", points: points((point) => point.tmpBytes) },
-        { label: "deleted, open", color: "#d08a1b", points: points((point) => point.tmpDeletedOpenBytes) },
+        {
+          label: "deleted, open",
+          color: "#d08a1b",
+          points: points((point) => point.tmpDeletedOpenBytes),
+        },
       ],
-      limit: { value: environment.limits.tmpBytes, label: `ephemeral storage ${compactNumber(environment.limits.tmpBytes / MB)} MB` },
+      limit: {
+        value: environment.limits.tmpBytes,
+        label: `ephemeral storage ${compactNumber(environment.limits.tmpBytes / MB)} MB`,
+      },
       failures: failedNumbers,
       formatX: invocation,
       formatY: megabytes,
@@ -193,8 +273,13 @@ function environmentBlock(environment: EnvironmentRecord, failedNumbers: number[
     }),
     renderChart({
       title: "Resident memory",
-      series: [{ label: "resident", color: "#7a4cc2", points: points((point) => point.residentBytes) }],
-      limit: { value: environment.limits.memoryBytes, label: `memory ${compactNumber(environment.limits.memoryBytes / MB)} MB` },
+      series: [
+        { label: "resident", color: "#7a4cc2", points: points((point) => point.residentBytes) },
+      ],
+      limit: {
+        value: environment.limits.memoryBytes,
+        label: `memory ${compactNumber(environment.limits.memoryBytes / MB)} MB`,
+      },
       failures: failedNumbers,
       formatX: invocation,
       formatY: megabytes,

@@ -129,7 +129,10 @@ export function summarizeReruns(run: RunData): RerunSummary[] {
           at: execution.redrivenAt,
           stoppedAt: execution.redriveStoppedAt,
           status: execution.redriveStatus ?? "RUNNING",
-          error: execution.redriveError === undefined ? undefined : describeError(execution.redriveError, execution.redriveCause),
+          error:
+            execution.redriveError === undefined
+              ? undefined
+              : describeError(execution.redriveError, execution.redriveCause),
         }),
       );
     }

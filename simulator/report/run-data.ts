@@ -58,7 +58,13 @@ export interface EnvironmentRecord {
 }
 
 /** Status of a Step Functions execution, as DescribeExecution reports it. */
-export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
+export type ExecutionStatus =
+  | "RUNNING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "TIMED_OUT"
+  | "ABORTED"
+  | "PENDING_REDRIVE";
 
 /** One execution the driver started (or one direct invocation round, when driving a function). */
 export interface ExecutionSummary {

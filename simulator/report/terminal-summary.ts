@@ -24,17 +24,17 @@ export function renderTerminalSummary(report: RunReport): string {
       ["", "total", "details"],
       [
         ...drivenRows(report),
-        ["invocations", String(invocations.total), `${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed`],
+        [
+          "invocations",
+          String(invocations.total),
+          `${invocations.cold} cold, ${invocations.warm} warm, ${invocations.failed} failed`,
+        ],
         ...Object.entries(invocations.byFunction).map(([name, counts]) => [
           `  ${name}`,
           String(counts.total),
           `${counts.cold} cold, ${counts.failed} failed`,
         ]),
-        [
-          "environments",
-          String(environments.started),
-          describeEnvironments(environments),
-        ],
+        ["environments", String(environments.started), describeEnvironments(environments)],
       ],
     ),
   );
@@ -46,7 +46,17 @@ export function renderTerminalSummary(report: RunReport): string {
     lines.push("Failures by kind (first occurrence):");
     lines.push(
       ...table(
-        ["kind", "invocations", "executions", "documents", "function", "environment", "inv #", "simulated time", "error"],
+        [
+          "kind",
+          "invocations",
+          "executions",
+          "documents",
+          "function",
+          "environment",
+          "inv #",
+          "simulated time",
+          "error",
+        ],
         report.failures.map((failure) => [
           failure.kind,
           String(failure.invocations),
@@ -54,7 +64,9 @@ export function renderTerminalSummary(report: RunReport): string {
           String(failure.documents),
           failure.first.functionName ?? "-",
           failure.first.environmentId ?? failure.first.noEnvironment ?? "-",
-          failure.first.invocationNumber === undefined ? "-" : String(failure.first.invocationNumber),
+          failure.first.invocationNumber === undefined
+            ? "-"
+            : String(failure.first.invocationNumber),
           new Date(failure.first.at).toISOString().replace(".000Z", "Z"),
           truncate(failure.first.error, 70),
         ]),
@@ -70,10 +82,13 @@ export function renderTerminalSummary(report: RunReport): string {
   } else {
     lines.push(`Leak findings (${counted(report.findings.length, "environment")}):`);
     for (const findings of report.findings.slice(0, 12)) {
-      lines.push(`  ${findings.functionName} ${findings.environmentId} after ${counted(findings.invocations, "invocation")}:`);
+      lines.push(
+        `  ${findings.functionName} ${findings.environmentId} after ${counted(findings.invocations, "invocation")}:`,
+      );
       for (const message of findings.messages) lines.push(`    ${message}`);
     }
-    if (report.findings.length > 12) lines.push(`  ... ${report.findings.length - 12} more in report.json.`);
+    if (report.findings.length > 12)
+      lines.push(`  ... ${report.findings.length - 12} more in report.json.`);
   }
   return lines.join("\n");
 }
@@ -83,7 +98,14 @@ export function renderTerminalSummary(report: RunReport): string {
  * a scenario that drives a function, its documents' direct invocations.
  */
 export function drivenRows(report: RunReport): string[][] {
-  if (report.directInvocations) return [["documents", String(report.directInvocations.submitted), describeDirectInvocations(report.directInvocations)]];
+  if (report.directInvocations)
+    return [
+      [
+        "documents",
+        String(report.directInvocations.submitted),
+        describeDirectInvocations(report.directInvocations),
+      ],
+    ];
   return [
     ["executions", String(report.executions.started), describeExecutions(report)],
     ["documents", String(report.documents.submitted), describeDocuments(report)],
@@ -91,7 +113,9 @@ export function drivenRows(report: RunReport): string[][] {
 }
 
 /** Describes the documents of a function-target scenario, e.g. "39 succeeded, 21 failed, one direct invocation of pdf-analyze each". */
-export function describeDirectInvocations(direct: NonNullable<RunReport["directInvocations"]>): string {
+export function describeDirectInvocations(
+  direct: NonNullable<RunReport["directInvocations"]>,
+): string {
   let text = `${direct.invoked - direct.failed} succeeded, ${direct.failed} failed, one direct invocation of ${direct.functionName} each`;
   const pending = direct.submitted - direct.invoked;
   if (pending > 0) text += `; ${pending} not invoked when the run ended`;
@@ -116,7 +140,8 @@ export function describeExecutions(report: RunReport): string {
 export function describeDocuments(report: RunReport): string {
   const { documents } = report;
   let text = `${documents.failed} failed and reported by their batch`;
-  if (documents.inFailedExecutions > 0) text += `, ${documents.inFailedExecutions} in executions that failed`;
+  if (documents.inFailedExecutions > 0)
+    text += `, ${documents.inFailedExecutions} in executions that failed`;
   if (documents.retried > 0) {
     text += `; ${documents.retried} re-run later: ${documents.retried - documents.failedOnRetry} succeeded, ${documents.failedOnRetry} failed again`;
   }
@@ -125,8 +150,13 @@ export function describeDocuments(report: RunReport): string {
 
 /** Describes the environments row by how environments ended. */
 export function describeEnvironments(environments: RunReport["environments"]): string {
-  const parts = [`${environments.reclaimed} reclaimed`, `${environments.recycled} recycled`, counted(environments.reset, "reset")];
-  if (environments.shutDown > 0) parts.push(`${environments.shutDown} shut down at the end of the run`);
+  const parts = [
+    `${environments.reclaimed} reclaimed`,
+    `${environments.recycled} recycled`,
+    counted(environments.reset, "reset"),
+  ];
+  if (environments.shutDown > 0)
+    parts.push(`${environments.shutDown} shut down at the end of the run`);
   if (environments.live > 0) parts.push(`${environments.live} still running`);
   return parts.join(", ");
 }
@@ -156,7 +186,9 @@ function rerunLines(report: RunReport): string[] {
   if (report.reruns.length === 0) return [];
   const passed = report.reruns.filter((rerun) => rerun.passed).length;
   const fresh = report.reruns.filter((rerun) => rerun.landings[0]?.fresh).length;
-  const lines = [`Re-runs: ${report.reruns.length}, ${passed} passed; ${fresh} landed on a fresh environment.`];
+  const lines = [
+    `Re-runs: ${report.reruns.length}, ${passed} passed; ${fresh} landed on a fresh environment.`,
+  ];
   lines.push(
     ...table(
       ["execution", "first attempt failed", "at", "re-run", "landed on", "result"],
@@ -166,7 +198,9 @@ function rerunLines(report: RunReport): string[] {
         clockTime(rerun.failure.at),
         `${rerun.method} at ${clockTime(rerun.at)}`,
         describeLanding(rerun) + (rerun.exact ? "" : " (other executions ran at the same time)"),
-        rerun.passed ? "passed" : `failed again${rerun.error ? `: ${truncate(rerun.error, 40)}` : ""}`,
+        rerun.passed
+          ? "passed"
+          : `failed again${rerun.error ? `: ${truncate(rerun.error, 40)}` : ""}`,
       ]),
     ),
   );
@@ -191,7 +225,9 @@ function truncate(text: string, width: number): string {
 
 /** Aligns rows into columns separated by two spaces. */
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const widths = header.map((name, column) =>
+    Math.max(name.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
   const format = (row: string[]) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column])))

@@ -36,15 +36,21 @@ function isAlive(pid: number): boolean {
 describe("interrupted replay", () => {
   it("leaves no sandbox and a partial report", async () => {
     const outDir = path.join(folder, "run");
-    child = spawn(process.execPath, ["bin/warmstate.js", "replay", "--scenario", "fd-exhaustion", "--out", outDir], {
-      cwd: ROOT,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    child = spawn(
+      process.execPath,
+      ["bin/warmstate.js", "replay", "--scenario", "fd-exhaustion", "--out", outDir],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout?.on("data", (chunk) => (output += chunk));
     child.stderr?.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child?.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child?.on("exit", (code) => resolve(code)),
+    );
 
     // Wait for the progress line to show invocations (printed every 5 s without a TTY).
     while (!/ [1-9]\d* invocations/.test(output)) {
@@ -53,7 +59,11 @@ describe("interrupted replay", () => {
     }
     const sandboxes = childPids(child.pid as number).filter((pid) => {
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      return command.includes("simulator/runtime") || command.includes("unshare") || command.includes("nsenter");
+      return (
+        command.includes("simulator/runtime") ||
+        command.includes("unshare") ||
+        command.includes("nsenter")
+      );
     });
     child.kill("SIGINT");
     const code = await exited;
@@ -65,7 +75,9 @@ describe("interrupted replay", () => {
     expect(report.interrupted).toBe(true);
     expect(report.invocations.total).toBeGreaterThan(0);
     expect(report.invocations.total).toBeLessThan(1_200);
-    expect(readFileSync(path.join(outDir, "report.html"), "utf8")).toContain("interrupted: partial report");
+    expect(readFileSync(path.join(outDir, "report.html"), "utf8")).toContain(
+      "interrupted: partial report",
+    );
     expect(existsSync(path.join(outDir, "data"))).toBe(false);
     expect(output).toContain("INTERRUPTED, partial report");
   }, 120_000);

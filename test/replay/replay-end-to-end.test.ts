@@ -24,7 +24,13 @@ describe("short replay", () => {
     });
     const outDir = path.join(folder, "short");
 
-    const { report } = await runReplay({ scenario, backend: "process", speed: "max", outDir, cacheDir });
+    const { report } = await runReplay({
+      scenario,
+      backend: "process",
+      speed: "max",
+      outDir,
+      cacheDir,
+    });
 
     expect(report.executions).toMatchObject({ started: 3, succeeded: 3, failed: 0, running: 0 });
     expect(report.invocations.byFunction["pdf-split"]).toEqual({ total: 3, cold: 1, failed: 0 });
@@ -37,7 +43,9 @@ describe("short replay", () => {
     // Arrivals at 0, 60 and 120 simulated seconds; the run starts after the simulator is up.
     expect(report.clocks.simulatedSeconds).toBeGreaterThanOrEqual(110);
     expect(existsSync(path.join(outDir, "report.html"))).toBe(true);
-    expect(JSON.parse(readFileSync(path.join(outDir, "report.json"), "utf8")).invocationList).toHaveLength(15);
+    expect(
+      JSON.parse(readFileSync(path.join(outDir, "report.json"), "utf8")).invocationList,
+    ).toHaveLength(15);
     expect(existsSync(path.join(outDir, "data"))).toBe(false);
   }, 180_000);
 });
@@ -60,7 +68,9 @@ describe("fixed scenario", () => {
     expect(report.executions.succeeded).toBe(report.executions.started);
     expect(report.invocations.byFunction["pdf-analyze"].total).toBeGreaterThan(0);
     expect(report.failures).toEqual([]);
-    const analyzeLeaks = report.findings.filter((finding) => finding.functionName === "pdf-analyze" && finding.trends.descriptors.leaking);
+    const analyzeLeaks = report.findings.filter(
+      (finding) => finding.functionName === "pdf-analyze" && finding.trends.descriptors.leaking,
+    );
     expect(analyzeLeaks).toEqual([]);
   }, 300_000);
 });
@@ -79,9 +89,13 @@ describe("descriptor leak forecast", () => {
       outDir,
       cacheDir,
     });
-    const firstEmfile = run.invocations.find((invocation) => /EMFILE/.test(invocation.errorMessage ?? ""));
+    const firstEmfile = run.invocations.find((invocation) =>
+      /EMFILE/.test(invocation.errorMessage ?? ""),
+    );
     expect(firstEmfile).toBeDefined();
-    const environment = run.environments.find((candidate) => candidate.environmentId === firstEmfile?.environmentId);
+    const environment = run.environments.find(
+      (candidate) => candidate.environmentId === firstEmfile?.environmentId,
+    );
     const firstHundred = (environment?.points ?? []).filter((point) => point.n <= 100);
     const forecast = findLeaks({
       environmentId: environment?.environmentId ?? "",
@@ -107,6 +121,9 @@ describe("descriptor leak forecast", () => {
     expect(firstHundred).toHaveLength(100);
     expect(forecast).toBeDefined();
     expect(Math.abs((forecast ?? 0) - failedAt) / failedAt).toBeLessThanOrEqual(0.02);
-    expect(report.failures[0]).toMatchObject({ kind: "EMFILE", first: { invocationNumber: failedAt } });
+    expect(report.failures[0]).toMatchObject({
+      kind: "EMFILE",
+      first: { invocationNumber: failedAt },
+    });
   }, 900_000);
 });

@@ -53,7 +53,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("HTML report in Chromi
     expect(await page.title()).toBe("Warmstate replay: recorded");
     expect(await page.locator("svg.chart").count()).toBeGreaterThanOrEqual(9);
     expect(await page.locator("#timeline [data-point]").count()).toBeGreaterThan(0);
-    expect(await page.locator('[data-environment="env-analyze-1"] [data-point]').count()).toBeGreaterThanOrEqual(30);
+    expect(
+      await page.locator('[data-environment="env-analyze-1"] [data-point]').count(),
+    ).toBeGreaterThanOrEqual(30);
     expect(await page.locator('[data-environment="env-analyze-1"] .limit').count()).toBe(3);
     expect(await page.locator("#failures tr").count()).toBe(5);
     const box = await page.locator("svg.chart").first().boundingBox();

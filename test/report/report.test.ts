@@ -2,22 +2,35 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { writeReports } from "../../simulator/replay/replay-run.ts";
 import { buildReport } from "../../simulator/report/build-report.ts";
 import { classifyFailure } from "../../simulator/report/failure-kinds.ts";
 import { renderHtmlReport } from "../../simulator/report/html-report.ts";
 import { renderTerminalSummary } from "../../simulator/report/terminal-summary.ts";
-import { writeReports } from "../../simulator/replay/replay-run.ts";
-import { START, recordedRun } from "./run-fixture.ts";
+import { recordedRun, START } from "./run-fixture.ts";
 
 describe("report counts", () => {
   const report = buildReport(recordedRun());
 
   it("counts executions and redrives", () => {
-    expect(report.executions).toMatchObject({ started: 3, succeeded: 2, failed: 1, redriven: 1, succeededAfterRedrive: 1, failedAfterRedrive: 0 });
+    expect(report.executions).toMatchObject({
+      started: 3,
+      succeeded: 2,
+      failed: 1,
+      redriven: 1,
+      succeededAfterRedrive: 1,
+      failedAfterRedrive: 0,
+    });
   });
 
   it("counts documents", () => {
-    expect(report.documents).toEqual({ submitted: 6, failed: 1, inFailedExecutions: 1, retried: 0, failedOnRetry: 0 });
+    expect(report.documents).toEqual({
+      submitted: 6,
+      failed: 1,
+      inFailedExecutions: 1,
+      retried: 0,
+      failedOnRetry: 0,
+    });
   });
 
   it("counts cold and warm invocations", () => {
@@ -26,7 +39,14 @@ describe("report counts", () => {
   });
 
   it("counts environments by how they ended", () => {
-    expect(report.environments).toEqual({ started: 3, reclaimed: 1, recycled: 0, reset: 1, shutDown: 0, live: 2 });
+    expect(report.environments).toEqual({
+      started: 3,
+      reclaimed: 1,
+      recycled: 0,
+      reset: 1,
+      shutDown: 0,
+      live: 2,
+    });
   });
 
   it("gives each failure kind its first occurrence", () => {
@@ -34,14 +54,23 @@ describe("report counts", () => {
     expect(kinds).toEqual(["ENOSPC", "EMFILE", "throttle", "States.DataLimitExceeded"]);
 
     const emfile = report.failures.find((failure) => failure.kind === "EMFILE");
-    expect(emfile?.first).toMatchObject({ functionName: "pdf-analyze", environmentId: "env-analyze-1", invocationNumber: 30, at: START + 30 * 60_000 });
-    const dataLimit = report.failures.find((failure) => failure.kind === "States.DataLimitExceeded");
+    expect(emfile?.first).toMatchObject({
+      functionName: "pdf-analyze",
+      environmentId: "env-analyze-1",
+      invocationNumber: 30,
+      at: START + 30 * 60_000,
+    });
+    const dataLimit = report.failures.find(
+      (failure) => failure.kind === "States.DataLimitExceeded",
+    );
     expect(dataLimit?.executions).toBe(1);
     const throttle = report.failures.find((failure) => failure.kind === "throttle");
     expect(throttle?.documents).toBe(1);
     expect(throttle?.first.error).toContain("in/c.pdf: Lambda.TooManyRequestsException");
     expect(throttle?.first.environmentId).toBeUndefined();
-    expect(throttle?.first.noEnvironment).toBe("none: Lambda throttles a request before it assigns an environment");
+    expect(throttle?.first.noEnvironment).toBe(
+      "none: Lambda throttles a request before it assigns an environment",
+    );
   });
 
   it("reports both clocks", () => {
@@ -51,7 +80,9 @@ describe("report counts", () => {
   });
 
   it("finds the two leaks", () => {
-    const byEnvironment = Object.fromEntries(report.findings.map((finding) => [finding.environmentId, finding]));
+    const byEnvironment = Object.fromEntries(
+      report.findings.map((finding) => [finding.environmentId, finding]),
+    );
     expect(byEnvironment["env-analyze-1"].trends.descriptors.forecastInvocation).toBe(1023);
     expect(byEnvironment["env-analyze-1"].descriptorGrowth[0].pattern).toBe("/tmp/page-*.pdf");
     expect(byEnvironment["env-split-1"].trends.tmpBytes.leaking).toBe(true);
@@ -62,7 +93,10 @@ describe("report counts", () => {
 describe("failure kinds", () => {
   it.each([
     [{ errorType: "Error", message: "ENOSPC: no space left on device, write" }, "ENOSPC"],
-    [{ errorType: "Error", message: "EMFILE: too many open files, open '/tmp/page-3.pdf'" }, "EMFILE"],
+    [
+      { errorType: "Error", message: "EMFILE: too many open files, open '/tmp/page-3.pdf'" },
+      "EMFILE",
+    ],
     [{ outcome: "out-of-memory", errorType: "Runtime.OutOfMemory" }, "out of memory"],
     [{ outcome: "timeout", errorType: "Sandbox.Timedout" }, "timeout"],
     [{ errorType: "Lambda.TooManyRequestsException" }, "throttle"],
@@ -81,9 +115,13 @@ describe("terminal summary", () => {
     expect(text).toContain("2 succeeded, 1 failed; 1 redriven: 1 succeeded, 0 failed again");
     expect(text).toContain("1 failed and reported by their batch, 1 in executions that failed");
     expect(text).toContain("1 reclaimed, 0 recycled, 1 reset, 2 still running");
-    expect(text).toMatch(/throttle\s+0\s+0\s+1\s+-\s+none: Lambda throttles a request before it assigns an environment/);
+    expect(text).toMatch(
+      /throttle\s+0\s+0\s+1\s+-\s+none: Lambda throttles a request before it assigns an environment/,
+    );
     expect(text).toContain("3 cold, 40 warm, 2 failed");
-    expect(text).toMatch(/EMFILE\s+1\s+0\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/);
+    expect(text).toMatch(
+      /EMFILE\s+1\s+0\s+0\s+pdf-analyze\s+env-analyze-1\s+30\s+2026-03-02T14:30:00Z/,
+    );
     expect(text).toContain("all to /tmp/page-*.pdf");
     expect(text).toContain("300 simulated seconds per wall second");
   });
@@ -114,13 +152,19 @@ describe("report files", () => {
 describe("function-target report", () => {
   // A scenario that invokes pdf-split once per document: no executions at all.
   function directRun() {
-    return { ...recordedRun(), executions: [], directInvocations: { functionName: "pdf-split", submitted: 60, invoked: 60, failed: 21 } };
+    return {
+      ...recordedRun(),
+      executions: [],
+      directInvocations: { functionName: "pdf-split", submitted: 60, invoked: 60, failed: 21 },
+    };
   }
 
   it("shows documents and direct invocations instead of executions", () => {
     const text = renderTerminalSummary(buildReport(directRun()));
 
-    expect(text).toMatch(/documents\s+60\s+39 succeeded, 21 failed, one direct invocation of pdf-split each/);
+    expect(text).toMatch(
+      /documents\s+60\s+39 succeeded, 21 failed, one direct invocation of pdf-split each/,
+    );
     expect(text).not.toMatch(/^executions\s+\d/m);
   });
 
@@ -128,14 +172,21 @@ describe("function-target report", () => {
     const run = directRun();
     const html = renderHtmlReport(buildReport(run), run.invocations);
 
-    expect(html).toContain('<tr><td>Documents</td><td class="num">60</td><td>39 succeeded, 21 failed, one direct invocation of pdf-split each</td></tr>');
+    expect(html).toContain(
+      '<tr><td>Documents</td><td class="num">60</td><td>39 succeeded, 21 failed, one direct invocation of pdf-split each</td></tr>',
+    );
     expect(html).not.toContain("<td>Executions</td>");
   });
 
   it("counts documents not invoked when the run ended", () => {
-    const run = { ...directRun(), directInvocations: { functionName: "pdf-split", submitted: 10, invoked: 8, failed: 1 } };
+    const run = {
+      ...directRun(),
+      directInvocations: { functionName: "pdf-split", submitted: 10, invoked: 8, failed: 1 },
+    };
 
-    expect(renderTerminalSummary(buildReport(run))).toContain("7 succeeded, 1 failed, one direct invocation of pdf-split each; 2 not invoked when the run ended");
+    expect(renderTerminalSummary(buildReport(run))).toContain(
+      "7 succeeded, 1 failed, one direct invocation of pdf-split each; 2 not invoked when the run ended",
+    );
   });
 });
 
@@ -151,7 +202,10 @@ describe("report wording", () => {
   it("uses the singular for one reset and one invocation in HTML", () => {
     const run = recordedRun();
     const report = buildReport(run);
-    report.environmentSeries = report.environmentSeries.map((environment) => ({ ...environment, resets: 1 }));
+    report.environmentSeries = report.environmentSeries.map((environment) => ({
+      ...environment,
+      resets: 1,
+    }));
 
     expect(renderHtmlReport(report, run.invocations)).toMatch(/invocations, 1 reset[,<]/);
   });

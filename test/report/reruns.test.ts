@@ -302,12 +302,20 @@ describe("re-runs in the reports", () => {
 
   it("shows a failed redrive's error without the runtime's JSON", () => {
     const run = runWithRedrive();
-    Object.assign(run.executions[0], { redriveStatus: "FAILED", redriveError: "Error", redriveCause: ENOSPC_CAUSE });
+    Object.assign(run.executions[0], {
+      redriveStatus: "FAILED",
+      redriveError: "Error",
+      redriveCause: ENOSPC_CAUSE,
+    });
     const failedAgain = buildReport(run);
 
     expect(failedAgain.reruns[0].error).toBe("Error: ENOSPC: no space left on device, write");
-    expect(renderTerminalSummary(failedAgain)).toContain("failed again: Error: ENOSPC: no space left on");
-    expect(renderHtmlReport(failedAgain, run.invocations)).toContain("failed again</span> Error: ENOSPC: no space left on device, write");
+    expect(renderTerminalSummary(failedAgain)).toContain(
+      "failed again: Error: ENOSPC: no space left on",
+    );
+    expect(renderHtmlReport(failedAgain, run.invocations)).toContain(
+      "failed again</span> Error: ENOSPC: no space left on device, write",
+    );
     expect(JSON.stringify(failedAgain.reruns)).not.toContain("errorType");
   });
 

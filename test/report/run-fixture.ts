@@ -1,4 +1,8 @@
-import type { RunData, InvocationSummary, EnvironmentRecord } from "../../simulator/report/run-data.ts";
+import type {
+  EnvironmentRecord,
+  InvocationSummary,
+  RunData,
+} from "../../simulator/report/run-data.ts";
 
 const MB = 1024 * 1024;
 export const START = Date.parse("2026-03-02T14:00:00Z");
@@ -22,11 +26,22 @@ export function recordedRun(): RunData {
     limits: { descriptors: 1024, tmpBytes: 512 * MB, memoryBytes: 1024 * MB },
     points: [],
     firstTargets: ["/dev/null", "socket:[1]"],
-    lastTargets: ["/dev/null", "socket:[1]", ...Array.from({ length: 29 }, (_, index) => `/tmp/page-${index + 1}.pdf`)],
+    lastTargets: [
+      "/dev/null",
+      "socket:[1]",
+      ...Array.from({ length: 29 }, (_, index) => `/tmp/page-${index + 1}.pdf`),
+    ],
   };
   for (let n = 1; n <= 30; n++) {
     const at = START + n * 60_000;
-    analyze.points.push({ n, at, descriptors: 2 + n, tmpBytes: 50_000, tmpDeletedOpenBytes: 0, residentBytes: 90 * MB });
+    analyze.points.push({
+      n,
+      at,
+      descriptors: 2 + n,
+      tmpBytes: 50_000,
+      tmpDeletedOpenBytes: 0,
+      residentBytes: 90 * MB,
+    });
     invocations.push({
       requestId: `a-${n}`,
       functionName: "pdf-analyze",
@@ -36,7 +51,10 @@ export function recordedRun(): RunData {
       startedAt: at,
       durationMs: 80,
       outcome: n === 30 ? "function-error" : "success",
-      ...(n === 30 && { errorType: "Error", errorMessage: "EMFILE: too many open files, open '/tmp/page-30.pdf'" }),
+      ...(n === 30 && {
+        errorType: "Error",
+        errorMessage: "EMFILE: too many open files, open '/tmp/page-30.pdf'",
+      }),
     });
   }
 
@@ -54,7 +72,14 @@ export function recordedRun(): RunData {
   };
   for (let n = 1; n <= 12; n++) {
     const at = START + n * 120_000;
-    split.points.push({ n, at, descriptors: 20, tmpBytes: n * 44 * MB, tmpDeletedOpenBytes: 0, residentBytes: 120 * MB });
+    split.points.push({
+      n,
+      at,
+      descriptors: 20,
+      tmpBytes: n * 44 * MB,
+      tmpDeletedOpenBytes: 0,
+      residentBytes: 120 * MB,
+    });
     invocations.push({
       requestId: `s-${n}`,
       functionName: "pdf-split",
@@ -64,7 +89,10 @@ export function recordedRun(): RunData {
       startedAt: at,
       durationMs: 900,
       outcome: n === 12 ? "function-error" : "success",
-      ...(n === 12 && { errorType: "Error", errorMessage: "ENOSPC: no space left on device, write" }),
+      ...(n === 12 && {
+        errorType: "Error",
+        errorMessage: "ENOSPC: no space left on device, write",
+      }),
     });
   }
 
@@ -78,7 +106,16 @@ export function recordedRun(): RunData {
     invocations: 1,
     resets: 0,
     limits: { descriptors: 1024, tmpBytes: 512 * MB, memoryBytes: 256 * MB },
-    points: [{ n: 1, at: START + 60_000, descriptors: 18, tmpBytes: 0, tmpDeletedOpenBytes: 0, residentBytes: 60 * MB }],
+    points: [
+      {
+        n: 1,
+        at: START + 60_000,
+        descriptors: 18,
+        tmpBytes: 0,
+        tmpDeletedOpenBytes: 0,
+        residentBytes: 60 * MB,
+      },
+    ],
     firstTargets: [],
     lastTargets: [],
   };
@@ -105,8 +142,24 @@ export function recordedRun(): RunData {
     invocations,
     environments: [analyze, split, reclaimed],
     executions: [
-      { executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-0", startedAt: START, stoppedAt: START + 100, status: "SUCCEEDED", documents: 2 },
-      { executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-1", startedAt: START + 10, stoppedAt: START + 2_000, status: "FAILED", error: "States.DataLimitExceeded", cause: "The state/task returned a result with a size exceeding the maximum number of bytes service limit.", documents: 1, redriveStatus: "SUCCEEDED" },
+      {
+        executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-0",
+        startedAt: START,
+        stoppedAt: START + 100,
+        status: "SUCCEEDED",
+        documents: 2,
+      },
+      {
+        executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-1",
+        startedAt: START + 10,
+        stoppedAt: START + 2_000,
+        status: "FAILED",
+        error: "States.DataLimitExceeded",
+        cause:
+          "The state/task returned a result with a size exceeding the maximum number of bytes service limit.",
+        documents: 1,
+        redriveStatus: "SUCCEEDED",
+      },
       {
         executionArn: "arn:aws:states:us-east-1:000000000000:execution:pdf-batch:a-2",
         startedAt: START + 20,
@@ -115,7 +168,9 @@ export function recordedRun(): RunData {
         documents: 3,
         failedDocuments: 1,
         failedDocumentKinds: { throttle: 1 },
-        failedDocumentErrors: [{ key: "in/c.pdf", error: "Lambda.TooManyRequestsException", cause: "Rate Exceeded." }],
+        failedDocumentErrors: [
+          { key: "in/c.pdf", error: "Lambda.TooManyRequestsException", cause: "Rate Exceeded." },
+        ],
       },
     ],
     driverErrors: [],
