@@ -14,12 +14,16 @@
  */
 import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { access, mkdir, rm, stat } from "node:fs/promises";
+import { access, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Dockerode from "dockerode";
 import { createLogger } from "../simulator/logger.ts";
-import { listSharedLibraries, resolveImageContent } from "../simulator/sandbox/docker-image.ts";
+import {
+  listSharedLibraries,
+  resolveImageContent,
+  rootfsFileEntries,
+} from "../simulator/sandbox/docker-image.ts";
 import { type TarEntry, writeTar } from "../simulator/sandbox/docker-image-tar.ts";
 
 /** Tag that docker/compose.yaml runs. */
@@ -144,17 +148,7 @@ async function contextEntries(files: Array<[string, string]>): Promise<TarEntry[
     },
     { type: "content", name: "rootfs/etc/group", mode: 0o644, content: Buffer.from("root:x:0:\n") },
   ];
-  for (const [source, target] of files) {
-    // stat follows symlinks: the image gets the file's content under the name the host uses.
-    const info = await stat(source);
-    entries.push({
-      type: "file",
-      name: `rootfs${target}`,
-      mode: info.mode & 0o7777,
-      source,
-      size: info.size,
-    });
-  }
+  entries.push(...(await rootfsFileEntries(files)));
   return entries;
 }
 

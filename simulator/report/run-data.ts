@@ -6,6 +6,7 @@
 import type { EnvironmentLimits } from "../diagnostics/leak-findings.ts";
 import type { InvocationCaller, InvocationOutcome } from "../lambda/types.ts";
 import type { TmpFileGroup } from "../sandbox/backend.ts";
+import type { ExecutionStatus } from "../stepfunctions/execution-status.ts";
 
 /** One invocation, without its probe. */
 export interface InvocationSummary {
@@ -57,14 +58,7 @@ export interface EnvironmentRecord {
   lastTmpGroups?: TmpFileGroup[];
 }
 
-/** Status of a Step Functions execution, as DescribeExecution reports it. */
-export type ExecutionStatus =
-  | "RUNNING"
-  | "SUCCEEDED"
-  | "FAILED"
-  | "TIMED_OUT"
-  | "ABORTED"
-  | "PENDING_REDRIVE";
+export type { ExecutionStatus };
 
 /** One execution the driver started (or one direct invocation round, when driving a function). */
 export interface ExecutionSummary {

@@ -215,17 +215,7 @@ async function contextEntries(content: ImageContent): Promise<TarEntry[]> {
   }));
   directories.push({ type: "directory", name: "rootfs/tmp", mode: 0o1777 });
 
-  for (const [source, target] of files) {
-    // stat follows symlinks: the image gets the library's content under the name ldd printed.
-    const info = await stat(source);
-    entries.push({
-      type: "file",
-      name: `rootfs${target}`,
-      mode: info.mode & 0o7777,
-      source,
-      size: info.size,
-    });
-  }
+  entries.push(...(await rootfsFileEntries(files)));
   return [{ type: "directory", name: "rootfs", mode: 0o755 }, ...directories, ...entries];
 }
 
@@ -340,4 +330,26 @@ function followBuild(
       },
     );
   });
+}
+
+/**
+ * Tar entries that copy host files into a build context's rootfs/, each
+ * under its target path. stat follows symlinks, so the image gets a file's
+ * content under the name the host uses for it.
+ */
+export async function rootfsFileEntries(
+  files: Array<[source: string, target: string]>,
+): Promise<TarEntry[]> {
+  const entries: TarEntry[] = [];
+  for (const [source, target] of files) {
+    const info = await stat(source);
+    entries.push({
+      type: "file",
+      name: `rootfs${target}`,
+      mode: info.mode & 0o7777,
+      source,
+      size: info.size,
+    });
+  }
+  return entries;
 }
