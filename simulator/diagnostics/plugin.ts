@@ -13,18 +13,13 @@
  * the latest 1,000 environments that are gone.
  */
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import type { EnvironmentInfo } from "../lambda/types.ts";
 import type { EnvironmentRecord } from "../report/run-data.ts";
 import { type ObservedLambda, ProbeSeriesStore } from "./probe-series.ts";
 import { findingsOfRecord } from "./record-findings.ts";
 
 /** Options of {@link diagnosticsPlugin}. */
 export interface DiagnosticsOptions {
-  lambda: ObservedLambda & {
-    registry: { clock?: { now(): number } };
-    /** Current environments, for their status now (lifecycle events come before an environment is released). */
-    environments?(functionName?: string): EnvironmentInfo[];
-  };
+  lambda: ObservedLambda & { registry: { clock?: { now(): number } } };
 }
 
 type FunctionQuery = FastifyRequest<{ Querystring: { function?: string } }>;
@@ -45,16 +40,10 @@ export const diagnosticsPlugin: FastifyPluginAsync<DiagnosticsOptions> = async (
   };
 
   app.get("/diagnostics", async (request: FunctionQuery) => {
-    const current = new Map(
-      (lambda.environments?.(request.query.function) ?? []).map((info) => [
-        info.environmentId,
-        info.status,
-      ]),
-    );
     const environments = environmentsFor(request).map((environment) => ({
       environmentId: environment.environmentId,
       functionName: environment.functionName,
-      status: current.get(environment.environmentId) ?? environment.status,
+      status: environment.status,
       endReason: environment.endReason,
       invocations: environment.invocations,
       findings: findingsOfRecord(environment),

@@ -312,7 +312,6 @@ export class EnvironmentPool {
       coldStart: cold,
       initDurationMs,
     });
-    this.#listener.environmentChanged(environment.info());
     return result;
   }
 
@@ -332,6 +331,8 @@ export class EnvironmentPool {
     }
     if (environment.status !== "idle") return;
 
+    // Reported once settled, so listeners see the environment idle with its resets counted.
+    this.#listener.environmentChanged(environment.info());
     environments.idle.push(environment);
     const keepAliveMs = environment.resolved.config.simulator.keepAliveSeconds * 1000;
     environments.reclaimTimers.set(
