@@ -109,13 +109,13 @@ async function bareRun(
 /** Memory size at which Lambda allocates one full vCPU. */
 const ONE_VCPU_MB = 1_769;
 
-// Lambda gives CPU in proportion to memory (1,769 MB is one vCPU), and the
-// docker backend applies that share as a CPU quota; the process backend
-// applies none. At 128 MB the container gets 7% of a core: Node.js starts
+// Lambda gives CPU in proportion to memory (1,769 MB is one vCPU). The
+// docker backend applies that share as a CPU quota, and the process backend
+// applies none. At 128 MB the container gets 7% of a core, so Node.js starts
 // about ten times slower, and a warm invoke now and then waits up to 90 ms
-// for the next quota period. Both are Lambda's behavior, not the backend's
-// overhead, so the targets compare at one full vCPU, and the 128 MB ratio is
-// reported beside them.
+// for the next quota period. That comes from the quota, not from the
+// backend's overhead, so the targets compare at one full vCPU and the
+// 128 MB ratio is reported beside them.
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
 const WARM_MEMORY_SIZES = [ONE_VCPU_MB, 128] as const;
 

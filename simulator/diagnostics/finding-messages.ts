@@ -51,8 +51,8 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
 
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 
-// A resource that filled up but no longer grows: it stays full (every
-// invocation fails), or a reset or the function itself released it.
+// Describes a resource that filled up but no longer grows. Either it stays
+// full and every invocation fails, or a reset or the function released it.
 function fullWithoutGrowth(
   trend: ResourceTrend,
   noun: string,

@@ -235,7 +235,7 @@ function stillGrowing(xs: number[], ys: number[], threshold: number): boolean {
 interface TmpStillGrowing {
   visibleFiles: boolean;
   visibleBytes: boolean;
-  /** Each deleted file that stays open holds a descriptor, so descriptors stand in for its count. */
+  /** Each deleted file that stays open keeps a descriptor, so the descriptors count those files. */
   deletedFiles: boolean;
   deletedBytes: boolean;
 }

@@ -27,7 +27,7 @@ export interface InvokeRequest {
    * on Lambda.
    */
   requestId?: string;
-  /** The Step Functions execution that made the call; the simulator's own field, kept in the record. */
+  /** The Step Functions execution that made the call. It is the simulator's own field, kept in the record. */
   caller?: InvocationCaller;
 }
 

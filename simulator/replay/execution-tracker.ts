@@ -33,7 +33,7 @@ export interface ExecutionCounts {
   redriven: number;
   /** Documents the batch reports list as failed (caught per document). */
   failedDocuments: number;
-  /** Documents of executions whose first attempt failed: no batch report says which of them failed. */
+  /** Documents of executions whose first attempt failed: no batch report lists which of them failed. */
   documentsInFailedExecutions: number;
 }
 

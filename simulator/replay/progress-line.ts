@@ -78,7 +78,7 @@ export function progressFields(progress: ReplayProgress): ProgressField[] {
  * their short form, starting from the last (the least useful). If it is
  * still too wide, they are dropped from the end, and only then do the
  * arrival, execution and document fields shorten. A first field that alone
- * is too wide is cut with "…". Without a width the line holds every field in full.
+ * is too wide is cut with "…". Without a width the line contains every field in full.
  */
 export function formatProgress(progress: ReplayProgress, width = Number.POSITIVE_INFINITY): string {
   const texts = progressFields(progress).map((field) => field.text);

@@ -52,7 +52,7 @@ export interface ReplayOptions {
 
 /** Counts and clock readings for the progress line. */
 export interface ReplayProgress {
-  /** What the scenario drives: executions, or direct invocations with one document each. */
+  /** Kind of load the scenario drives: executions, or direct invocations with one document each. */
   target: "state-machine" | "function";
   simulatedNow: number;
   arrivalsStarted: number;

@@ -8,8 +8,8 @@
  * and redrive count), so each attempt gets exactly its own invocations.
  * Records without that field (a Lambda invoked directly, or data from an
  * older simulator) are matched by simulated time instead: a re-run owns the
- * invocations that started between its start and its stop, and `exact`
- * is false when another execution ran in that window.
+ * invocations that started between its start and its stop. There,
+ * `exact` is false when another execution ran in that window.
  */
 import { describeError } from "./error-text.ts";
 import { classifyFailure, type FailureKind } from "./failure-kinds.ts";
@@ -67,7 +67,7 @@ export interface RerunSummary {
   error?: string;
   /** Landings of the re-run: those of the function that failed come first, then the other functions'. */
   landings: RerunLanding[];
-  /** False when other executions ran during the re-run, so its invocations may be theirs. */
+  /** False when invocations were matched by time and other executions ran during the re-run, so some may be theirs. */
   exact: boolean;
 }
 
@@ -93,7 +93,7 @@ export function placeExecutionFailure(
   return placeFailure({ kind, at, error, from: execution.startedAt }, candidates);
 }
 
-/** Whether the records name their callers, so attempts can be told apart exactly. */
+/** Returns whether the records name their callers, which separates attempts exactly. */
 function callerKnown(invocations: InvocationSummary[]): boolean {
   return invocations.some((invocation) => invocation.caller !== undefined);
 }
@@ -196,12 +196,13 @@ function summarize(run: RunData, windows: Window[], facts: RerunFacts): RerunSum
     : run.invocations.filter(
         (invocation) => invocation.startedAt >= facts.at && invocation.startedAt <= to,
       );
-  const overlapping = windows.filter(
-    (window) =>
-      window.from < to &&
-      window.to > facts.at &&
-      !(window.name === facts.rerunExecutionName && window.from === facts.at),
-  );
+  const overlapping = () =>
+    windows.some(
+      (window) =>
+        window.from < to &&
+        window.to > facts.at &&
+        !(window.name === facts.rerunExecutionName && window.from === facts.at),
+    );
   const environments = new Map(
     run.environments.map((environment) => [environment.environmentId, environment]),
   );
@@ -212,7 +213,7 @@ function summarize(run: RunData, windows: Window[], facts: RerunFacts): RerunSum
     ...(document !== undefined && { document }),
     passed: facts.status === "SUCCEEDED" && !(failedDocuments && failedDocuments > 0),
     landings: landingsOf(mine, facts.failure, environments),
-    exact: exactly || overlapping.length === 0,
+    exact: exactly || !overlapping(),
   };
 }
 

@@ -71,7 +71,7 @@ export interface ResourceSample {
 export interface TmpFileGroup {
   /** Path inside the sandbox with every token that contains a digit replaced by `*`. */
   pattern: string;
-  /** One path of the group, as the sandbox sees it. */
+  /** One path of the group, as a path inside the sandbox. */
   example: string;
   files: number;
   /** Bytes allocated to the files (blocks, not apparent size). */

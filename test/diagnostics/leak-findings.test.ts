@@ -244,7 +244,7 @@ function tmpPoints(
       invocationNumber: n,
       at: n * 1_000,
       sample: sample({
-        // A deleted file that stays open holds a descriptor and is no longer listed.
+        // A deleted file that stays open keeps a descriptor and is no longer listed.
         openDescriptors: 20 + (group.deleted ? files : 0),
         tmpBytes,
         tmpFiles: group.deleted ? 0 : files,

@@ -1,8 +1,8 @@
 /**
  * /tmp findings through a real simulator on each backend: a function that
- * leaves a file in /tmp per invocation and holds a deleted one open gets
- * findings that name both patterns, and the live route, `warmstate inspect`
- * and the run report print the same sentences.
+ * leaves a file in /tmp per invocation and keeps a deleted one open gets
+ * findings that name both patterns. The live route, `warmstate inspect` and
+ * the run report print the same sentences.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
