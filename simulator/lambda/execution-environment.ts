@@ -257,7 +257,13 @@ export class ExecutionEnvironment {
       failure.outcome !== "init-error";
     if (!faulted) this.#freeze(runtimeApi);
     const probe = await this.#measure();
-    const maxMemoryUsedMb = probe ? probe.peakResidentBytes / (1024 * 1024) : 0;
+    // The probe's peak counts pages of the shared Node.js binary that the
+    // memory cgroup does not charge, so it can exceed the function's memory
+    // without a kill. Lambda's REPORT never shows more than Memory Size; the
+    // probe keeps the measured value for diagnostics.
+    const maxMemoryUsedMb = probe
+      ? Math.min(probe.peakResidentBytes / (1024 * 1024), config.memorySize)
+      : 0;
     this.#appLine(endLine(invocation.requestId));
     this.#appLine(
       reportLine(invocation.requestId, {

@@ -22,7 +22,7 @@ import { isAsyncFunction } from "./handler-loader.mjs";
 /**
  * @typedef {import("./runtime-api-client.mjs").RuntimeApiClient} RuntimeApiClient
  * @typedef {import("./handler-loader.mjs").Handler} Handler
- * @typedef {import("node:http").IncomingHttpHeaders} IncomingHttpHeaders
+ * @typedef {Record<string, string | undefined>} ResponseHeaders lowercase names
  * @typedef {{ uncaughtException: (error: unknown) => void, unhandledRejection: (error: unknown) => void }} ErrorCallbacks
  */
 
@@ -205,7 +205,7 @@ function environmentData() {
 
 /**
  * Fields of the context that come from the `next` response headers.
- * @param {IncomingHttpHeaders} headers
+ * @param {ResponseHeaders} headers
  */
 function headerData(headers) {
   const deadlineMs = Number(headers["lambda-runtime-deadline-ms"]);

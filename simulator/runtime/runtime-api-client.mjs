@@ -1,16 +1,33 @@
 // @ts-check
 /**
- * HTTP client of the Runtime API, over one keep-alive connection, with
- * node:http only because the sandbox has nothing else.
+ * HTTP client of the Runtime API, over one keep-alive connection.
  * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+ *
+ * It writes HTTP/1.1 on a node:net socket instead of using node:http.
+ * The runtime makes one call at a time to one server, so it needs little of
+ * HTTP, and node:http's client costs about half of a loopback round trip:
+ * 0.05 ms against 0.022 ms for the same POST to a node:http server, measured
+ * on a 2-core VM. AWS's own runtime interface client does not use node:http
+ * either; it calls the API through a native HTTP client.
  */
-import http from "node:http";
+import net from "node:net";
 
 const ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
+const HEADER_END = Buffer.from("\r\n\r\n");
 
 /**
- * One event from `GET /runtime/invocation/next`.
- * @typedef {{ body: string, headers: http.IncomingHttpHeaders }} NextInvocation
+ * One event from `GET /runtime/invocation/next`. Header names are lowercase.
+ * @typedef {{ body: string, headers: Record<string, string> }} NextInvocation
+ */
+
+/**
+ * A parsed HTTP response.
+ * @typedef {{ statusCode: number, headers: Record<string, string>, body: Buffer }} Response
+ */
+
+/**
+ * The request waiting for its response.
+ * @typedef {{ resolve: (response: Response) => void, reject: (error: Error) => void, headOnly: boolean }} Pending
  */
 
 export class RuntimeApiClient {
@@ -22,11 +39,13 @@ export class RuntimeApiClient {
         `AWS_LAMBDA_RUNTIME_API is "${endpoint}"; expected host:port, for example 127.0.0.1:9001.`,
       );
     }
-    this.hostname = endpoint.slice(0, colon);
+    this.hostname = endpoint.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
     this.port = Number(endpoint.slice(colon + 1));
-    // One socket: the runtime makes one call at a time, and a single
-    // connection is what the Runtime API server ties to this process.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.hostHeader = endpoint;
+    /** @type {net.Socket | null} */
+    this.socket = null;
+    /** @type {Pending | null} */
+    this.pending = null;
   }
 
   /**
@@ -34,34 +53,13 @@ export class RuntimeApiClient {
    * request waits as long as the environment stays idle.
    * @returns {Promise<NextInvocation>}
    */
-  next() {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        {
-          hostname: this.hostname,
-          port: this.port,
-          path: "/2018-06-01/runtime/invocation/next",
-          method: "GET",
-          agent: this.agent,
-        },
-        (response) => {
-          /** @type {Buffer[]} */
-          const chunks = [];
-          response.on("data", (chunk) => chunks.push(chunk));
-          response.on("end", () => {
-            const body = Buffer.concat(chunks).toString("utf8");
-            if (response.statusCode !== 200) {
-              reject(new Error(`Runtime API next returned ${response.statusCode}: ${body}`));
-              return;
-            }
-            resolve({ body, headers: response.headers });
-          });
-          response.on("error", reject);
-        },
-      );
-      request.on("error", reject);
-      request.end();
-    });
+  async next() {
+    const response = await this.#send("GET", "/2018-06-01/runtime/invocation/next", {}, null);
+    const body = response.body.toString("utf8");
+    if (response.statusCode !== 200) {
+      throw new Error(`Runtime API next returned ${response.statusCode}: ${body}`);
+    }
+    return { body, headers: response.headers };
   }
 
   /**
@@ -86,7 +84,7 @@ export class RuntimeApiClient {
     return this.#post(
       `/2018-06-01/runtime/invocation/${encodeURIComponent(requestId)}/error`,
       JSON.stringify(errorBody),
-      { [ERROR_TYPE_HEADER]: errorBody.errorType },
+      { [ERROR_TYPE_HEADER]: headerValue(errorBody.errorType) },
     );
   }
 
@@ -96,7 +94,7 @@ export class RuntimeApiClient {
    */
   postInitError(errorBody) {
     return this.#post("/2018-06-01/runtime/init/error", JSON.stringify(errorBody), {
-      [ERROR_TYPE_HEADER]: errorBody.errorType,
+      [ERROR_TYPE_HEADER]: headerValue(errorBody.errorType),
     });
   }
 
@@ -108,30 +106,229 @@ export class RuntimeApiClient {
    * @param {Record<string, string>} headers
    * @returns {Promise<number>}
    */
-  #post(path, body, headers) {
+  async #post(path, body, headers) {
     const payload = Buffer.from(body, "utf8");
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        {
-          hostname: this.hostname,
-          port: this.port,
-          path,
-          method: "POST",
-          agent: this.agent,
-          headers: {
-            "Content-Type": "application/json",
-            "Content-Length": payload.length,
-            ...headers,
-          },
-        },
-        (response) => {
-          response.resume();
-          response.on("end", () => resolve(response.statusCode ?? 0));
-          response.on("error", reject);
-        },
+    const response = await this.#send(
+      "POST",
+      path,
+      { "Content-Type": "application/json", ...headers },
+      payload,
+    );
+    return response.statusCode;
+  }
+
+  /**
+   * Sends one request on the connection, opening it first if needed.
+   * @param {string} method
+   * @param {string} path
+   * @param {Record<string, string>} headers
+   * @param {Buffer | null} payload
+   * @returns {Promise<Response>}
+   */
+  #send(method, path, headers, payload) {
+    if (this.pending) {
+      return Promise.reject(
+        new Error(`Runtime API call ${method} ${path} started before the previous one ended.`),
       );
-      request.on("error", reject);
-      request.end(payload);
+    }
+    const socket = this.#connection();
+    let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    if (payload) head += `Content-Length: ${payload.length}\r\n`;
+    head += "\r\n";
+
+    // Between calls the idle connection must not keep the event loop alive,
+    // or a handler's empty event loop would never be noticed.
+    socket.ref();
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject, headOnly: method === "HEAD" };
+      if (payload && payload.length > 0) {
+        socket.cork();
+        socket.write(head, "latin1");
+        socket.write(payload);
+        socket.uncork();
+      } else {
+        socket.write(head, "latin1");
+      }
     });
   }
+
+  /** @returns {net.Socket} */
+  #connection() {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+
+    const socket = net.connect({ host: this.hostname, port: this.port });
+    socket.setNoDelay(true);
+    const reader = new ResponseReader();
+    this.socket = socket;
+
+    socket.on("data", (chunk) => {
+      let response;
+      try {
+        response = reader.push(chunk, this.pending?.headOnly ?? false);
+      } catch (error) {
+        this.#fail(socket, /** @type {Error} */ (error));
+        return;
+      }
+      if (!response) return;
+      const pending = this.pending;
+      this.pending = null;
+      if (response.headers.connection?.toLowerCase() === "close") this.#drop(socket);
+      else socket.unref();
+      pending?.resolve(response);
+    });
+    socket.on("end", () => {
+      const response = reader.finishAtClose();
+      const pending = this.pending;
+      if (response && pending) {
+        this.pending = null;
+        pending.resolve(response);
+      }
+      this.#fail(socket, new Error("Runtime API closed the connection before it answered."));
+    });
+    socket.on("error", (error) => this.#fail(socket, error));
+    socket.on("close", () =>
+      this.#fail(socket, new Error("Runtime API closed the connection before it answered.")),
+    );
+    return socket;
+  }
+
+  /**
+   * Rejects the call in flight on this socket and forgets the socket.
+   * @param {net.Socket} socket
+   * @param {Error} error
+   */
+  #fail(socket, error) {
+    if (this.socket !== socket) return;
+    this.#drop(socket);
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+  }
+
+  /** @param {net.Socket} socket */
+  #drop(socket) {
+    if (this.socket === socket) this.socket = null;
+    socket.destroy();
+  }
+}
+
+/**
+ * Parses HTTP/1.1 responses from a byte stream: status line, headers, then a
+ * body framed by Content-Length, by chunked transfer coding, or by the end
+ * of the connection.
+ */
+class ResponseReader {
+  constructor() {
+    /** @type {Buffer} */
+    this.buffer = Buffer.alloc(0);
+    /** @type {{ statusCode: number, headers: Record<string, string>, length: number | null, chunked: boolean } | null} */
+    this.head = null;
+    /** @type {Buffer[]} */
+    this.chunks = [];
+    this.received = 0;
+  }
+
+  /**
+   * Adds bytes; returns the response once it is complete.
+   * @param {Buffer} chunk
+   * @param {boolean} headOnly the request was HEAD, so no body follows
+   * @returns {Response | null}
+   */
+  push(chunk, headOnly) {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (!this.head) {
+      const end = this.buffer.indexOf(HEADER_END);
+      if (end < 0) return null;
+      this.head = parseHead(this.buffer.toString("latin1", 0, end), headOnly);
+      this.buffer = this.buffer.subarray(end + HEADER_END.length);
+    }
+    const head = this.head;
+    if (head.chunked) return this.#readChunked();
+    if (head.length === null) {
+      this.chunks.push(this.buffer);
+      this.buffer = Buffer.alloc(0);
+      return null;
+    }
+    if (this.buffer.length < head.length) return null;
+    const body = this.buffer.subarray(0, head.length);
+    this.buffer = this.buffer.subarray(head.length);
+    return this.#complete(body);
+  }
+
+  /** The response whose body runs until the connection closes, if one was being read. */
+  finishAtClose() {
+    if (!this.head || this.head.length !== null || this.head.chunked) return null;
+    return this.#complete(Buffer.concat(this.chunks));
+  }
+
+  /** @returns {Response | null} */
+  #readChunked() {
+    for (;;) {
+      const lineEnd = this.buffer.indexOf("\r\n");
+      if (lineEnd < 0) return null;
+      const size = Number.parseInt(this.buffer.toString("latin1", 0, lineEnd), 16);
+      if (!Number.isInteger(size) || size < 0)
+        throw new Error("Runtime API sent a malformed chunk size.");
+      if (size === 0) {
+        // The last chunk, then optional trailers, then an empty line.
+        const end = this.buffer.indexOf(HEADER_END, lineEnd);
+        if (end < 0) return null;
+        this.buffer = this.buffer.subarray(end + HEADER_END.length);
+        return this.#complete(Buffer.concat(this.chunks));
+      }
+      const dataStart = lineEnd + 2;
+      if (this.buffer.length < dataStart + size + 2) return null;
+      this.chunks.push(this.buffer.subarray(dataStart, dataStart + size));
+      this.buffer = this.buffer.subarray(dataStart + size + 2);
+    }
+  }
+
+  /**
+   * @param {Buffer} body
+   * @returns {Response}
+   */
+  #complete(body) {
+    const head = /** @type {NonNullable<ResponseReader["head"]>} */ (this.head);
+    this.head = null;
+    this.chunks = [];
+    return { statusCode: head.statusCode, headers: head.headers, body };
+  }
+}
+
+/**
+ * @param {string} text status line and header lines
+ * @param {boolean} headOnly
+ */
+function parseHead(text, headOnly) {
+  const lines = text.split("\r\n");
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+  if (!status) throw new Error(`Runtime API sent a malformed status line: ${lines[0]}`);
+  const statusCode = Number(status[1]);
+
+  /** @type {Record<string, string>} */
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+
+  const noBody = headOnly || statusCode === 204 || statusCode === 304 || statusCode < 200;
+  const chunked = !noBody && /\bchunked\b/i.test(headers["transfer-encoding"] ?? "");
+  const declared = headers["content-length"];
+  const length = noBody ? 0 : chunked ? null : declared !== undefined ? Number(declared) : null;
+  if (length !== null && !(Number.isInteger(length) && length >= 0))
+    throw new Error(`Runtime API sent a malformed Content-Length: ${declared}`);
+  return { statusCode, headers, length, chunked };
+}
+
+/**
+ * A header value as HTTP allows it: no line breaks.
+ * @param {string} value
+ */
+function headerValue(value) {
+  return String(value).replace(/[\r\n]+/g, " ");
 }

@@ -1,10 +1,14 @@
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmdirSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -99,15 +103,70 @@ export function removeCgroupRoots(roots: CgroupRoots): void {
   }
 }
 
+/**
+ * A cgroup file kept open, because the warm-invoke path reads and writes the
+ * same few files on every invocation. A write or a read at offset 0 costs
+ * one system call this way; opening the file each time costs about five times
+ * more on kernfs (0.002 ms against 0.01 ms per write, measured on a 2-core
+ * VM). Each read at offset 0 makes the kernel render the file again.
+ */
+class KernelFile {
+  readonly path: string;
+  #fd: number | null = null;
+  #buffer = Buffer.alloc(256);
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** The file's whole text; throws when the cgroup is gone. */
+  read(): string {
+    const fd = this.#open();
+    let length = readSync(fd, this.#buffer, 0, this.#buffer.length, 0);
+    // A longer text than the buffer: grow it and read again.
+    while (length === this.#buffer.length) {
+      this.#buffer = Buffer.alloc(this.#buffer.length * 4);
+      length = readSync(fd, this.#buffer, 0, this.#buffer.length, 0);
+    }
+    return this.#buffer.toString("latin1", 0, length);
+  }
+
+  write(text: string): void {
+    writeSync(this.#open(), text, 0);
+  }
+
+  close(): void {
+    if (this.#fd === null) return;
+    closeSync(this.#fd);
+    this.#fd = null;
+  }
+
+  #open(): number {
+    this.#fd ??= openSync(this.path, "r+");
+    return this.#fd;
+  }
+}
+
 /** Cgroups of one sandbox: one folder per writable controller. */
 export class SandboxCgroups {
   readonly paths: CgroupRoots;
+  readonly #freezerState: KernelFile | null;
+  readonly #pidsCurrent: KernelFile | null;
+  readonly #memoryPeak: KernelFile | null;
+  /** Incremented by every freeze, thaw and removal, so a confirmation knows it is stale. */
+  #freezeAttempt = 0;
+  #onFreezeStuck: ((message: string) => void) | undefined;
 
-  constructor(roots: CgroupRoots, name: string) {
+  constructor(roots: CgroupRoots, name: string, onFreezeStuck?: (message: string) => void) {
+    this.#onFreezeStuck = onFreezeStuck;
     this.paths = {};
     for (const [controller, root] of Object.entries(roots) as [Controller, string][]) {
       this.paths[controller] = join(root, name);
     }
+    const { freezer, pids, memory } = this.paths;
+    this.#freezerState = freezer ? new KernelFile(join(freezer, "freezer.state")) : null;
+    this.#pidsCurrent = pids ? new KernelFile(join(pids, "pids.current")) : null;
+    this.#memoryPeak = memory ? new KernelFile(join(memory, "memory.max_usage_in_bytes")) : null;
   }
 
   /** Creates the folders and sets the memory limit (memory+swap too where present) and pids.max. */
@@ -130,6 +189,8 @@ export class SandboxCgroups {
 
   /** Pids of every process in the sandbox, or null when no cgroup tracks them. */
   listPids(): number[] | null {
+    // Not a KernelFile: cgroup v1 keeps the pid list of an open cgroup.procs
+    // and serves it again to later reads for up to a second.
     const path = this.paths.freezer ?? this.paths.pids ?? this.paths.memory;
     if (!path) return null;
     return readPids(path);
@@ -137,8 +198,7 @@ export class SandboxCgroups {
 
   /** Tasks (processes and threads) counted by the pids controller, or null without it. */
   taskCount(): number | null {
-    if (!this.paths.pids) return null;
-    return readNumber(join(this.paths.pids, "pids.current"));
+    return this.#pidsCurrent ? readKernelNumber(this.#pidsCurrent) : null;
   }
 
   /** Times the kernel's OOM killer killed a process in this cgroup. */
@@ -157,48 +217,73 @@ export class SandboxCgroups {
 
   /** Highest memory charge since the last reset, page cache included, or null without a memory cgroup. */
   peakMemoryBytes(): number | null {
-    if (!this.paths.memory) return null;
-    return readNumber(join(this.paths.memory, "memory.max_usage_in_bytes"));
+    return this.#memoryPeak ? readKernelNumber(this.#memoryPeak) : null;
   }
 
   /** Starts the peak over, for a new runtime process. */
   resetPeak(): void {
-    if (this.paths.memory) writeFileSync(join(this.paths.memory, "memory.max_usage_in_bytes"), "0");
+    this.#memoryPeak?.write("0");
   }
 
-  /** Freezes every task and waits until the freezer reports FROZEN. */
+  /**
+   * Freezes every task. It returns once the kernel has marked every task to
+   * freeze, which is before each one has stopped: a task stops on its next
+   * return from the kernel, so no code of the function runs after this
+   * returns. Waiting for the freezer to report FROZEN cost more than the
+   * write on the warm-invoke path, so that check runs in the background and
+   * writes FROZEN again if tasks are still running after a while.
+   */
   async freeze(): Promise<void> {
-    await this.#setFreezerState("FROZEN");
+    const stateFile = this.#requireFreezer();
+    const attempt = ++this.#freezeAttempt;
+    stateFile.write("FROZEN");
+    if (stateFile.read().trim() !== "FROZEN") void this.#confirmFrozen(stateFile, attempt);
   }
 
   async thaw(): Promise<void> {
-    await this.#setFreezerState("THAWED");
+    const stateFile = this.#requireFreezer();
+    // Ends a background confirmation of the previous freeze.
+    this.#freezeAttempt++;
+    stateFile.write("THAWED");
   }
 
   /** Removes the folders, killing what is left inside first. */
   async remove(): Promise<void> {
+    this.#freezeAttempt++;
+    for (const file of [this.#freezerState, this.#pidsCurrent, this.#memoryPeak]) file?.close();
     await killCgroupMembers(this.paths);
     for (const path of Object.values(this.paths)) removeCgroupTree(path);
   }
 
-  async #setFreezerState(state: "FROZEN" | "THAWED"): Promise<void> {
-    const freezer = this.paths.freezer;
-    if (!freezer)
+  #requireFreezer(): KernelFile {
+    if (!this.#freezerState)
       throw new Error("Cannot freeze the sandbox: no freezer cgroup; use signals instead.");
-    const stateFile = join(freezer, "freezer.state");
+    return this.#freezerState;
+  }
 
-    writeFileSync(stateFile, state);
-    // Freezing is asynchronous: the state reads FREEZING until every task
-    // stopped. Most freezes finish within a millisecond, so poll on the next
-    // turn of the event loop for the first 2 ms (a timer costs at least 1 ms),
-    // then once per millisecond. Writing FROZEN again retries tasks that the
-    // kernel could not stop on the first pass.
+  // The state reads FREEZING until every task has stopped. Polls on the next
+  // turns of the event loop for the first 2 ms (a timer costs at least 1 ms),
+  // then once per millisecond, and writes FROZEN again every 50 polls, which
+  // retries tasks the kernel could not stop on its first pass. Stops at a
+  // thaw, at removal, or after 10 seconds with a logged warning.
+  async #confirmFrozen(stateFile: KernelFile, attempt: number): Promise<void> {
     const started = performance.now();
-    for (let attempt = 0; readFileSync(stateFile, "utf8").trim() !== state; attempt++) {
+    for (let poll = 0; this.#freezeAttempt === attempt; poll++) {
+      let state: string;
+      try {
+        state = stateFile.read().trim();
+      } catch {
+        return;
+      }
+      if (state === "FROZEN") return;
       const elapsedMs = performance.now() - started;
-      if (elapsedMs > 10_000)
-        throw new Error(`Freezer at ${freezer} did not reach ${state} within 10 seconds.`);
-      if (state === "FROZEN" && attempt % 50 === 49) writeFileSync(stateFile, state);
+      if (elapsedMs > 10_000) {
+        this.#onFreezeStuck?.(
+          `Freezer at ${this.paths.freezer} still reads ${state} 10 seconds after FROZEN was written.`,
+        );
+        return;
+      }
+      if (poll % 50 === 49) stateFile.write("FROZEN");
       if (elapsedMs < 2) await new Promise<void>((resolve) => setImmediate(resolve));
       else await sleep(1);
     }
@@ -290,20 +375,20 @@ function thawFreezerOf(pid: number): void {
 // Mount point of the cgroup v1 freezer hierarchy on systemd and Docker hosts.
 const FREEZER_MOUNT = "/sys/fs/cgroup/freezer";
 
-// Reads a counter file; null once the cgroup is removed.
-function readNumber(path: string): number | null {
-  try {
-    return Number(readFileSync(path, "utf8"));
-  } catch {
-    return null;
-  }
-}
-
 function readPids(path: string): number[] {
   try {
     return readFileSync(join(path, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+// Reads a counter file; null once the cgroup is removed.
+function readKernelNumber(file: KernelFile): number | null {
+  try {
+    return Number(file.read());
+  } catch {
+    return null;
   }
 }
 

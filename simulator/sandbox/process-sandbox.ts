@@ -84,7 +84,7 @@ export class ProcessSandbox implements Sandbox {
     const { cgroupRoots } = options.mechanisms;
     this.#cgroups =
       Object.keys(cgroupRoots).length > 0
-        ? new SandboxCgroups(cgroupRoots, options.cgroupName)
+        ? new SandboxCgroups(cgroupRoots, options.cgroupName, (message) => this.#log.warn(message))
         : null;
     this.#watchdog =
       options.mechanisms.memoryEnforcement === "watchdog"
