@@ -85,6 +85,13 @@ const SECTIONS: Array<{ title: string; rows: Row[] }> = [
         ratio: "runtime_api.warm_overhead_ratio_p50",
       },
       { label: "Runtime API warm invoke p99 (ms)", value: "runtime_api.warm_invoke_p99_ms" },
+      {
+        label:
+          "Runtime API warm invoke p50 (ms), each event sent after the runtime's `next` (the floor with a freeze), vs HTTP round trip to a child process",
+        value: "runtime_api.sequenced_p50_ms",
+        baseline: "runtime_api.bare_http_child_p50_ms",
+        ratio: "runtime_api.sequenced_ratio_p50",
+      },
     ],
   },
   {

@@ -9,6 +9,11 @@
  * warm invoke: this process calls `api.invoke()` with 100 bytes. The child
  *       runtime takes it from its held `next`, runs an async handler that
  *       returns the event, and posts the response.
+ * sequenced: the same, but each event goes out only once the runtime has
+ *       asked for it, and the time until that `next` arrives is counted. A
+ *       sandbox frozen between invocations must wait for that `next` before
+ *       it can freeze, so this is the floor of a warm invoke with a freeze,
+ *       before any freeze, thaw, probe or bookkeeping.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -21,7 +26,7 @@ import { round, summarize } from "./stats.ts";
 const WARMUP = 300;
 const payload = JSON.stringify({ data: "x".repeat(88) });
 
-async function warmInvokes(rounds: number): Promise<number[]> {
+async function warmInvokes(rounds: number, sequenced: boolean): Promise<number[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "warmstate-bench-"));
   await writeFile(path.join(dir, "index.mjs"), "export const handler = async (event) => event;\n");
   const api = await RuntimeApiServer.start({});
@@ -41,6 +46,7 @@ async function warmInvokes(rounds: number): Promise<number[]> {
       const event = invocation(JSON.parse(payload));
       const started = performance.now();
       const outcome = await api.invoke(event);
+      if (sequenced) await api.waitForNext();
       if (i >= WARMUP) samples.push(performance.now() - started);
       if (outcome.kind !== "response")
         throw new Error(`Runtime API invoke ended with ${outcome.kind}, expected a response.`);
@@ -56,12 +62,15 @@ async function warmInvokes(rounds: number): Promise<number[]> {
 /** Measures the Runtime API's warm invoke against the cross-process echo; keys start with `runtime_api.`. */
 export async function benchRuntimeApi(rounds = 2_000): Promise<Record<string, number>> {
   const bare = summarize(await echoRoundTrips(rounds, true, Buffer.from(payload)));
-  const warm = summarize(await warmInvokes(rounds));
+  const warm = summarize(await warmInvokes(rounds, false));
+  const sequenced = summarize(await warmInvokes(rounds, true));
   return {
     "runtime_api.rounds": rounds,
     "runtime_api.warm_invoke_p50_ms": round(warm.p50),
     "runtime_api.warm_invoke_p99_ms": round(warm.p99),
     "runtime_api.bare_http_child_p50_ms": round(bare.p50),
     "runtime_api.warm_overhead_ratio_p50": round(warm.p50 / bare.p50),
+    "runtime_api.sequenced_p50_ms": round(sequenced.p50),
+    "runtime_api.sequenced_ratio_p50": round(sequenced.p50 / bare.p50),
   };
 }
