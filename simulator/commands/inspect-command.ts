@@ -53,6 +53,10 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  if (response.status === 404 && functionName) {
+    console.error(await functionNotFoundMessage(functionName, values.endpoint));
+    return 1;
+  }
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { message?: string };
     console.error(
@@ -67,6 +71,31 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   }
   console.log(renderInspection(diagnostics, functionName));
   return 0;
+}
+
+/** Functions named in the not-found message; the rest are counted. */
+const MAX_NAMED_FUNCTIONS = 10;
+
+// One line that names the function and what to do, with the simulator's
+// functions when the admin API lists them.
+async function functionNotFoundMessage(functionName: string, endpoint: string): Promise<string> {
+  let known = "";
+  try {
+    const response = await fetch(new URL("/_warmstate/functions", endpoint));
+    const functions = (await response.json()) as Array<{ functionName: string }>;
+    const names = functions.map((summary) => summary.functionName).sort();
+    const more = names.length - MAX_NAMED_FUNCTIONS;
+    known =
+      names.length === 0
+        ? " It has no functions yet."
+        : ` Its functions: ${names.slice(0, MAX_NAMED_FUNCTIONS).join(", ")}${more > 0 ? ` and ${more} more` : ""}.`;
+  } catch {
+    // The list is only a hint, so the message goes out without it.
+  }
+  return (
+    `Function "${functionName}" not found on ${endpoint}.${known} ` +
+    `List them with \`aws lambda list-functions --endpoint-url ${endpoint}\`, or run \`warmstate inspect\` without a name.`
+  );
 }
 
 /** Renders the diagnostics as a table of environments followed by the findings. */

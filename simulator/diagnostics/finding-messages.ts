@@ -13,6 +13,7 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
   const messages: string[] = [];
   const { descriptors, tmpBytes, memoryBytes } = findings.trends;
 
+  const recorded = findings.failuresRecorded;
   if (descriptors.leaking) {
     const top = findings.descriptorGrowth[0];
     const share =
@@ -23,54 +24,103 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
           : "";
     messages.push(
       `+${descriptors.perInvocation.toFixed(2)} descriptor per invocation${share}; ${descriptors.last} of ${descriptors.limit} open, ` +
-        outlook(descriptors, "EMFILE"),
+        outlook(descriptors, recorded),
     );
   }
-  const descriptorsFull = fullWithoutGrowth(descriptors, "descriptors", "EMFILE", String);
+  const descriptorsFull = fullWithoutGrowth(descriptors, recorded, String);
   if (descriptorsFull) messages.push(descriptorsFull);
   if (tmpBytes.leaking) {
     messages.push(
       `+${(tmpBytes.perInvocation / MB).toFixed(2)} MB of /tmp per invocation; ` +
-        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, "ENOSPC")}`,
+        `${(tmpBytes.last / MB).toFixed(0)} of ${(tmpBytes.limit / MB).toFixed(0)} MB used, ${outlook(tmpBytes, recorded)}`,
     );
   }
-  const tmpFull = fullWithoutGrowth(tmpBytes, "/tmp", "ENOSPC", megabytes);
+  const tmpFull = fullWithoutGrowth(tmpBytes, recorded, megabytes);
   if (tmpFull) messages.push(tmpFull);
   messages.push(...describeTmpGrowth(findings));
   if (findings.tmpDeletedOpenBytes > 0) {
     messages.push(describeDeletedOpen(findings));
   }
-  if (memoryBytes.leaking) {
-    messages.push(
-      `+${(memoryBytes.perInvocation / MB).toFixed(2)} MB of resident memory per invocation; ${(memoryBytes.last / MB).toFixed(0)} of ` +
-        `${(memoryBytes.limit / MB).toFixed(0)} MB, ${outlook(memoryBytes, "out of memory")}`,
-    );
-  }
+  if (memoryBytes.leaking) messages.push(describeMemoryGrowth(memoryBytes, recorded));
   return messages;
 }
 
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 
+/** Name of each resource in the findings, and the failure it ends in. */
+const WORDS: Record<ResourceTrend["resource"], { noun: string; failure: string }> = {
+  descriptors: { noun: "descriptors", failure: "EMFILE" },
+  tmpBytes: { noun: "/tmp", failure: "ENOSPC" },
+  memoryBytes: { noun: "memory", failure: "out-of-memory kill" },
+};
+
 // Describes a resource that filled up but no longer grows. Either it stays
 // full and every invocation fails, or a reset or the function released it.
 function fullWithoutGrowth(
   trend: ResourceTrend,
-  noun: string,
-  failure: string,
+  recorded: boolean,
   format: (value: number) => string,
 ): string | undefined {
   if (trend.leaking || trend.reachedAtInvocation === undefined) return undefined;
+  const { noun } = WORDS[trend.resource];
   const usage = `${format(trend.last)} of ${format(trend.limit)}`;
-  if (trend.last >= trend.limit * 0.97) {
-    return `${noun} full after invocation ${trend.reachedAtInvocation} (${failure} from then on); ${usage} in use.`;
-  }
-  return `${noun} reached the limit at invocation ${trend.reachedAtInvocation} (${failure}); now ${usage} in use, after a reset or a release.`;
+  const stillFull = trend.last >= trend.limit * 0.97;
+  const failed = failurePhrase(trend, recorded, stillFull);
+  const history = `${noun} ${reachedPhrase(trend, true)}${failed ? `, and ${failed}` : ""}`;
+  if (stillFull) return `${history}; ${usage} in use.`;
+  return `${history}; now ${usage} in use, after a reset or a release.`;
 }
 
-function outlook(trend: ResourceTrend, failure: string): string {
+// Says when a growing resource ran out, or when it will. Only a failed
+// invocation in the records counts as running out: a probe at 97% of /tmp
+// proves only that it was nearly full.
+function outlook(trend: ResourceTrend, recorded: boolean): string {
+  const failed = failurePhrase(trend, recorded, true);
   if (trend.reachedAtInvocation !== undefined)
-    return `full after invocation ${trend.reachedAtInvocation} (${failure} from then on).`;
-  return `${failure} expected at invocation ${trend.forecastInvocation}.`;
+    return `${reachedPhrase(trend, false)}${failed ? `, and ${failed}` : ""}.`;
+  if (trend.failedAtInvocation !== undefined) return `${failed}.`;
+  return `${WORDS[trend.resource].failure} expected at invocation ${trend.forecastInvocation}.`;
+}
+
+// "reached the limit at invocation 1004" as a sentence, "at the limit from invocation 1004" in a list.
+function reachedPhrase(trend: ResourceTrend, asSentence: boolean): string {
+  const at = trend.reachedAtInvocation;
+  if (trend.resource === "descriptors")
+    return asSentence
+      ? `reached the limit at invocation ${at}`
+      : `at the limit from invocation ${at}`;
+  return `${asSentence ? "was " : ""}nearly full (97%) at invocation ${at}`;
+}
+
+// Names the first failure the records show. Without records, a descriptor
+// table that is still full means the next open fails; other cases get no claim.
+function failurePhrase(trend: ResourceTrend, recorded: boolean, stillFull: boolean): string {
+  const { failure } = WORDS[trend.resource];
+  if (trend.failedAtInvocation !== undefined)
+    return `the first ${failure} was at invocation ${trend.failedAtInvocation}`;
+  if (trend.reachedAtInvocation === undefined) return "";
+  if (recorded) return `no invocation has failed with ${failure} yet`;
+  return trend.resource === "descriptors" && stillFull ? `the next open fails with ${failure}` : "";
+}
+
+// Memory growth that an out-of-memory kill or another reset ended is
+// described up to that reset, because the new runtime starts from scratch.
+function describeMemoryGrowth(trend: ResourceTrend, recorded: boolean): string {
+  const growth = `+${(trend.perInvocation / MB).toFixed(2)} MB`;
+  const usage = `${(trend.last / MB).toFixed(0)} of ${(trend.limit / MB).toFixed(0)} MB`;
+  const reset = trend.endedByReset;
+  if (reset) {
+    const end =
+      reset.outcome === "out-of-memory"
+        ? `the out-of-memory kill at invocation ${reset.invocationNumber}`
+        : `the runtime reset at invocation ${reset.invocationNumber} (${reset.outcome})`;
+    const kills =
+      (trend.outOfMemoryKills ?? 0) > 1
+        ? ` ${trend.outOfMemoryKills} out-of-memory kills in all, the first at invocation ${trend.failedAtInvocation}.`
+        : "";
+    return `Resident memory grew ${growth} per invocation until ${end}; ${usage} at the last probe before it.${kills}`;
+  }
+  return `${growth} of resident memory per invocation; ${usage}, ${outlook(trend, recorded)}`;
 }
 
 // Names the /tmp patterns that leak. While the /tmp bytes leak as a whole,

@@ -8,6 +8,14 @@ import type { ResourceSample, TmpFileGroup } from "../sandbox/backend.ts";
 import { pathPattern } from "../sandbox/tmp-listing.ts";
 import { describeFindings } from "./finding-messages.ts";
 import { theilSenFit } from "./robust-fit.ts";
+import {
+  type EnvironmentFailures,
+  type RuntimeReset,
+  runtimeSegment,
+  withoutResetProbes,
+} from "./runtime-resets.ts";
+
+export type { EnvironmentFailures, RuntimeReset };
 
 /** Resources the diagnostics follow; each has a limit of the same name. */
 export type TrackedResource = keyof EnvironmentLimits;
@@ -36,9 +44,15 @@ export interface EnvironmentSeries {
   functionName: string;
   limits: EnvironmentLimits;
   points: ProbePoint[];
+  /** Failures from the invocation records. Without them, the findings rely on the probes alone. */
+  failures?: EnvironmentFailures;
 }
 
-/** Trend of one resource over an environment's invocations. */
+/**
+ * Trend of one resource over an environment's invocations. For descriptors
+ * and memory it covers one runtime process: the latest one with enough
+ * probes, which may be one that a reset ended (see `endedByReset`).
+ */
 export interface ResourceTrend {
   resource: TrackedResource;
   /** Robust growth per invocation, in descriptors or bytes. */
@@ -48,8 +62,22 @@ export interface ResourceTrend {
   limit: number;
   /** Invocation number at which the fitted line crosses the limit, when it grows. */
   forecastInvocation?: number;
-  /** First invocation whose probe was at the limit, when one was. */
+  /**
+   * First invocation whose probe was at the limit, when one was. /tmp and
+   * memory count from 97% of their size: a full /tmp reads a little under
+   * its size, and the memory limit kills a runtime before a probe can read it.
+   */
   reachedAtInvocation?: number;
+  /**
+   * First invocation that failed because this resource ran out, when the
+   * invocation records show one: ENOSPC for /tmp, EMFILE for descriptors, an
+   * out-of-memory kill for memory.
+   */
+  failedAtInvocation?: number;
+  /** The reset that ended the runtime process this trend covers, when one did. */
+  endedByReset?: RuntimeReset;
+  /** Out-of-memory kills of the environment, for the memory trend. */
+  outOfMemoryKills?: number;
   /** True when the growth is steady and large enough to call a leak. */
   leaking: boolean;
 }
@@ -98,6 +126,8 @@ export interface EnvironmentFindings {
   tmpDeletedOpenBytes: number;
   /** Deleted files still open at the last probe, by pattern, when the backend lists them. */
   tmpDeletedOpenGroups: TmpFileGroup[];
+  /** True when the invocation records were available, so a failure they do not show did not happen. */
+  failuresRecorded: boolean;
   /** One sentence per finding, for terminals and reports. */
   messages: string[];
 }
@@ -141,9 +171,27 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
     memoryBytes: points.map((point) => point.sample.residentBytes),
   };
 
+  const failures = series.failures;
+  const resets = failures?.resets ?? [];
+  const failedAt: Record<TrackedResource, number | undefined> = {
+    descriptors: failures?.firstEmfileInvocation,
+    tmpBytes: failures?.firstEnospcInvocation,
+    memoryBytes: failures?.firstOutOfMemoryInvocation,
+  };
+
   const trends = {} as Record<TrackedResource, ResourceTrend>;
   for (const resource of Object.keys(readings) as TrackedResource[]) {
-    trends[resource] = trendOf(resource, xs, readings[resource], series.limits[resource]);
+    const ys = readings[resource];
+    // A reset keeps /tmp but starts a new runtime process, with fresh memory and descriptors.
+    const perRuntime = resource !== "tmpBytes";
+    const segment = perRuntime ? runtimeSegment(xs, ys, resets, MIN_POINTS) : { xs, ys };
+    const all = perRuntime ? withoutResetProbes(xs, ys, resets) : { xs, ys };
+    const trend = trendOf(resource, segment.xs, segment.ys, series.limits[resource], all);
+    if (failedAt[resource] !== undefined) trend.failedAtInvocation = failedAt[resource];
+    if (segment.endedBy) trend.endedByReset = segment.endedBy;
+    if (resource === "memoryBytes" && failures?.outOfMemoryKills)
+      trend.outOfMemoryKills = failures.outOfMemoryKills;
+    trends[resource] = trend;
   }
 
   const first = points[0]?.sample;
@@ -167,17 +215,20 @@ export function findLeaks(series: EnvironmentSeries): EnvironmentFindings {
     tmpGrowth,
     tmpDeletedOpenBytes: last?.tmpDeletedOpenBytes ?? 0,
     tmpDeletedOpenGroups: last?.tmpFileGroups?.filter((group) => group.deleted) ?? [],
+    failuresRecorded: failures !== undefined,
     messages: [],
   };
   findings.messages = describeFindings(findings);
   return findings;
 }
 
+// Fits the trend on `xs`/`ys` and finds the first probe at the limit in `all`.
 function trendOf(
   resource: TrackedResource,
   xs: number[],
   ys: number[],
   limit: number,
+  all: { xs: number[]; ys: number[] },
 ): ResourceTrend {
   const trend: ResourceTrend = {
     resource,
@@ -191,8 +242,8 @@ function trendOf(
   // blocks for itself. A descriptor table is full at the limit: with one slot
   // left, the next open still succeeds.
   const fullAt = resource === "descriptors" ? limit : limit * 0.97;
-  const reached = ys.findIndex((y) => y >= fullAt);
-  if (reached >= 0) trend.reachedAtInvocation = xs[reached];
+  const reached = all.ys.findIndex((y) => y >= fullAt);
+  if (reached >= 0) trend.reachedAtInvocation = all.xs[reached];
 
   // /tmp fills in steps as large as each document's files, so the median
   // step (what the robust fit follows) underestimates the growth: its

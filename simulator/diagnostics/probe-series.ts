@@ -6,9 +6,11 @@
  */
 import { DEFAULT_NOFILE } from "../lambda/function-config.ts";
 import type { EnvironmentInfo, InvocationRecord } from "../lambda/types.ts";
+import { classifyFailure } from "../report/failure-kinds.ts";
 import type { EnvironmentRecord, InvocationSummary } from "../report/run-data.ts";
 import type { ResourceSample } from "../sandbox/backend.ts";
 import type { EnvironmentLimits } from "./leak-findings.ts";
+import { RESET_OUTCOMES } from "./runtime-resets.ts";
 
 /** Part of the Lambda service the store listens to. */
 export interface ObservedLambda {
@@ -24,6 +26,11 @@ export interface ObservedLambda {
 }
 
 const MB = 1024 * 1024;
+/**
+ * Runtime resets kept per environment, the latest ones. A function that
+ * times out on every invocation would otherwise grow its record without end.
+ */
+const MAX_RESETS_KEPT = 100;
 
 /** Bounds on what a store keeps, for a server that runs for days. Unbounded when absent. */
 export interface ProbeSeriesBounds {
@@ -105,6 +112,7 @@ export class ProbeSeriesStore {
       record.startedAt,
     );
     environment.invocations = Math.max(environment.invocations, record.invocationNumber);
+    if (record.outcome !== "success") this.#noteFailure(environment, record);
     if (record.probe)
       this.#addPoint(environment, record.invocationNumber, record.startedAt, record.probe);
   }
@@ -121,6 +129,30 @@ export class ProbeSeriesStore {
       this.#goneEnvironmentIds.push(info.environmentId);
       this.#dropOldEnvironments();
     }
+  }
+
+  // Keeps what the leak findings need: which invocation first ran out of
+  // /tmp or descriptors, and where the runtime was reset.
+  #noteFailure(environment: EnvironmentRecord, record: InvocationRecord): void {
+    const failures = environment.failures ?? { resets: [] };
+    environment.failures = failures;
+
+    const kind = classifyFailure({
+      outcome: record.outcome,
+      errorType: record.errorType,
+      message: record.errorMessage,
+    });
+    if (kind === "ENOSPC") failures.firstEnospcInvocation ??= record.invocationNumber;
+    if (kind === "EMFILE") failures.firstEmfileInvocation ??= record.invocationNumber;
+
+    if (record.outcome === "out-of-memory") {
+      failures.firstOutOfMemoryInvocation ??= record.invocationNumber;
+      failures.outOfMemoryKills = (failures.outOfMemoryKills ?? 0) + 1;
+    }
+
+    if (!RESET_OUTCOMES.has(record.outcome)) return;
+    failures.resets.push({ invocationNumber: record.invocationNumber, outcome: record.outcome });
+    if (failures.resets.length > MAX_RESETS_KEPT) failures.resets.shift();
   }
 
   // Drops in batches of a tenth of the bound, so an invocation does not shift the array each time.
@@ -156,6 +188,7 @@ export class ProbeSeriesStore {
         points: [],
         firstTargets: [],
         lastTargets: [],
+        failures: { resets: [] },
       };
       this.#environments.set(environmentId, environment);
     }

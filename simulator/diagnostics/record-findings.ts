@@ -13,6 +13,7 @@ export function findingsOfRecord(environment: EnvironmentRecord): EnvironmentFin
     environmentId: environment.environmentId,
     functionName: environment.functionName,
     limits: environment.limits,
+    ...(environment.failures && { failures: environment.failures }),
     points: environment.points.map((point, index) => {
       let descriptorTargets: string[] = [];
       let tmpFileGroups: TmpFileGroup[] | undefined;

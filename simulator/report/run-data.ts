@@ -3,7 +3,7 @@
  * report.html. Probe series are kept compact (numbers per invocation, with
  * descriptor targets only at the first and last probe of an environment).
  */
-import type { EnvironmentLimits } from "../diagnostics/leak-findings.ts";
+import type { EnvironmentFailures, EnvironmentLimits } from "../diagnostics/leak-findings.ts";
 import type { InvocationCaller, InvocationOutcome } from "../lambda/types.ts";
 import type { TmpFileGroup } from "../sandbox/backend.ts";
 import type { ExecutionStatus } from "../stepfunctions/execution-status.ts";
@@ -56,6 +56,8 @@ export interface EnvironmentRecord {
   /** /tmp files by name pattern at the first and last probe, when the backend lists them. */
   firstTmpGroups?: TmpFileGroup[];
   lastTmpGroups?: TmpFileGroup[];
+  /** First ENOSPC and EMFILE failures and the runtime resets; absent in records made before it was kept. */
+  failures?: EnvironmentFailures;
 }
 
 export type { ExecutionStatus };

@@ -23,9 +23,18 @@ const OVERFLOW_PATTERN = "/tmp/**";
 const DELETED_KEY = " (deleted)";
 
 /**
- * Replaces every token of letters and digits that contains a digit with `*`,
- * keeping a leading word: `page-12.png` gives `page-*.png`, `page12` gives
- * `page*`, and a random `x-7f3a9c.tmp` gives `x-*.tmp`.
+ * Replaces what varies between files written by the same code with `*`, so
+ * their names group into one pattern:
+ *
+ * - every token of letters and digits that contains a digit, keeping a
+ *   leading word: `page-12.png` gives `page-*.png`, `page12` gives `page*`,
+ *   and a random `x-7f3a9c.tmp` gives `x-*.tmp`
+ * - a UUID as a whole, whatever its groups start with:
+ *   `scratch-550e8400-e29b-41d4-a716-446655440000.bin` gives `scratch-*.bin`
+ * - a hex hash of at least 8 characters as a whole, leading letters included:
+ *   `cache-deadbeef01.json` gives `cache-*.json`
+ * - a run of numbers joined by `-` or `_` into one `*`:
+ *   `log-2026-12-05_0017.txt` gives `log-*.txt`
  */
 export function pathPattern(path: string): string {
   // A character loop: this runs once per file in /tmp after every invocation,
@@ -34,21 +43,33 @@ export function pathPattern(path: string): string {
   let tokenStart = -1;
   let firstDigit = -1;
   let letterAfterDigit = false;
+  let onlyHex = true;
   for (let index = 0; index <= path.length; index++) {
     const code = index < path.length ? path.charCodeAt(index) : 0;
     const isDigit = code >= 48 && code <= 57;
     const isLetter = (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
     if (isDigit || isLetter) {
-      if (tokenStart < 0) tokenStart = index;
+      if (tokenStart < 0) {
+        const uuidEnd = uuidEndAt(path, index);
+        if (uuidEnd > 0) {
+          pattern = appendWildcard(pattern);
+          index = uuidEnd - 1;
+          continue;
+        }
+        tokenStart = index;
+        onlyHex = true;
+      }
       if (isDigit && firstDigit < 0) firstDigit = index;
       if (isLetter && firstDigit >= 0) letterAfterDigit = true;
+      if (isLetter && !isHexLetter(code)) onlyHex = false;
       continue;
     }
 
     if (tokenStart >= 0) {
+      const hexHash = onlyHex && firstDigit >= 0 && index - tokenStart >= MIN_HEX_HASH_LENGTH;
       if (firstDigit < 0) pattern += path.slice(tokenStart, index);
-      else if (letterAfterDigit) pattern += "*";
-      else pattern += `${path.slice(tokenStart, firstDigit)}*`;
+      else if (letterAfterDigit || hexHash) pattern = appendWildcard(pattern);
+      else pattern = appendWildcard(pattern + path.slice(tokenStart, firstDigit));
       tokenStart = -1;
       firstDigit = -1;
       letterAfterDigit = false;
@@ -56,6 +77,46 @@ export function pathPattern(path: string): string {
     if (index < path.length) pattern += path[index];
   }
   return pattern;
+}
+
+/** Hex tokens this long or longer that contain a digit are hashes, not words with a number. */
+const MIN_HEX_HASH_LENGTH = 8;
+/** Group lengths of a UUID, such as `550e8400-e29b-41d4-a716-446655440000`. */
+const UUID_GROUPS = [8, 4, 4, 4, 12];
+const UUID_LENGTH = 36;
+
+function isHexLetter(code: number): boolean {
+  return (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
+}
+
+function isAlphanumeric(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+// Returns the index after a UUID that starts at `start`, or -1 when none does.
+function uuidEndAt(path: string, start: number): number {
+  if (path.length - start < UUID_LENGTH) return -1;
+  let index = start;
+  for (let group = 0; group < UUID_GROUPS.length; group++) {
+    if (group > 0) {
+      if (path[index] !== "-") return -1;
+      index += 1;
+    }
+    for (let end = index + UUID_GROUPS[group]; index < end; index++) {
+      const code = path.charCodeAt(index);
+      if (!((code >= 48 && code <= 57) || isHexLetter(code))) return -1;
+    }
+  }
+  return index < path.length && isAlphanumeric(path.charCodeAt(index)) ? -1 : index;
+}
+
+// Adds a `*`, or joins it to a `*` right before, across one `-` or `_`.
+function appendWildcard(pattern: string): string {
+  const last = pattern.charCodeAt(pattern.length - 1);
+  const beforeLast = pattern.charCodeAt(pattern.length - 2);
+  if ((last === 45 || last === 95) && beforeLast === 42) return pattern.slice(0, -1);
+  if (last === 42) return pattern;
+  return `${pattern}*`;
 }
 
 interface GroupTotals {

@@ -103,7 +103,7 @@ describe("leak findings", () => {
 
     expect(findings.trends.descriptors.leaking).toBe(false);
     expect(findings.messages).toContain(
-      "descriptors full after invocation 1004 (EMFILE from then on); 1024 of 1024 in use.",
+      "descriptors reached the limit at invocation 1004, and the next open fails with EMFILE; 1024 of 1024 in use.",
     );
   });
 
@@ -120,7 +120,7 @@ describe("leak findings", () => {
     const findings = findLeaks({ environmentId: "env-1", functionName: "leaky", limits, points });
 
     expect(findings.messages.join("\n")).toContain(
-      "descriptors reached the limit at invocation 1004 (EMFILE); now 20 of 1024 in use",
+      "descriptors reached the limit at invocation 1004; now 20 of 1024 in use, after a reset or a release.",
     );
   });
 
@@ -469,5 +469,113 @@ describe("name patterns", () => {
 
   it("replaces random tokens with digits", () => {
     expect(namePattern("/tmp/upload-4f9a1c.tmp (deleted)")).toBe("/tmp/upload-*.tmp");
+  });
+
+  it("replaces a UUID as a whole", () => {
+    // Each group of these UUIDs starts differently: with a digit, a hex letter or a word-like "e".
+    expect(namePattern("/tmp/scratch-550e8400-e29b-41d4-a716-446655440000.bin")).toBe(
+      "/tmp/scratch-*.bin",
+    );
+    expect(namePattern("/tmp/scratch-3F2A9C4E-ABCD-4E8F-9A0B-123456789ABC.bin")).toBe(
+      "/tmp/scratch-*.bin",
+    );
+    expect(namePattern("/tmp/c0ffee00-beef-4bad-8bad-facefeed0001")).toBe("/tmp/*");
+  });
+
+  it("replaces a hex hash as a whole", () => {
+    expect(namePattern("/tmp/cache-deadbeef01.json")).toBe("/tmp/cache-*.json");
+    expect(namePattern("/tmp/cache-d41d8cd98f00b204e9800998ecf8427e.json")).toBe(
+      "/tmp/cache-*.json",
+    );
+  });
+
+  it("joins a run of numbers", () => {
+    expect(namePattern("/tmp/log-2026-12-05_0017.txt")).toBe("/tmp/log-*.txt");
+    expect(namePattern("/tmp/log-2026-12-05.txt")).toBe("/tmp/log-*.txt");
+  });
+
+  it("keeps words next to numbers", () => {
+    expect(namePattern("/tmp/page12.png")).toBe("/tmp/page*.png");
+    expect(namePattern("/tmp/abc12.txt")).toBe("/tmp/abc*.txt");
+    expect(namePattern("/tmp/v2-data.bin")).toBe("/tmp/v*-data.bin");
+  });
+});
+
+describe("findings with invocation records", () => {
+  const fillingTmp = (count: number) =>
+    Array.from({ length: count }, (_, index) => {
+      const n = index + 1;
+      return {
+        invocationNumber: n,
+        at: n * 1_000,
+        sample: sample({ tmpBytes: Math.min(n * 8 * MB, 512 * MB) }),
+      };
+    });
+
+  it("names the first ENOSPC", () => {
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "filler",
+      limits,
+      points: fillingTmp(70),
+      failures: { firstEnospcInvocation: 65, resets: [] },
+    });
+
+    expect(findings.trends.tmpBytes.reachedAtInvocation).toBe(63);
+    expect(findings.messages.join("\n")).toContain(
+      "nearly full (97%) at invocation 63, and the first ENOSPC was at invocation 65.",
+    );
+  });
+
+  it("claims no ENOSPC that the records lack", () => {
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "filler",
+      limits,
+      points: fillingTmp(64),
+      failures: { resets: [] },
+    });
+
+    expect(findings.messages.join("\n")).toContain("no invocation has failed with ENOSPC yet");
+  });
+
+  it("claims no ENOSPC without records", () => {
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "filler",
+      limits,
+      points: fillingTmp(64),
+    });
+
+    expect(findings.messages.join("\n")).toContain("nearly full (97%) at invocation 63.");
+    expect(findings.messages.join("\n")).not.toContain("ENOSPC");
+  });
+
+  it("ends memory growth at the out-of-memory kill", () => {
+    // 4 MB more per invocation, killed at invocation 30; the probe of the
+    // killed invocation reads 0 and the new runtime starts at 50 MB.
+    const points = Array.from({ length: 32 }, (_, index) => {
+      const n = index + 1;
+      let residentBytes = 50 * MB;
+      if (n < 30) residentBytes = (10 + 4 * n) * MB;
+      if (n === 30) residentBytes = 0;
+      return { invocationNumber: n, at: n * 1_000, sample: sample({ residentBytes }) };
+    });
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "cache",
+      limits: { ...limits, memoryBytes: 128 * MB },
+      points,
+      failures: {
+        firstOutOfMemoryInvocation: 30,
+        outOfMemoryKills: 1,
+        resets: [{ invocationNumber: 30, outcome: "out-of-memory" }],
+      },
+    });
+
+    expect(findings.trends.memoryBytes.perInvocation).toBeCloseTo(4 * MB, -3);
+    expect(findings.messages).toContain(
+      "Resident memory grew +4.00 MB per invocation until the out-of-memory kill at invocation 30; 126 of 128 MB at the last probe before it.",
+    );
   });
 });
