@@ -9,6 +9,7 @@ import { createEdgeServer } from "./edge/edge-server.ts";
 import { SERVICE_PREFIX } from "./edge/service-routing.ts";
 import { lambdaApiPlugin } from "./lambda/api/plugin.ts";
 import { AsyncInvocationQueue } from "./lambda/async/async-invocation-queue.ts";
+import { sandboxCodeAccessOf } from "./lambda/code-folder-checks.ts";
 import { FunctionRegistry } from "./lambda/function-registry.ts";
 import { LambdaService } from "./lambda/lambda-service.ts";
 import { LogStore } from "./lambda/logs/log-store.ts";
@@ -98,7 +99,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const server = createEdgeServer({ logger });
   let endpoint = "";
-  const registry = new FunctionRegistry({ dataDir, clock, logger, region, accountId: ACCOUNT_ID });
+  const registry = new FunctionRegistry({
+    dataDir,
+    clock,
+    logger,
+    region,
+    accountId: ACCOUNT_ID,
+    codeAccess: await sandboxCodeAccessOf(backend),
+  });
   const logs = new LogStore({ clock, dataDir });
   const lambda = new LambdaService({
     registry,

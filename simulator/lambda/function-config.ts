@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidParameterValueException } from "./errors.ts";
+import { allowedValueMessage, isMissing } from "./issue-messages.ts";
 
 /**
  * Function configuration as the simulator stores it, validated against
@@ -27,6 +28,23 @@ export const EPHEMERAL_MIN_MB = 512;
 export const EPHEMERAL_MAX_MB = 10_240;
 /** All environment variables together: at most 4 KB. */
 export const ENVIRONMENT_MAX_BYTES = 4 * 1024;
+
+/** Allowed values of the numeric settings, worded for validation errors. */
+export const ALLOWED_VALUES = {
+  memorySize: `must be a whole number of MB from ${MEMORY_MIN_MB} to ${MEMORY_MAX_MB}`,
+  timeout: `must be a whole number of seconds from 1 to ${TIMEOUT_MAX_SECONDS}`,
+  ephemeralStorageSize: `must be a whole number of MB from ${EPHEMERAL_MIN_MB} to ${EPHEMERAL_MAX_MB}`,
+} as const;
+
+/**
+ * Message for a missing Handler. CreateFunction lets Image functions omit
+ * it, but a function with the Zip package type must specify one, and
+ * InvalidParameterValueException is the API's error for an invalid
+ * parameter. NOTE: AWS does not document the exact message it sends.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+ */
+export const HANDLER_REQUIRED =
+  "a function with the Zip package type needs a handler, such as index.handler for the export handler of index.js or index.mjs";
 /** Lambda's execution environments get 1,024 file descriptors and 1,024 processes/threads. */
 export const DEFAULT_NOFILE = 1024;
 export const DEFAULT_NPROC = 1024;
@@ -83,26 +101,26 @@ export const functionConfigSchema = z
     }),
     /** `file.export` for Node.js; free-form for custom runtimes. */
     handler: z
-      .string()
+      .string({ error: (issue) => (issue.input === undefined ? HANDLER_REQUIRED : undefined) })
       .max(128)
       .regex(/^[^\s]+$/, "must not contain whitespace"),
     /** Absolute path of the unpacked code (what becomes /var/task). */
     codeDir: z.string().min(1),
     memorySize: z
-      .number()
-      .int("must be a whole number of MB")
+      .number({ error: ALLOWED_VALUES.memorySize })
+      .int(ALLOWED_VALUES.memorySize)
       .min(MEMORY_MIN_MB, `must be from ${MEMORY_MIN_MB} to ${MEMORY_MAX_MB} MB`)
       .max(MEMORY_MAX_MB, `must be from ${MEMORY_MIN_MB} to ${MEMORY_MAX_MB} MB`)
       .default(128),
     timeout: z
-      .number()
-      .int("must be a whole number of seconds")
+      .number({ error: ALLOWED_VALUES.timeout })
+      .int(ALLOWED_VALUES.timeout)
       .min(1, `must be from 1 to ${TIMEOUT_MAX_SECONDS} seconds`)
       .max(TIMEOUT_MAX_SECONDS, `must be from 1 to ${TIMEOUT_MAX_SECONDS} seconds`)
       .default(3),
     ephemeralStorageSize: z
-      .number()
-      .int("must be a whole number of MB")
+      .number({ error: ALLOWED_VALUES.ephemeralStorageSize })
+      .int(ALLOWED_VALUES.ephemeralStorageSize)
       .min(EPHEMERAL_MIN_MB, `must be from ${EPHEMERAL_MIN_MB} to ${EPHEMERAL_MAX_MB} MB`)
       .max(EPHEMERAL_MAX_MB, `must be from ${EPHEMERAL_MIN_MB} to ${EPHEMERAL_MAX_MB} MB`)
       .default(512),
@@ -121,7 +139,8 @@ export const functionConfigSchema = z
         message: `must not set a reserved name (${[...RESERVED_ENV_KEYS].join(", ")})`,
       })
       .refine((vars) => environmentBytes(vars) <= ENVIRONMENT_MAX_BYTES, {
-        message: `must total at most ${ENVIRONMENT_MAX_BYTES} bytes`,
+        error: (issue) =>
+          `keys and values must total at most ${ENVIRONMENT_MAX_BYTES} bytes, but they total ${environmentBytes(issue.input as Record<string, string>)} bytes`,
       }),
     description: z.string().max(256).default(""),
     /** Reserved concurrency; undefined means the function shares the account's unreserved pool. */
@@ -153,11 +172,14 @@ export function environmentBytes(vars: Record<string, string>): number {
  * names the first invalid field and the allowed range.
  */
 export function parseFunctionConfig(input: FunctionConfigInput): FunctionConfig {
-  const result = functionConfigSchema.safeParse(input);
+  const result = functionConfigSchema.safeParse(input, { error: allowedValueMessage });
   if (result.success) return result.data;
 
   const issue = result.error.issues[0];
   const field = issue.path.join(".") || "configuration";
+  if (issue.path.length > 0 && isMissing(input, issue.path)) {
+    throw new InvalidParameterValueException(`Missing value for ${field}: ${issue.message}.`);
+  }
   throw new InvalidParameterValueException(
     `Invalid value for ${field}${receivedValue(input, issue.path)}: ${issue.message}.`,
   );

@@ -14,12 +14,23 @@ import {
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock.ts";
-import { fingerprintDirectory, type StoredCode, storeZip } from "./api/code-store.ts";
+import {
+  fingerprintDirectory,
+  type StoredCode,
+  storeZip,
+  writePackageBoundary,
+} from "./api/code-store.ts";
 import {
   combineQualifier,
   formatLastModified,
   parseFunctionReference,
 } from "./api/function-name.ts";
+import {
+  assertHotReloadFolderReadable,
+  assertUnpackFolderReadable,
+  findModuleTypeConflict,
+  type SandboxCodeAccess,
+} from "./code-folder-checks.ts";
 import {
   InvalidParameterValueException,
   ResourceConflictException,
@@ -37,6 +48,7 @@ import type {
   FunctionResolver,
   ResolvedFunction,
 } from "./function-registry-types.ts";
+import { allowedValueMessage, isMissing } from "./issue-messages.ts";
 
 /**
  * Source of a function's code.
@@ -169,6 +181,12 @@ export interface FunctionRegistryOptions {
    * makes every change take effect as Active/Successful at once.
    */
   transitionMs?: number;
+  /**
+   * Sandbox access to code folders, which CreateFunction and
+   * UpdateFunctionCode check to reject code the sandbox user cannot read.
+   * The default, `same-user`, checks nothing.
+   */
+  codeAccess?: SandboxCodeAccess;
 }
 
 const AWS_FIELD_NAMES: Record<string, string> = {
@@ -199,6 +217,7 @@ export class FunctionRegistry
   readonly region: string;
   readonly accountId: string;
   readonly transitionMs: number;
+  readonly codeAccess: SandboxCodeAccess;
   #functions = new Map<string, FunctionEntry>();
   #timers = new Set<ClockTimer>();
   #watchers = new Map<string, { watcher: FSWatcher; debounce?: ClockTimer }>();
@@ -212,6 +231,7 @@ export class FunctionRegistry
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "000000000000";
     this.transitionMs = options.transitionMs ?? 250;
+    this.codeAccess = options.codeAccess ?? { kind: "same-user" };
     mkdirSync(this.#functionsRoot, { recursive: true });
     this.#load();
   }
@@ -277,6 +297,7 @@ export class FunctionRegistry
       simulator: settings,
     });
     const code = await this.#storeCode(input.functionName, input.code);
+    this.#warnOnModuleTypeConflict(draft, code);
     if (this.#functions.has(input.functionName)) {
       throw new ResourceConflictException(`Function already exist: ${input.functionName}`);
     }
@@ -373,6 +394,7 @@ export class FunctionRegistry
     const entry = this.#entry(parseFunctionReference(functionName).functionName);
     this.#checkUpdatable(entry, options.revisionId);
     const stored = await this.#storeCode(entry.name, code);
+    this.#warnOnModuleTypeConflict(entry.latest.config, stored);
     this.#checkUpdatable(entry, options.revisionId);
 
     const latest = entry.latest;
@@ -772,8 +794,10 @@ export class FunctionRegistry
   }
 
   async #storeCode(functionName: string, code: FunctionCode): Promise<StoredCode> {
-    if ("zipFile" in code)
+    if ("zipFile" in code) {
+      assertUnpackFolderReadable(this.#functionsRoot, this.codeAccess);
       return storeZip(path.join(this.#functionsRoot, functionName), code.zipFile);
+    }
 
     const directory = code.hotReloadDir;
     if (
@@ -785,8 +809,42 @@ export class FunctionRegistry
         `Invalid value for Code.S3Key: hot-reload code must be an absolute path of an existing folder, got ${JSON.stringify(directory)}.`,
       );
     }
+    assertHotReloadFolderReadable(directory, this.codeAccess);
     const fingerprint = await fingerprintDirectory(directory);
     return { codeDir: directory, hotReloadDir: directory, ...fingerprint };
+  }
+
+  /**
+   * Warns when a hot-reload folder's `.js` handler loads as an ES module
+   * only because of a package.json above the folder. The code still runs as
+   * it is, but Lambda would run a zip of the folder as CommonJS.
+   */
+  #warnOnModuleTypeConflict(
+    config: Pick<FunctionConfig, "functionName" | "runtime" | "handler">,
+    code: StoredCode,
+  ): void {
+    if (!code.hotReloadDir || !config.runtime.startsWith("nodejs")) return;
+    const conflict = findModuleTypeConflict(code.hotReloadDir, config.handler);
+    if (!conflict) return;
+    this.logger.warn(
+      {
+        functionName: config.functionName,
+        codeDir: code.hotReloadDir,
+        handlerFile: conflict.handlerFile,
+        packageJson: conflict.packageJson,
+        fix: `Add a package.json to ${code.hotReloadDir} (for example {}, or {"type":"module"} for ES module code), so the code loads here as it does on Lambda.`,
+      },
+      'hot-reload .js handler loads as an ES module, because a package.json above its folder sets "type": "module", but Lambda loads it as CommonJS',
+    );
+  }
+
+  // Zip code unpacked by an older simulator has no package.json boundary yet.
+  #addPackageBoundary(functionName: string): void {
+    const folder = path.join(this.#functionsRoot, functionName);
+    if (!existsSync(folder)) return;
+    writePackageBoundary(folder).catch((error: unknown) =>
+      this.logger.warn({ functionName, folder, err: error }, "package.json boundary not written"),
+    );
   }
 
   #watch(entry: FunctionEntry): void {
@@ -889,6 +947,7 @@ export class FunctionRegistry
       }
       this.#functions.set(entry.name, entry);
       if (entry.latest.hotReloadDir) this.#watch(entry);
+      else this.#addPackageBoundary(entry.name);
     }
     this.logger.debug({ functions: this.#functions.size }, "function registry loaded");
   }
@@ -953,7 +1012,7 @@ function updateInProgress(functionArn: string): ResourceConflictException {
 
 /** Validates a configuration and reports the invalid field by its Lambda API name. */
 function validateConfig(input: Record<string, unknown>): FunctionConfig {
-  const result = functionConfigSchema.safeParse(input);
+  const result = functionConfigSchema.safeParse(input, { error: allowedValueMessage });
   if (result.success) return result.data;
 
   const issue = result.error.issues[0];
@@ -962,6 +1021,11 @@ function validateConfig(input: Record<string, unknown>): FunctionConfig {
     issue.path.length > 1 && field.startsWith("Environment")
       ? ` (${issue.path.slice(1).join(".")})`
       : "";
+  if (isMissing(input, issue.path)) {
+    throw new InvalidParameterValueException(
+      `Missing value for ${field}${detail}: ${issue.message}.`,
+    );
+  }
   throw new InvalidParameterValueException(
     `Invalid value for ${field}${detail}${receivedValue(input, issue.path)}: ${issue.message}.`,
   );

@@ -118,6 +118,7 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
     if (this.#records.length > RECORD_HISTORY)
       this.#records.splice(0, this.#records.length - RECORD_HISTORY);
     this.events.emit("invocation", result.record);
+    if (result.record.outcome !== "success") this.#logFailure(result.record);
     return {
       statusCode: 200,
       payload: result.payload,
@@ -144,6 +145,23 @@ export class LambdaService<Registry extends FunctionResolver = FunctionResolver>
     return functionName
       ? this.#records.filter((record) => record.functionName === functionName)
       : [...this.#records];
+  }
+
+  // The function's own log has the whole error. The simulator's log gets one
+  // line per failed invocation, so `serve` output shows failures as they happen.
+  #logFailure(record: InvocationRecord): void {
+    this.#logger.info(
+      {
+        functionName: record.functionName,
+        environmentId: record.environmentId,
+        invocationNumber: record.invocationNumber,
+        requestId: record.requestId,
+        outcome: record.outcome,
+        errorType: record.errorType,
+        errorMessage: record.errorMessage?.split("\n", 1)[0],
+      },
+      "invocation failed",
+    );
   }
 
   /** Shuts down every environment. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { extractZip } from "./zip-archive.ts";
 
@@ -29,6 +29,7 @@ export async function storeZip(root: string, archive: Buffer): Promise<StoredCod
   const codeSha256 = sha256Base64(archive);
   const hex = Buffer.from(codeSha256, "base64").toString("hex");
   const codeDir = path.join(root, hex);
+  await writePackageBoundary(root);
 
   if (!existsSync(codeDir)) {
     const staging = `${codeDir}.partial-${process.pid}-${Date.now()}`;
@@ -41,6 +42,25 @@ export async function storeZip(root: string, archive: Buffer): Promise<StoredCod
     }
   }
   return { codeDir, codeSha256, codeSize: archive.length };
+}
+
+/**
+ * Writes an empty package.json (`{}`) into `folder` unless one is there.
+ * Unpacked code sits in a subfolder of it, so Node.js's search for the
+ * nearest package.json stops here instead of reaching a project's
+ * package.json with `"type": "module"` above the data directory. On Lambda
+ * the code sits in /var/task with no package.json above it, so a CommonJS
+ * `index.js` without a package.json of its own loads as CommonJS.
+ */
+export async function writePackageBoundary(folder: string): Promise<void> {
+  const file = path.join(folder, "package.json");
+  if (existsSync(file)) return;
+  await mkdir(folder, { recursive: true });
+  // `{}` sets no "type", so Node.js treats `.js` files as it does with no
+  // package.json at all.
+  await writeFile(file, "{}\n", { flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
 }
 
 // node_modules and .git rarely change while iterating and can hold many files.

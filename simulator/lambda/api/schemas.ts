@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALLOWED_VALUES, HANDLER_REQUIRED } from "../function-config.ts";
 
 /**
  * Request bodies of Lambda's control API, with AWS's field names. Unknown
@@ -17,19 +18,30 @@ const codeSchema = z.looseObject({
 
 const environmentSchema = z.looseObject({ Variables: z.record(z.string(), z.string()).optional() });
 
+// A number that function-config.ts checks further; a value of another type
+// gets the same message as one out of range.
+const numberIn = (allowed: string) => z.number({ error: allowed });
+
+// Only Zip functions are supported, and they need a handler.
+const zipHandler = z.string({
+  error: (issue) => (issue.input === undefined ? HANDLER_REQUIRED : undefined),
+});
+
 export const createFunctionSchema = z.looseObject({
   FunctionName: z.string().min(1),
   Runtime: z.string().min(1),
   Role: z.string().optional(),
-  Handler: z.string().min(1),
+  Handler: zipHandler.min(1),
   Code: codeSchema,
   Description: z.string().optional(),
-  Timeout: z.number().int().optional(),
-  MemorySize: z.number().int().optional(),
+  Timeout: numberIn(ALLOWED_VALUES.timeout).optional(),
+  MemorySize: numberIn(ALLOWED_VALUES.memorySize).optional(),
   Publish: z.boolean().optional(),
   PackageType: z.enum(["Zip", "Image"]).optional(),
   Environment: environmentSchema.optional(),
-  EphemeralStorage: z.looseObject({ Size: z.number().int() }).optional(),
+  EphemeralStorage: z
+    .looseObject({ Size: numberIn(ALLOWED_VALUES.ephemeralStorageSize) })
+    .optional(),
   Architectures: z
     .array(z.enum(["x86_64", "arm64"]))
     .length(1)
@@ -42,10 +54,12 @@ export const updateConfigurationSchema = z.looseObject({
   Role: z.string().optional(),
   Handler: z.string().min(1).optional(),
   Description: z.string().optional(),
-  Timeout: z.number().int().optional(),
-  MemorySize: z.number().int().optional(),
+  Timeout: numberIn(ALLOWED_VALUES.timeout).optional(),
+  MemorySize: numberIn(ALLOWED_VALUES.memorySize).optional(),
   Environment: environmentSchema.optional(),
-  EphemeralStorage: z.looseObject({ Size: z.number().int() }).optional(),
+  EphemeralStorage: z
+    .looseObject({ Size: numberIn(ALLOWED_VALUES.ephemeralStorageSize) })
+    .optional(),
   RevisionId: z.string().optional(),
 });
 

@@ -5,6 +5,8 @@ import {
   InvalidRequestContentException,
   LambdaError,
 } from "../errors.ts";
+import { receivedValue } from "../function-config.ts";
+import { allowedValueMessage, isMissing } from "../issue-messages.ts";
 
 /**
  * Payload too large for Invoke. AWS's API reference names this error
@@ -63,18 +65,26 @@ export function parseJsonBody<Schema extends z.ZodType>(
   return validate(schema, value);
 }
 
-/** Validates a value, naming the first invalid field in Lambda's error. */
+/**
+ * Validates a value, naming the first invalid field, the value received and
+ * what the field allows in Lambda's error.
+ */
 export function validate<Schema extends z.ZodType>(
   schema: Schema,
   value: unknown,
   prefix = "",
 ): z.infer<Schema> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: allowedValueMessage });
   if (result.success) return result.data;
 
   const issue = result.error.issues[0];
   const field = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "request body";
-  throw new InvalidParameterValueException(`Invalid value for ${field}: ${issue.message}.`);
+  if (issue.path.length > 0 && isMissing(value, issue.path)) {
+    throw new InvalidParameterValueException(`Missing value for ${field}: ${issue.message}.`);
+  }
+  throw new InvalidParameterValueException(
+    `Invalid value for ${field}${receivedValue(value, issue.path)}: ${issue.message}.`,
+  );
 }
 
 /** Reads a query string parameter, treating an empty value as absent. */
