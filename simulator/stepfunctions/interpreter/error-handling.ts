@@ -3,7 +3,7 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  */
 import type { Catcher } from "../asl/types.ts";
-import { StatesError } from "../errors.ts";
+import { AbortedError, StatesError } from "../errors.ts";
 import { applyResultPath } from "../paths/payload.ts";
 import type { Engine, Outcome } from "./engine.ts";
 import { findCatcher, findRetrier, retryDelayMs } from "./retry.ts";
@@ -42,6 +42,9 @@ export async function withErrorHandling(
     try {
       return await attempt();
     } catch (thrown) {
+      // runState records the <Type>StateAborted event of an aborted attempt,
+      // so it is passed on untouched here to keep that event single.
+      if (thrown instanceof AbortedError) throw thrown;
       const error = engine.locate(thrown, run);
       if (!(error instanceof StatesError)) throw error;
 

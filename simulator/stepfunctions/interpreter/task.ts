@@ -140,6 +140,9 @@ async function invokeDirect(
       timeoutSeconds,
     );
   } catch (error) {
+    // A call abandoned because the state was aborted gets no LambdaFunction*
+    // event. The state gets only the TaskStateAborted that runState records.
+    if (error instanceof AbortedError) throw error;
     const failure = toStatesError(error);
     const type =
       failure.name === "States.Timeout" ? "LambdaFunctionTimedOut" : "LambdaFunctionFailed";
