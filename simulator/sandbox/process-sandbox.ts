@@ -12,10 +12,13 @@ import { sampleDescriptorsAndTmp } from "./probes.ts";
 import type { ProcessMechanisms } from "./process-mechanisms.ts";
 import {
   isRunning,
-  listNamespaceMembers,
+  listNamespaceOrphans,
   listProcessTree,
+  pollPause,
+  processState,
   rssBytesOf,
   signalProcesses,
+  signalUntilNoNewProcess,
   stopProcessTree,
   taskCountOf,
 } from "./process-tree.ts";
@@ -68,6 +71,12 @@ export class ProcessSandbox implements Sandbox {
   #oomKillsAtStart = 0;
   #killedByWatchdog = false;
   #frozen = false;
+  /** Processes the last freeze stopped with SIGSTOP. */
+  #stoppedPids: number[] = [];
+  /** Runtime pid last seen inside the cgroups. */
+  #joinedPid: number | undefined;
+  /** Spawned nsenter pid last seen with its runtime child forked. */
+  #forkedPid: number | undefined;
   #stopped = false;
   #exitCallbacks: ((exit: RuntimeExit) => void)[] = [];
   #undeliveredExits: RuntimeExit[] = [];
@@ -141,8 +150,11 @@ export class ProcessSandbox implements Sandbox {
       await this.#cgroups.freeze();
     } else {
       await this.#waitUntilNsenterForked();
-      await stopProcessTree(() => this.#signalTargets());
-      await this.#waitUntilNsenterStopped();
+      await this.#waitUntilNsenterWaits();
+      // No wait until each process has stopped: a process runs no more code
+      // once the signal is queued, and the wait cost a millisecond per
+      // invocation. nsenter's own stop is awaited by the thaw.
+      this.#stoppedPids = signalUntilNoNewProcess(() => this.#signalTargets(), "SIGSTOP");
     }
     this.#frozen = true;
   }
@@ -153,7 +165,14 @@ export class ProcessSandbox implements Sandbox {
     if (this.#options.mechanisms.freezing === "cgroup freezer" && this.#cgroups) {
       await this.#cgroups.thaw();
     } else {
-      signalProcesses(this.#listAllPids(), "SIGCONT");
+      await this.#waitUntilNsenterStopped();
+      // Nothing forks while stopped, so the pids stopped are all there is to continue.
+      const spawnedPid = this.#runtime?.pid;
+      signalProcesses(
+        spawnedPid ? [...this.#stoppedPids, spawnedPid] : this.#stoppedPids,
+        "SIGCONT",
+      );
+      this.#stoppedPids = [];
     }
     this.#frozen = false;
     if (this.#runtime) this.#watchdog?.start({ resetPeak: false });
@@ -320,10 +339,16 @@ export class ProcessSandbox implements Sandbox {
 
   // A runtime spawned a moment ago may still be in its launch script, outside
   // the freezer cgroup, and would keep running after the freeze.
+  // Reading cgroup.procs costs about as much as the freeze itself, so it is
+  // read only until the runtime has been seen in the cgroup once.
   async #waitUntilRuntimeJoinedCgroups(): Promise<void> {
     const pid = this.#runtime?.pid;
-    if (!pid) return;
-    for (let attempt = 0; attempt < 200 && !this.#listPids().includes(pid); attempt++) {
+    if (!pid || this.#joinedPid === pid) return;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (this.#listPids().includes(pid)) {
+        this.#joinedPid = pid;
+        return;
+      }
       if (this.#runtime?.pid !== pid) return;
       await sleep(5);
     }
@@ -352,7 +377,7 @@ export class ProcessSandbox implements Sandbox {
     const pids = new Set(this.#listPids());
     if (this.#runtime?.pid) pids.add(this.#runtime.pid);
     if (!this.#cgroups && this.#holder) {
-      for (const pid of listNamespaceMembers(this.#holder.pid)) pids.add(pid);
+      for (const pid of listNamespaceOrphans(this.#holder.pid)) pids.add(pid);
     }
     return [...pids];
   }
@@ -372,8 +397,12 @@ export class ProcessSandbox implements Sandbox {
   // runtime forked after the freeze would run.
   async #waitUntilNsenterForked(): Promise<void> {
     const spawnedPid = this.#runtime?.pid;
-    if (!this.#holder || !spawnedPid) return;
-    for (let attempt = 0; attempt < 200 && listProcessTree(spawnedPid).length === 1; attempt++) {
+    if (!this.#holder || !spawnedPid || this.#forkedPid === spawnedPid) return;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (listProcessTree(spawnedPid).length > 1) {
+        this.#forkedPid = spawnedPid;
+        return;
+      }
       if (this.#runtime?.pid !== spawnedPid) return;
       await sleep(5);
     }
@@ -382,12 +411,27 @@ export class ProcessSandbox implements Sandbox {
   // nsenter stops itself when its child stops, and continues the child once
   // continued. Thaw must find it already stopped, or it would
   // stop itself after the thaw and never reap the runtime.
+  // After a thaw, nsenter has yet to run `kill(child, SIGCONT)` and return to
+  // waitpid. A freeze before that would be undone by that SIGCONT, so freeze
+  // waits until nsenter sleeps in waitpid (state S) or is stopped.
+  async #waitUntilNsenterWaits(): Promise<void> {
+    const spawnedPid = this.#runtime?.pid;
+    if (!this.#holder || !spawnedPid) return;
+    const started = performance.now();
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const state = processState(spawnedPid);
+      if (state === null || state !== "R") return;
+      await pollPause(started);
+    }
+  }
+
   async #waitUntilNsenterStopped(): Promise<void> {
     const spawnedPid = this.#runtime?.pid;
     if (!this.#holder || !spawnedPid) return;
 
-    for (let attempt = 0; attempt < 200 && isRunning(spawnedPid); attempt++)
-      await sleep(attempt < 10 ? 0 : 5);
+    const started = performance.now();
+    for (let attempt = 0; attempt < 500 && isRunning(spawnedPid); attempt++)
+      await pollPause(started);
     if (isRunning(spawnedPid)) {
       this.#log.debug({ pid: spawnedPid }, "nsenter did not stop with its child, stopping it");
       signalProcesses([spawnedPid], "SIGSTOP");

@@ -76,7 +76,13 @@ describe.skipIf(!isRoot)("process backend with signal freezing", () => {
     await watched.waitForLine((line) => Number(line.tick) >= 2);
 
     await watched.sandbox.freeze();
-    const state = readProcessState(runtimePidOf(watched.sandbox));
+    // freeze() returns once SIGSTOP is queued; the stop itself follows.
+    const pid = runtimePidOf(watched.sandbox);
+    let state = readProcessState(pid);
+    for (let attempt = 0; attempt < 200 && state !== "T"; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      state = readProcessState(pid);
+    }
     await watched.sandbox.thaw();
     await watched.sandbox.stop(500);
 
