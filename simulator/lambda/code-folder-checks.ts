@@ -36,11 +36,11 @@ export async function sandboxCodeAccessOf(backend: SandboxBackend): Promise<Sand
     return { kind: "other-user", via: "mount", uid: SANDBOX_USER.uid, gid: SANDBOX_USER.gid };
   }
   const mechanisms = await (backend as ProcessBackend).mechanisms();
-  // Each process sandbox gets its own uid (and gid) from a high range, so
-  // the permission bits for others are the ones that apply.
-  return mechanisms.sandboxUser === "uid per sandbox"
-    ? { kind: "other-user", via: "host-path" }
-    : { kind: "same-user" };
+  // As root, each process sandbox gets its own uid (and gid) from a high
+  // range: it runs as that uid, or, with a user namespace, the uid owns the
+  // namespace. Either way the permission bits for others apply.
+  const separateUid = mechanisms.sandboxUser === "uid per sandbox" || process.getuid?.() === 0;
+  return separateUid ? { kind: "other-user", via: "host-path" } : { kind: "same-user" };
 }
 
 /** A folder on the way to the code that the sandbox user cannot enter or list. */
