@@ -37,8 +37,8 @@ export async function sandboxCodeAccessOf(backend: SandboxBackend): Promise<Sand
   }
   const mechanisms = await (backend as ProcessBackend).mechanisms();
   // As root, each process sandbox gets its own uid (and gid) from a high
-  // range: it runs as that uid, or, with a user namespace, the uid owns the
-  // namespace. Either way the permission bits for others apply.
+  // range. The runtime runs as that uid, or in a user namespace that the uid
+  // owns, so either way the permission bits for others apply.
   const separateUid = mechanisms.sandboxUser === "uid per sandbox" || process.getuid?.() === 0;
   return separateUid ? { kind: "other-user", via: "host-path" } : { kind: "same-user" };
 }
