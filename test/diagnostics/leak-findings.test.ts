@@ -527,6 +527,30 @@ describe("findings with invocation records", () => {
     );
   });
 
+  it("names the first EMFILE", () => {
+    // 20 descriptors plus one per invocation: the table is full after invocation 1,004.
+    const points = Array.from({ length: 1_010 }, (_, index) => {
+      const n = index + 1;
+      return {
+        invocationNumber: n,
+        at: n * 1_000,
+        sample: sample({ openDescriptors: Math.min(20 + n, 1024) }),
+      };
+    });
+    const findings = findLeaks({
+      environmentId: "env-1",
+      functionName: "leaky",
+      limits,
+      points,
+      failures: { firstEmfileInvocation: 1005, resets: [] },
+    });
+
+    expect(findings.trends.descriptors.failedAtInvocation).toBe(1005);
+    expect(findings.messages.join("\n")).toContain(
+      "at the limit from invocation 1004, and the first EMFILE was at invocation 1005.",
+    );
+  });
+
   it("claims no ENOSPC that the records lack", () => {
     const findings = findLeaks({
       environmentId: "env-1",

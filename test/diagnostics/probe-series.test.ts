@@ -108,3 +108,65 @@ describe("probe series store", () => {
     ]);
   });
 });
+
+describe("probe series failures", () => {
+  function failed(
+    invocationNumber: number,
+    outcome: InvocationRecord["outcome"],
+    errorMessage: string,
+  ): InvocationRecord {
+    return { ...invocation("env-1", invocationNumber), outcome, errorType: "Error", errorMessage };
+  }
+
+  it("keeps the first ENOSPC and EMFILE", () => {
+    const lambda = observedLambda();
+    const store = new ProbeSeriesStore(lambda, () => 0);
+    lambda.events.emit("invocation", invocation("env-1", 1));
+    lambda.events.emit(
+      "invocation",
+      failed(2, "function-error", "ENOSPC: no space left on device"),
+    );
+    lambda.events.emit(
+      "invocation",
+      failed(3, "function-error", "ENOSPC: no space left on device"),
+    );
+    lambda.events.emit("invocation", failed(4, "function-error", "EMFILE: too many open files"));
+
+    const failures = store.environments()[0].failures;
+    expect(failures?.firstEnospcInvocation).toBe(2);
+    expect(failures?.firstEmfileInvocation).toBe(4);
+    expect(failures?.resets).toEqual([]);
+  });
+
+  it("records resets and out-of-memory kills", () => {
+    const lambda = observedLambda();
+    const store = new ProbeSeriesStore(lambda, () => 0);
+    lambda.events.emit("invocation", failed(5, "out-of-memory", "signal: killed"));
+    lambda.events.emit("invocation", failed(9, "timeout", "Task timed out after 3.00 seconds"));
+    lambda.events.emit("invocation", failed(12, "out-of-memory", "signal: killed"));
+
+    const failures = store.environments()[0].failures;
+    expect(failures?.firstOutOfMemoryInvocation).toBe(5);
+    expect(failures?.outOfMemoryKills).toBe(2);
+    expect(failures?.resets.map((reset) => reset.invocationNumber)).toEqual([5, 9, 12]);
+  });
+
+  it("keeps the latest 100 resets", () => {
+    const lambda = observedLambda();
+    const store = new ProbeSeriesStore(lambda, () => 0);
+    for (let n = 1; n <= 150; n++)
+      lambda.events.emit("invocation", failed(n, "timeout", "Task timed out after 3.00 seconds"));
+
+    const resets = store.environments()[0].failures?.resets ?? [];
+    expect(resets).toHaveLength(100);
+    expect(resets[0].invocationNumber).toBe(51);
+  });
+
+  it("starts with no failures", () => {
+    const lambda = observedLambda();
+    const store = new ProbeSeriesStore(lambda, () => 0);
+    lambda.events.emit("invocation", invocation("env-1", 1));
+
+    expect(store.environments()[0].failures).toEqual({ resets: [] });
+  });
+});
