@@ -1,13 +1,30 @@
 import { parseArgs } from "node:util";
-import { deployPipeline, deploySettingsFor } from "../replay/deploy.ts";
+import {
+  type DeployedPipeline,
+  deployPipeline,
+  deploySettingsFor,
+  PIPELINE_BUCKET,
+  pipelineInput,
+} from "../replay/deploy.ts";
 import { loadScenario, ScenarioError } from "../replay/scenario-loader.ts";
+import { PIPELINE_FUNCTIONS, PIPELINE_STATE_MACHINES } from "../replay/scenario-schema.ts";
 import { UsageError } from "./options.ts";
 
+/** Key of the document in the printed examples. */
+const EXAMPLE_KEY = "in/example.pdf";
+
+// The lists come from the same constants deployPipeline deploys, so the help cannot drift from the code.
 const HELP = `Usage: warmstate deploy [--endpoint URL] [--scenario NAME|FILE]
 
-Deploys the PDF pipeline into a running simulator: pdf-split, pdf-analyze and
-pdf-summarize from this repository's functions/ folders (hot-reloaded on change),
-the pdf-batch and pdf-batch-inline state machines, and the pipeline bucket.
+Deploys the PDF pipeline into a running simulator, or updates it:
+  functions       ${PIPELINE_FUNCTIONS.join(", ")} (from functions/, hot-reloaded on change)
+  state machines  ${PIPELINE_STATE_MACHINES.join(", ")} (from pipelines/)
+  bucket          ${PIPELINE_BUCKET}
+
+Every state machine takes the same StartExecution input: the bucket and the keys
+of PDFs uploaded to it, for example
+  ${JSON.stringify(pipelineInput(PIPELINE_BUCKET, [EXAMPLE_KEY, "in/second.pdf"]))}
+After deploying, the command prints an AWS CLI example for each state machine.
 
   --endpoint URL         the simulator (default http://127.0.0.1:4700)
   --scenario NAME|FILE   take function settings and bug toggles from a scenario
@@ -35,21 +52,41 @@ export async function deployCommand(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
+
+  let deployed: DeployedPipeline;
   try {
-    const deployed = await deployPipeline({
+    deployed = await deployPipeline({
       endpoint: values.endpoint,
       settings: deploySettingsFor(scenario),
     });
-    console.log(`Deployed to ${values.endpoint}:`);
-    console.log(`  functions:      ${deployed.functions.join(", ")}`);
-    for (const [name, arn] of Object.entries(deployed.stateMachineArns))
-      console.log(`  state machine:  ${name}  ${arn}`);
-    console.log(`  bucket:         ${deployed.bucket}`);
-    return 0;
   } catch (error) {
     console.error(
       `Deploying to ${values.endpoint} failed: ${(error as Error).name}: ${(error as Error).message}. Is \`warmstate serve\` running there?`,
     );
     return 1;
   }
+
+  console.log(`Deployed to ${values.endpoint}:`);
+  console.log(`  functions:      ${deployed.functions.join(", ")}`);
+  const nameWidth = Math.max(...Object.keys(deployed.stateMachineArns).map((name) => name.length));
+  for (const [name, arn] of Object.entries(deployed.stateMachineArns))
+    console.log(`  state machine:  ${name.padEnd(nameWidth)}  ${arn}`);
+  console.log(`  bucket:         ${deployed.bucket}`);
+  console.log(`\n${startExamples(values.endpoint, deployed)}`);
+  return 0;
+}
+
+/** Formats AWS CLI commands that upload a PDF and start one execution of each state machine. */
+function startExamples(endpoint: string, deployed: DeployedPipeline): string {
+  const aws = `aws --endpoint-url ${endpoint}`;
+  const input = JSON.stringify(pipelineInput(deployed.bucket, [EXAMPLE_KEY]));
+  const lines = [
+    "Upload PDFs to the bucket, then start an execution with their keys. With the AWS CLI:",
+    `  ${aws} s3 cp example.pdf s3://${deployed.bucket}/${EXAMPLE_KEY}`,
+  ];
+  for (const arn of Object.values(deployed.stateMachineArns))
+    lines.push(
+      `  ${aws} stepfunctions start-execution --state-machine-arn ${arn} --input '${input}'`,
+    );
+  return lines.join("\n");
 }

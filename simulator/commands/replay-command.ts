@@ -1,5 +1,12 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
+import {
+  CORPUS_DIR_VARIABLE,
+  CorpusError,
+  checkCorpus,
+  DEFAULT_CORPUS_DIR,
+  locateCorpus,
+} from "../replay/corpus-location.ts";
 import { ProgressLine } from "../replay/progress-line.ts";
 import { runReplay } from "../replay/replay-run.ts";
 import { loadScenario, ScenarioError, shippedScenarioNames } from "../replay/scenario-loader.ts";
@@ -7,7 +14,8 @@ import { renderTerminalSummary } from "../report/terminal-summary.ts";
 import { parseBackendName, parsePort, UsageError } from "./options.ts";
 
 const HELP = `Usage: warmstate replay [--scenario NAME|FILE] [--backend process|docker] [--speed N|max]
-                        [--seed N] [--out DIR] [--port N] [--endpoint URL] [--keep-data]
+                        [--seed N] [--corpus DIR] [--out DIR] [--port N] [--endpoint URL]
+                        [--keep-data]
 
 Replays a production-like load of the PDF pipeline and reports where, when and why
 execution environments fail. \`npm run sim\` runs it with the defaults.
@@ -16,6 +24,9 @@ execution environments fail. \`npm run sim\` runs it with the defaults.
   --backend NAME        sandbox backend: process or docker (default process)
   --speed N|max         simulated seconds per real second, or max to jump over idle gaps (default max)
   --seed N              seed of arrivals and documents (default: the scenario's seed)
+  --corpus DIR          folder of real PDFs mixed into the load (default: $${CORPUS_DIR_VARIABLE},
+                        else ${DEFAULT_CORPUS_DIR}). Without a corpus
+                        the replay sends generated documents only, and warns at start
   --out DIR             run folder for report.json, report.html and simulator.log
                         (default .warmstate/runs/<timestamp>)
   --port N              edge port of the simulator the replay starts (default: a free port)
@@ -34,6 +45,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       backend: { type: "string", default: "process" },
       speed: { type: "string", default: "max" },
       seed: { type: "string" },
+      corpus: { type: "string" },
       out: { type: "string" },
       port: { type: "string" },
       endpoint: { type: "string" },
@@ -58,6 +70,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
     values.seed === undefined
       ? loaded.scenario
       : { ...loaded.scenario, seed: parseSeed(values.seed) };
+  const corpus = locateCorpus(values.corpus);
+  let corpusCheck: ReturnType<typeof checkCorpus>;
+  try {
+    corpusCheck = checkCorpus(corpus, scenario.documents);
+  } catch (error) {
+    if (error instanceof CorpusError) throw new UsageError(error.message);
+    throw error;
+  }
   const outDir = path.resolve(
     values.out ?? path.join(".warmstate", "runs", new Date().toISOString().replace(/[:.]/g, "-")),
   );
@@ -80,6 +100,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   console.error(
     `Replaying ${scenario.name} (seed ${scenario.seed}) on the ${parseBackendName(values.backend)} backend; run folder ${outDir}`,
   );
+  if (corpusCheck.notice) console.error(corpusCheck.notice);
+  if (corpusCheck.warning) console.error(corpusCheck.warning);
   try {
     const result = await runReplay({
       scenario,
@@ -91,6 +113,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       endpoint: values.endpoint,
       signal: controller.signal,
       keepData: values["keep-data"],
+      corpusDir: corpus.dir,
       onProgress: (update) => progress.update(update),
     });
     progress.finish();

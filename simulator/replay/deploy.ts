@@ -15,6 +15,7 @@ import {
   TagResourceCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
+  waitUntilFunctionUpdatedV2,
 } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
@@ -34,6 +35,8 @@ import {
 /** Region and account the simulator reports; the ASL files name functions in them. */
 export const REGION = "us-east-1";
 const ROLE_ARN = "arn:aws:iam::000000000000:role/warmstate-pipeline";
+/** Maximum wait, in seconds, for a function's previous update to finish before the next one. */
+const UPDATE_WAIT_SECONDS = 60;
 /** Bucket that receives the input documents and every intermediate object. */
 export const PIPELINE_BUCKET = "warmstate-pdf-pipeline";
 
@@ -71,6 +74,33 @@ const FUNCTION_DEFAULTS: Record<PipelineFunction, Omit<DeployedFunctionSettings,
   "pdf-summarize": { memorySize: 256, ephemeralStorageSize: 512, timeout: 120 },
 };
 
+/**
+ * Environment variables of every pipeline function. @aws-sdk/core 3.981
+ * emits a NodeVersionSupportWarning (its releases after the first week of
+ * January 2027 need Node.js 22) when a client is created on Node.js below 22,
+ * unless AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is "true" (source:
+ * node_modules/@aws-sdk/core/dist-es/submodules/client/emitWarningIfUnsupportedVersion.js).
+ * The functions run on nodejs20.x, so without it every cold start writes the
+ * warning through console.error, which the function log shows as an ERROR line.
+ * A scenario's `functions.<name>.environment` can set it back to "false".
+ */
+const COMMON_FUNCTION_ENVIRONMENT: Record<string, string> = {
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+};
+
+/** The StartExecution input of every pipeline state machine. */
+export interface PipelineInput {
+  /** Bucket that contains the documents. The pipeline writes its outputs there too. */
+  bucket: string;
+  /** PDFs to process, uploaded to the bucket beforehand. */
+  documents: { key: string }[];
+}
+
+/** Builds the StartExecution input that processes the PDFs at `keys` in `bucket`. */
+export function pipelineInput(bucket: string, keys: string[]): PipelineInput {
+  return { bucket, documents: keys.map((key) => ({ key })) };
+}
+
 /** Turns a scenario's function settings and toggles into deploy settings. */
 export function deploySettingsFor(scenario?: Scenario): DeploySettings {
   const toggles = scenario?.toggles ?? { CLEAN_TMP: false, CLOSE_FDS: false, SELF_RECYCLE: false };
@@ -98,7 +128,11 @@ export function deploySettingsFor(scenario?: Scenario): DeploySettings {
         given?.keepAlive === undefined ? undefined : Math.round(given.keepAlive / 1_000),
       maxLifetimeSeconds:
         given?.maxLifetime === undefined ? undefined : Math.round(given.maxLifetime / 1_000),
-      environment: { ...toggleVariables[name], ...(given?.environment ?? {}) },
+      environment: {
+        ...COMMON_FUNCTION_ENVIRONMENT,
+        ...toggleVariables[name],
+        ...(given?.environment ?? {}),
+      },
     };
   }
   return { functions, bucket: PIPELINE_BUCKET };
@@ -187,9 +221,15 @@ async function deployFunction(
     );
   } catch (error) {
     if ((error as Error).name !== "ResourceConflictException") throw error;
+    // Lambda applies an update asynchronously and rejects the next update with
+    // ResourceConflictException while LastUpdateStatus is InProgress, so wait before each.
+    // https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html
+    const waiter = { client: lambda, maxWaitTime: UPDATE_WAIT_SECONDS, minDelay: 1 };
+    await waitUntilFunctionUpdatedV2(waiter, { FunctionName: name });
     await lambda.send(
       new UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: "hot-reload", S3Key: codeDir }),
     );
+    await waitUntilFunctionUpdatedV2(waiter, { FunctionName: name });
     await lambda.send(new UpdateFunctionConfigurationCommand(configuration));
     const arn = `arn:aws:lambda:${REGION}:000000000000:function:${name}`;
     if (Object.keys(tags).length > 0)

@@ -1,6 +1,6 @@
 /**
- * The document mix of a replay: which PDFs arrive, drawn from the real corpus
- * (`<repository>/../shared/corpus/pdfs`) and from generated documents, with
+ * The document mix of a replay: which PDFs arrive, drawn from a folder of real
+ * PDFs (the corpus, see corpus-location.ts) and from generated documents, with
  * broken files mixed in at the scenario's rate.
  */
 import { createHash } from "node:crypto";
@@ -15,9 +15,6 @@ import type { DocumentMix } from "./scenario-schema.ts";
 
 /** Root of the repository this file belongs to. */
 export const REPOSITORY_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** The corpus lives beside the repository, because CI clones both into one folder. */
-export const CORPUS_DIR = path.resolve(REPOSITORY_ROOT, "..", "shared", "corpus", "pdfs");
 
 /**
  * Scanned-like pages cost about 0.6 MB each at 100 dpi, so larger documents
@@ -51,7 +48,7 @@ export interface CorpusEntry {
 }
 
 /** Lists the corpus with page counts, or an empty list when the folder is missing. */
-export async function readCorpus(dir = CORPUS_DIR): Promise<CorpusEntry[]> {
+export async function readCorpus(dir: string): Promise<CorpusEntry[]> {
   if (!existsSync(dir)) return [];
   const entries: CorpusEntry[] = [];
   // pdf-lib reports recoverable parse problems on the console; they are expected here.
@@ -108,12 +105,9 @@ export class DocumentPicker {
   /** Builds the picker: reads the corpus and plans the distinct generated documents. */
   static async create(
     mix: DocumentMix,
-    options: { seed: number; cacheDir: string; corpusDir?: string },
+    options: { seed: number; cacheDir: string; corpusDir: string },
   ): Promise<DocumentPicker> {
-    const picker = new DocumentPicker(mix, {
-      ...options,
-      corpusDir: options.corpusDir ?? CORPUS_DIR,
-    });
+    const picker = new DocumentPicker(mix, options);
     await picker.#plan();
     return picker;
   }

@@ -16,7 +16,8 @@ import type { DirectInvocations, DriverError, RunData } from "../report/run-data
 import type { BackendName } from "../sandbox/backend.ts";
 import { type Arrival, generateArrivals } from "./arrivals.ts";
 import { sleepUntil, workOrAbort } from "./clock-waits.ts";
-import { clientConfig, deployPipeline, deploySettingsFor } from "./deploy.ts";
+import { DEFAULT_CORPUS_DIR } from "./corpus-location.ts";
+import { clientConfig, deployPipeline, deploySettingsFor, pipelineInput } from "./deploy.ts";
 import { DocumentPicker } from "./document-mix.ts";
 import { ExecutionTracker } from "./execution-tracker.ts";
 import { GapBridge } from "./gap-bridge.ts";
@@ -48,6 +49,12 @@ export interface ReplayOptions {
   keepData?: boolean;
   /** Cache folder of generated documents, kept between runs (default `.warmstate/cache/documents`). */
   cacheDir?: string;
+  /**
+   * Folder of real PDFs mixed into the load (default DEFAULT_CORPUS_DIR). With
+   * a missing folder the replay sends generated documents only, and does not
+   * warn: call `checkCorpus` first to warn the user.
+   */
+  corpusDir?: string;
 }
 
 /** Counts and clock readings for the progress line. */
@@ -155,6 +162,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     const picker = await DocumentPicker.create(scenario.documents, {
       seed: scenario.seed,
       cacheDir: options.cacheDir ?? path.resolve(".warmstate", "cache", "documents"),
+      corpusDir: options.corpusDir ?? DEFAULT_CORPUS_DIR,
     });
     arrivals = generateArrivals(scenario.arrivals, {
       start: simulatedStart,
@@ -214,10 +222,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
             new StartExecutionCommand({
               stateMachineArn: deployed.stateMachineArns[scenario.drive.stateMachine],
               name: `arrival-${String(index).padStart(5, "0")}`,
-              input: JSON.stringify({
-                bucket: deployed.bucket,
-                documents: keys.map((key) => ({ key })),
-              }),
+              input: JSON.stringify(pipelineInput(deployed.bucket, keys)),
             }),
           );
           tracker.add(started.executionArn as string, clock.now(), keys.length);

@@ -10,6 +10,7 @@ import type { Clock } from "../clock.ts";
 import { classifyFailure } from "../report/failure-kinds.ts";
 import type { DriverError, ExecutionSummary } from "../report/run-data.ts";
 import { sleepUntil, waitWithShortJumps } from "./clock-waits.ts";
+import { pipelineInput } from "./deploy.ts";
 import type { ExecutionTracker, FailedDocument } from "./execution-tracker.ts";
 import type { GapBridge } from "./gap-bridge.ts";
 
@@ -94,7 +95,7 @@ export async function retryFailedDocuments(
         new StartExecutionCommand({
           stateMachineArn: context.stateMachineArn,
           name: `retry-${String(index++).padStart(4, "0")}`,
-          input: JSON.stringify({ bucket: context.bucket, documents: [{ key: document.key }] }),
+          input: JSON.stringify(pipelineInput(context.bucket, [document.key])),
         }),
       );
       context.tracker.add(started.executionArn as string, context.clock.now(), 1, {
