@@ -6,7 +6,8 @@ const HELP = `Usage: warmstate inspect [FUNCTION] [--endpoint URL] [--json]
 
 Shows the environments of a running simulator with their leak diagnostics:
 growth per invocation of open descriptors, /tmp bytes and resident memory, the
-invocation at which each will reach its limit, and what grows.
+invocation at which each will reach its limit (or the first invocation that
+failed with EMFILE, ENOSPC or an out-of-memory kill), and what grows.
 
   --endpoint URL   the simulator (default http://127.0.0.1:4700)
   --json           print the raw diagnostics as JSON`;

@@ -47,11 +47,19 @@ export function describeFindings(findings: EnvironmentFindings): string[] {
 
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 
-/** Name of each resource in the findings, and the failure it ends in. */
-const WORDS: Record<ResourceTrend["resource"], { noun: string; failure: string }> = {
-  descriptors: { noun: "descriptors", failure: "EMFILE" },
-  tmpBytes: { noun: "/tmp", failure: "ENOSPC" },
-  memoryBytes: { noun: "memory", failure: "out-of-memory kill" },
+/** Name of each resource in the findings, the failure it ends in, and the phrase for no failure yet. */
+const WORDS: Record<ResourceTrend["resource"], { noun: string; failure: string; none: string }> = {
+  descriptors: {
+    noun: "descriptors",
+    failure: "EMFILE",
+    none: "no invocation has failed with EMFILE yet",
+  },
+  tmpBytes: { noun: "/tmp", failure: "ENOSPC", none: "no invocation has failed with ENOSPC yet" },
+  memoryBytes: {
+    noun: "memory",
+    failure: "out-of-memory kill",
+    none: "no invocation has been killed for memory yet",
+  },
 };
 
 // Describes a resource that filled up but no longer grows. Either it stays
@@ -95,11 +103,11 @@ function reachedPhrase(trend: ResourceTrend, asSentence: boolean): string {
 // Names the first failure the records show. Without records, a descriptor
 // table that is still full means the next open fails; other cases get no claim.
 function failurePhrase(trend: ResourceTrend, recorded: boolean, stillFull: boolean): string {
-  const { failure } = WORDS[trend.resource];
+  const { failure, none } = WORDS[trend.resource];
   if (trend.failedAtInvocation !== undefined)
     return `the first ${failure} was at invocation ${trend.failedAtInvocation}`;
   if (trend.reachedAtInvocation === undefined) return "";
-  if (recorded) return `no invocation has failed with ${failure} yet`;
+  if (recorded) return none;
   return trend.resource === "descriptors" && stillFull ? `the next open fails with ${failure}` : "";
 }
 
