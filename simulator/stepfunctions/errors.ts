@@ -65,12 +65,19 @@ export const apiErrors = {
   executionAlreadyExists: (arn: string) =>
     new SfnApiError("ExecutionAlreadyExists", `Execution Already Exists: '${arn}'`),
   executionNotRedrivable: (message: string) => new SfnApiError("ExecutionNotRedrivable", message),
+  resourceNotFound: (arn: string) =>
+    new SfnApiError("ResourceNotFound", `Resource Not Found: '${arn}'`),
   taskDoesNotExist: () => new SfnApiError("TaskDoesNotExist", "Task Does Not Exist"),
   taskTimedOut: () => new SfnApiError("TaskTimedOut", "Task Timed Out"),
-  unknownOperation: (target: string) =>
+  unknownOperation: (operation: string, supported: string[]) =>
     new SfnApiError(
       "UnknownOperationException",
-      `Unknown operation '${target}'; check the X-Amz-Target header.`,
+      `The Step Functions operation '${operation}' is not supported by Warmstate. Supported operations: ${supported.join(", ")}. See docs/stepfunctions.md.`,
+    ),
+  missingTarget: (target: string) =>
+    new SfnApiError(
+      "UnknownOperationException",
+      `The request names no Step Functions operation: the X-Amz-Target header is '${target}', expected 'AWSStepFunctions.<Operation>' as the AWS SDK and CLI send it.`,
     ),
   serialization: (message: string) => new SfnApiError("SerializationException", message),
 };

@@ -13,7 +13,7 @@ import { HistoryRecorder, NOT_TRUNCATED } from "./history.ts";
 import { MAX_TIMER_MS } from "./interpreter/cancellation.ts";
 import { Engine } from "./interpreter/engine.ts";
 import type { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
-import type { ObjectStore } from "./interpreter/types.ts";
+import type { ExecutionCaller, MapRunHost, ObjectStore } from "./interpreter/types.ts";
 import type { LambdaInvoker } from "./lambda-invoker.ts";
 
 /** The services an execution reaches while it runs. */
@@ -41,6 +41,8 @@ const RECENT_HISTORY_MAX_EVENTS = 1_000;
 
 /** Starts, stops and redrives executions and keeps their histories. */
 export class ExecutionRunner {
+  /** Starts the Map Runs of Distributed Map states in stored executions; set by the service. */
+  mapRunHost: MapRunHost | undefined;
   readonly #services: RunnerServices;
   readonly #live = new Map<string, LiveExecution>();
   // Histories of recently finished executions, so GetExecutionHistory
@@ -65,7 +67,10 @@ export class ExecutionRunner {
    * Starts `record`, which is new, or redriven when `history` contains its
    * earlier events. Returns at once, and the execution runs in the background.
    */
-  launch(record: ExecutionRecord, options: { persist: boolean; history?: HistoryRecorder }): void {
+  launch(
+    record: ExecutionRecord,
+    options: { persist: boolean; history?: HistoryRecorder; caller?: ExecutionCaller },
+  ): void {
     const { clock, store } = this.#services;
     const persist = options.persist && store !== undefined;
     const history =
@@ -78,7 +83,10 @@ export class ExecutionRunner {
     const redrive = record.redriveCount > 0 && options.history !== undefined;
     const input = JSON.parse(record.input);
 
-    const engine = this.#engine(record, definition, history);
+    const engine = this.#engine(record, definition, history, {
+      caller: options.caller,
+      mapRuns: persist ? this.mapRunHost : undefined,
+    });
     let previousEventId: number;
     if (redrive) {
       previousEventId = history.add(
@@ -123,6 +131,35 @@ export class ExecutionRunner {
       (output) => this.#finish(record, live, persist, { output }),
       (error) => this.#finish(record, live, persist, { error }),
     );
+  }
+
+  /**
+   * RedriveExecution of a stored execution that ended unsuccessfully: moves
+   * it back to RUNNING, counts the redrive and runs it again from its restart
+   * point, appending to its history. The caller checks that it is redrivable.
+   */
+  async relaunch(
+    record: ExecutionRecord,
+    options: { caller?: ExecutionCaller } = {},
+  ): Promise<void> {
+    const { clock, store } = this.#services;
+    const events =
+      this.history(record.executionArn)?.events ??
+      (await store?.readHistory(record.executionArn)) ??
+      [];
+    const history = new HistoryRecorder({
+      now: () => clock.now(),
+      events: [...events],
+      onAppend: store ? (event) => store.appendEvent(record.executionArn, event) : undefined,
+    });
+    record.status = moveStatus(record.status, "RUNNING");
+    record.redriveCount += 1;
+    record.redriveDate = clock.now();
+    record.stopDate = undefined;
+    record.error = undefined;
+    record.cause = undefined;
+    await store?.saveExecution(record);
+    this.launch(record, { persist: true, history, caller: options.caller });
   }
 
   /** Runs an execution to its end without storing it (Express workflows). */
@@ -185,6 +222,7 @@ export class ExecutionRunner {
     record: ExecutionRecord,
     definition: StateMachineDefinition,
     history: HistoryRecorder,
+    options: { caller?: ExecutionCaller; mapRuns?: MapRunHost },
   ): Engine {
     const { clock, logger, invoker, s3, tokens, region } = this.#services;
     const machineName = record.stateMachineArn.split(":").pop() as string;
@@ -198,6 +236,7 @@ export class ExecutionRunner {
       history,
       definition,
       memo: new Map(record.memo ?? []),
+      mapRuns: options.mapRuns,
       identity: {
         executionArn: record.executionArn,
         name: record.name,
@@ -208,6 +247,7 @@ export class ExecutionRunner {
         input: JSON.parse(record.input),
         redriveCount: record.redriveCount,
         redriveTime: record.redriveDate,
+        caller: options.caller,
       },
     });
   }

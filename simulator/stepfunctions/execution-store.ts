@@ -2,7 +2,8 @@
  * Disk persistence under `<dataDir>/stepfunctions`: state machines in
  * `state-machines.json`, each execution's record in `executions/<id>.json`
  * and its history in `executions/<id>.events.ndjson`, appended as events
- * happen, one line per batch of events (a JSON array).
+ * happen, one line per batch of events (a JSON array), and each Map Run's
+ * record in `map-runs/<id>.json`.
  */
 import { createHash } from "node:crypto";
 import {
@@ -19,6 +20,7 @@ import type { Logger } from "pino";
 import type { ExecutionStatus } from "./execution-status.ts";
 import type { HistoryEvent } from "./history.ts";
 import type { RestartPoint } from "./interpreter/engine.ts";
+import type { MapRunRecord } from "./map-run-registry.ts";
 
 /** A state machine as stored and described. */
 export interface StateMachineRecord {
@@ -59,11 +61,18 @@ export interface ExecutionRecord {
   memo?: [string, unknown][];
   /** Reason the execution cannot be redriven, when it cannot. */
   notRedrivableReason?: string;
+  /** The Map Run that started this child execution, for child executions of a Distributed Map. */
+  mapRunArn?: string;
+  /** Index of the child execution's item (or batch) among the Map Run's items. */
+  mapRunIndex?: number;
+  /** Number of items the child execution processes: 1, or the size of its ItemBatcher batch. */
+  itemCount?: number;
 }
 
 export class ExecutionStore {
   readonly #root: string;
   readonly #executionsDir: string;
+  readonly #mapRunsDir: string;
   readonly #logger: Logger;
   readonly #pendingEvents = new Map<string, HistoryEvent[]>();
   readonly #handles = new Map<string, FileHandle>();
@@ -73,12 +82,18 @@ export class ExecutionStore {
   constructor(dataDir: string, logger: Logger) {
     this.#root = path.join(dataDir, "stepfunctions");
     this.#executionsDir = path.join(this.#root, "executions");
+    this.#mapRunsDir = path.join(this.#root, "map-runs");
     this.#logger = logger;
   }
 
   /** Creates the folders and loads what a previous run stored. */
-  async load(): Promise<{ stateMachines: StateMachineRecord[]; executions: ExecutionRecord[] }> {
+  async load(): Promise<{
+    stateMachines: StateMachineRecord[];
+    executions: ExecutionRecord[];
+    mapRuns: MapRunRecord[];
+  }> {
     await mkdir(this.#executionsDir, { recursive: true });
+    await mkdir(this.#mapRunsDir, { recursive: true });
     let stateMachines: StateMachineRecord[] = [];
     try {
       stateMachines = JSON.parse(
@@ -97,7 +112,22 @@ export class ExecutionStore {
         this.#logger.warn({ err: error, file }, "execution record unreadable");
       }
     }
-    return { stateMachines, executions };
+    const mapRuns: MapRunRecord[] = [];
+    for (const file of await readdir(this.#mapRunsDir)) {
+      if (!file.endsWith(".json")) continue;
+      try {
+        mapRuns.push(JSON.parse(await readFile(path.join(this.#mapRunsDir, file), "utf8")));
+      } catch (error) {
+        this.#logger.warn({ err: error, file }, "map run record unreadable");
+      }
+    }
+    return { stateMachines, executions, mapRuns };
+  }
+
+  saveMapRun(record: MapRunRecord): Promise<void> {
+    const text = JSON.stringify(record);
+    const file = path.join(this.#mapRunsDir, `${this.#fileId(record.mapRunArn)}.json`);
+    return this.#serialize(() => atomicWrite(file, text));
   }
 
   saveStateMachines(records: StateMachineRecord[]): Promise<void> {

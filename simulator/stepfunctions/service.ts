@@ -21,6 +21,8 @@ import { TaskTokenRegistry } from "./interpreter/task-tokens.ts";
 import type { ObjectStore } from "./interpreter/types.ts";
 import type { LambdaInvoker } from "./lambda-invoker.ts";
 import { MAX_PAYLOAD_BYTES, MAX_REDRIVE_COUNT } from "./limits.ts";
+import { MapRunLauncher } from "./map-run-launcher.ts";
+import { MapRunRegistry } from "./map-run-registry.ts";
 import { type Input, paginate, requireString, revisionOf, seconds } from "./request-helpers.ts";
 import { StateMachineRegistry } from "./state-machine-registry.ts";
 import { runTestState } from "./test-state.ts";
@@ -47,6 +49,7 @@ export class StepFunctionsService {
   readonly #runner: ExecutionRunner;
   readonly #options: StepFunctionsServiceOptions;
   readonly #registry: StateMachineRegistry;
+  readonly #mapRuns: MapRunRegistry;
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #executionsByMachine = new Map<string, string[]>();
   readonly ready: Promise<void>;
@@ -73,14 +76,25 @@ export class StepFunctionsService {
       region: this.region,
       store: this.#store,
     });
+    this.#mapRuns = new MapRunRegistry(this.#store);
+    this.#runner.mapRunHost = new MapRunLauncher({
+      runner: this.#runner,
+      registry: this.#mapRuns,
+      store: this.#store,
+      clock: options.clock,
+      logger: options.logger,
+      registerExecution: (record) => this.#addExecution(record),
+    });
     this.ready = this.#load();
   }
 
   /** Loads stored state; executions that were running when the simulator stopped are marked ABORTED. */
   async #load(): Promise<void> {
-    const { stateMachines, executions } = await this.#store.load();
+    const { stateMachines, executions, mapRuns } = await this.#store.load();
     this.#registry.load(stateMachines);
     executions.sort((a, b) => a.startDate - b.startDate);
+    this.#mapRuns.load(mapRuns, executions);
+    await this.#mapRuns.abortRunning(this.#clock.now());
     for (const record of executions) {
       this.#addExecution(record);
       if (isClosed(record.status)) continue;
@@ -136,6 +150,10 @@ export class StepFunctionsService {
   async describeStateMachine(input: Input): Promise<Input> {
     await this.ready;
     return this.#registry.describe(input);
+  }
+
+  async validateStateMachineDefinition(input: Input): Promise<Input> {
+    return this.#registry.validate(input);
   }
 
   async updateStateMachine(input: Input): Promise<Input> {
@@ -256,6 +274,7 @@ export class StepFunctionsService {
       redriveDate: seconds(record.redriveDate),
       redriveStatus: redrivable ? "REDRIVABLE" : "NOT_REDRIVABLE",
       redriveStatusReason: redrivable ? undefined : this.#redriveProblem(record),
+      mapRunArn: record.mapRunArn,
     };
   }
 
@@ -269,6 +288,9 @@ export class StepFunctionsService {
       roleArn: record.roleArn,
       updateDate: seconds(machine?.updateDate ?? machine?.creationDate ?? record.startDate),
       revisionId: revisionOf(record.definition, record.roleArn),
+      // A child execution of a Map Run runs the ItemProcessor, under the labelled state machine ARN.
+      mapRunArn: record.mapRunArn,
+      label: record.mapRunArn === undefined ? undefined : record.stateMachineArn.split("/").pop(),
     };
   }
 
@@ -286,20 +308,44 @@ export class StepFunctionsService {
     return { stopDate: seconds(record.stopDate ?? this.#clock.now()) };
   }
 
+  /**
+   * ListExecutions of a state machine, or with mapRunArn the child executions
+   * of a Map Run (which then carry mapRunArn and itemCount).
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
+   */
   async listExecutions(input: Input): Promise<Input> {
-    const machine = await this.#machine(requireString(input, "stateMachineArn"));
+    await this.ready;
+    const byMapRun = typeof input.mapRunArn === "string";
+    if (byMapRun === (typeof input.stateMachineArn === "string")) {
+      const received = byMapRun ? "both" : "neither";
+      throw apiErrors.validation(
+        `ListExecutions needs exactly one of stateMachineArn and mapRunArn, but the request has ${received}.`,
+      );
+    }
     const status = input.statusFilter as string | undefined;
+    if (status === "PENDING_REDRIVE" && !byMapRun) {
+      throw apiErrors.validation(
+        "The statusFilter PENDING_REDRIVE is valid only with mapRunArn, not with stateMachineArn.",
+      );
+    }
     const redriveFilter = input.redriveFilter as string | undefined;
-    const arns = this.#executionsByMachine.get(machine.stateMachineArn) ?? [];
-    const records = arns
-      .map((arn) => this.#executions.get(arn) as ExecutionRecord)
+    let candidates: ExecutionRecord[];
+    if (byMapRun) {
+      candidates = this.#mapRuns.startedChildren(
+        this.#mapRuns.get(input.mapRunArn as string).mapRunArn,
+      );
+    } else {
+      const machine = await this.#machine(input.stateMachineArn as string);
+      const arns = this.#executionsByMachine.get(machine.stateMachineArn) ?? [];
+      candidates = arns.map((arn) => this.#executions.get(arn) as ExecutionRecord).reverse();
+    }
+    const records = candidates
       .filter((record) => status === undefined || record.status === status)
       .filter(
         (record) =>
           redriveFilter === undefined ||
           (redriveFilter === "REDRIVEN" ? record.redriveCount > 0 : record.redriveCount === 0),
-      )
-      .reverse();
+      );
     const page = paginate(records, input, 1000, 100);
     return {
       executions: page.items.map((record) => ({
@@ -311,9 +357,23 @@ export class StepFunctionsService {
         stopDate: record.status === "RUNNING" ? undefined : seconds(record.stopDate),
         redriveCount: record.redriveCount,
         redriveDate: seconds(record.redriveDate),
+        mapRunArn: byMapRun ? record.mapRunArn : undefined,
+        itemCount: byMapRun ? (record.itemCount ?? 1) : undefined,
       })),
       nextToken: page.nextToken,
     };
+  }
+
+  // ---- Map Runs ------------------------------------------------------------
+
+  async listMapRuns(input: Input): Promise<Input> {
+    const record = await this.#execution(requireString(input, "executionArn"));
+    return this.#mapRuns.list(record.executionArn, input);
+  }
+
+  async describeMapRun(input: Input): Promise<Input> {
+    await this.ready;
+    return this.#mapRuns.describe(input);
   }
 
   async getExecutionHistory(input: Input): Promise<Input> {
@@ -342,20 +402,7 @@ export class StepFunctionsService {
     const problem = this.#redriveProblem(record);
     if (problem !== undefined) throw apiErrors.executionNotRedrivable(problem);
 
-    const events = await this.#events(record.executionArn);
-    const history = new HistoryRecorder({
-      now: () => this.#clock.now(),
-      events: [...events],
-      onAppend: (event) => this.#store.appendEvent(record.executionArn, event),
-    });
-    record.status = moveStatus(record.status, "RUNNING");
-    record.redriveCount += 1;
-    record.redriveDate = this.#clock.now();
-    record.stopDate = undefined;
-    record.error = undefined;
-    record.cause = undefined;
-    await this.#store.saveExecution(record);
-    this.#runner.launch(record, { persist: true, history });
+    await this.#runner.relaunch(record);
     return { redriveDate: seconds(record.redriveDate) };
   }
 
@@ -363,6 +410,10 @@ export class StepFunctionsService {
   #redriveProblem(record: ExecutionRecord): string | undefined {
     // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
     if (record.type === "EXPRESS") return "Express executions cannot be redriven";
+    // Children of a Map Run are redriven by redriving their parent execution.
+    // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
+    if (record.mapRunArn !== undefined)
+      return `Execution is a child of Map Run ${record.mapRunArn}. Redrive the execution that started the Map Run instead`;
     if (record.status === "RUNNING" || record.status === "PENDING_REDRIVE")
       return `Execution is ${record.status} and cannot be redriven`;
     if (record.status === "SUCCEEDED") return "Execution is SUCCEEDED and cannot be redriven";

@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { assertRoleArn, assertStateMachineArn, assertValidName, stateMachineArn } from "./arn.ts";
-import { parseDefinition } from "./asl/validate.ts";
+import { diagnoseDefinition, parseDefinition } from "./asl/validate.ts";
 import { apiErrors } from "./errors.ts";
 import type { ExecutionStore, StateMachineRecord } from "./execution-store.ts";
 import { type Input, paginate, requireString, revisionOf, seconds } from "./request-helpers.ts";
@@ -86,6 +86,24 @@ export class StateMachineRegistry {
     this.#machines.set(arn, record);
     await this.#save();
     return { stateMachineArn: arn, creationDate: seconds(record.creationDate) };
+  }
+
+  /**
+   * ValidateStateMachineDefinition: runs CreateStateMachine's checks and
+   * returns their problems instead of raising InvalidDefinition. At most
+   * maxResults diagnostics are returned (default and maximum 100, 0 means
+   * 100), with `truncated` set when more were found.
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinition.html
+   */
+  validate(input: Input): Input {
+    const diagnostics = diagnoseDefinition(requireString(input, "definition"));
+    const requested = input.maxResults as number | undefined;
+    const limit = requested === undefined || requested === 0 ? 100 : requested;
+    return {
+      result: diagnostics.length === 0 ? "OK" : "FAIL",
+      diagnostics: diagnostics.slice(0, limit),
+      truncated: diagnostics.length > limit,
+    };
   }
 
   async describe(input: Input): Promise<Input> {

@@ -17,6 +17,7 @@ type Operation = (
 const OPERATIONS: Record<string, Operation> = {
   CreateStateMachine: (service, input) => service.createStateMachine(input),
   DescribeStateMachine: (service, input) => service.describeStateMachine(input),
+  ValidateStateMachineDefinition: (service, input) => service.validateStateMachineDefinition(input),
   UpdateStateMachine: (service, input) => service.updateStateMachine(input),
   DeleteStateMachine: (service, input) => service.deleteStateMachine(input),
   ListStateMachines: (service, input) => service.listStateMachines(input),
@@ -28,6 +29,8 @@ const OPERATIONS: Record<string, Operation> = {
   StopExecution: (service, input) => service.stopExecution(input),
   ListExecutions: (service, input) => service.listExecutions(input),
   GetExecutionHistory: (service, input) => service.getExecutionHistory(input),
+  ListMapRuns: (service, input) => service.listMapRuns(input),
+  DescribeMapRun: (service, input) => service.describeMapRun(input),
   RedriveExecution: (service, input) => service.redriveExecution(input),
   SendTaskSuccess: (service, input) => service.sendTaskSuccess(input),
   SendTaskFailure: (service, input) => service.sendTaskFailure(input),
@@ -37,6 +40,9 @@ const OPERATIONS: Record<string, Operation> = {
   UntagResource: (service, input) => service.untagResource(input),
   ListTagsForResource: (service, input) => service.listTagsForResource(input),
 };
+
+/** Operation names in alphabetical order, for the error on an unsupported operation. */
+export const SUPPORTED_OPERATIONS = Object.keys(OPERATIONS).sort();
 
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 
@@ -58,11 +64,13 @@ export const stepFunctionsPlugin: FastifyPluginAsync<{ service: StepFunctionsSer
     const target = request.headers["x-amz-target"];
     try {
       if (typeof target !== "string" || !target.startsWith("AWSStepFunctions.")) {
-        throw apiErrors.unknownOperation(String(target ?? ""));
+        throw apiErrors.missingTarget(String(target ?? ""));
       }
       const operationName = target.slice("AWSStepFunctions.".length);
-      const operation = OPERATIONS[operationName];
-      if (!operation) throw apiErrors.unknownOperation(target);
+      const operation = Object.hasOwn(OPERATIONS, operationName)
+        ? OPERATIONS[operationName]
+        : undefined;
+      if (!operation) throw apiErrors.unknownOperation(operationName, SUPPORTED_OPERATIONS);
 
       const input = parseRequest(operationName, parseBody(request.body));
       const output = await operation(service, input);

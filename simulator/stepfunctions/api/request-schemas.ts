@@ -48,6 +48,12 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType<Record<string, unknown>>>
     versionDescription: z.string().max(256).optional(),
   }),
   DescribeStateMachine: z.looseObject({ stateMachineArn: arn }),
+  ValidateStateMachineDefinition: z.looseObject({
+    definition: z.string().min(1),
+    type: z.enum(["STANDARD", "EXPRESS"]).optional(),
+    severity: z.enum(["ERROR", "WARNING"]).optional(),
+    maxResults: z.number().int().min(0).max(100).optional(),
+  }),
   UpdateStateMachine: z.looseObject({
     stateMachineArn: arn,
     definition: z.string().min(1).optional(),
@@ -63,7 +69,8 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType<Record<string, unknown>>>
   DescribeStateMachineForExecution: z.looseObject({ executionArn: arn }),
   StopExecution: z.looseObject({ executionArn: arn, error: errorName, cause }),
   ListExecutions: z.looseObject({
-    stateMachineArn: arn,
+    stateMachineArn: arn.optional(),
+    mapRunArn: z.string().min(1).max(2000).optional(),
     statusFilter: executionStatus.optional(),
     redriveFilter: z.enum(["REDRIVEN", "NOT_REDRIVEN"]).optional(),
     maxResults,
@@ -76,6 +83,8 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType<Record<string, unknown>>>
     reverseOrder: z.boolean().optional(),
     includeExecutionData: z.boolean().optional(),
   }),
+  ListMapRuns: z.looseObject({ executionArn: arn, maxResults, nextToken }),
+  DescribeMapRun: z.looseObject({ mapRunArn: z.string().min(1).max(2000) }),
   RedriveExecution: z.looseObject({
     executionArn: arn,
     clientToken: z.string().min(1).max(256).optional(),

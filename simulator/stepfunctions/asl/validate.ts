@@ -137,30 +137,73 @@ const JSONPATH_ONLY = [
 ];
 const JSONATA_ONLY = ["Arguments", "Output", "Items"];
 
+/**
+ * One problem in a definition, as ValidateStateMachineDefinition returns it:
+ * `location` is a JSON pointer into the definition, absent for a JSON syntax error.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html
+ */
+export interface DefinitionDiagnostic {
+  severity: "ERROR";
+  code: string;
+  message: string;
+  location?: string;
+}
+
 class Issues {
-  readonly list: string[] = [];
+  readonly diagnostics: DefinitionDiagnostic[] = [];
+
   add(code: string, text: string, pointer: string): void {
-    this.list.push(`${code}: ${text} at ${pointer}`);
+    this.diagnostics.push({ severity: "ERROR", code, message: text, location: pointer });
+  }
+
+  /** Formats the problems as CreateStateMachine's InvalidDefinition message lists them. */
+  get list(): string[] {
+    return this.diagnostics.map((diagnostic) =>
+      diagnostic.location === undefined
+        ? `${diagnostic.code}: ${diagnostic.message}`
+        : `${diagnostic.code}: ${diagnostic.message} at ${diagnostic.location}`,
+    );
   }
 }
 
 /** Parses and validates a definition; throws InvalidDefinition listing every problem. */
 export function parseDefinition(text: string): StateMachineDefinition {
+  const { definition, issues } = checkDefinition(text);
+  if (issues.diagnostics.length > 0) {
+    throw apiErrors.invalidDefinition(
+      `Invalid State Machine Definition: '${issues.list.join(", ")}'`,
+    );
+  }
+  return definition as StateMachineDefinition;
+}
+
+/**
+ * Lists every problem that makes CreateStateMachine reject `text`, for
+ * ValidateStateMachineDefinition. An empty list means the definition is valid.
+ */
+export function diagnoseDefinition(text: string): DefinitionDiagnostic[] {
+  return checkDefinition(text).issues.diagnostics;
+}
+
+function checkDefinition(text: string): { definition: unknown; issues: Issues } {
   if (Buffer.byteLength(text, "utf8") > MAX_DEFINITION_BYTES) {
     throw apiErrors.validation(
       "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must have length less than or equal to 1048576",
     );
   }
+  const issues = new Issues();
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw apiErrors.invalidDefinition(
-      `Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: ${(error as Error).message}'`,
-    );
+    issues.diagnostics.push({
+      severity: "ERROR",
+      code: "INVALID_JSON_DESCRIPTION",
+      message: (error as Error).message,
+    });
+    return { definition: undefined, issues };
   }
 
-  const issues = new Issues();
   if (!isObject(parsed)) {
     issues.add("SCHEMA_VALIDATION_FAILED", "The definition must be a JSON object", "/");
   } else {
@@ -181,12 +224,7 @@ export function parseDefinition(text: string): StateMachineDefinition {
     }
     validateMachine(parsed, "", language as QueryLanguage, issues);
   }
-  if (issues.list.length > 0) {
-    throw apiErrors.invalidDefinition(
-      `Invalid State Machine Definition: '${issues.list.join(", ")}'`,
-    );
-  }
-  return parsed as unknown as StateMachineDefinition;
+  return { definition: parsed, issues };
 }
 
 /** Validates one state on its own, as TestState receives it. */

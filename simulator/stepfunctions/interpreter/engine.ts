@@ -19,7 +19,14 @@ import { runMap } from "./map.ts";
 import { runParallel } from "./parallel.ts";
 import { runTask } from "./task.ts";
 import type { TaskTokenRegistry } from "./task-tokens.ts";
-import type { Frame, ObjectStore, StateOutcome, StateRun } from "./types.ts";
+import type {
+  ExecutionCaller,
+  Frame,
+  MapRunHost,
+  ObjectStore,
+  StateOutcome,
+  StateRun,
+} from "./types.ts";
 
 /** The execution an engine runs, as `$$.Execution` and `$$.StateMachine` show it. */
 export interface ExecutionIdentity {
@@ -32,6 +39,12 @@ export interface ExecutionIdentity {
   input: unknown;
   redriveCount: number;
   redriveTime?: number;
+  /**
+   * The top-level execution that Lambda invocations name as their caller. A
+   * child execution of a Map Run names its root execution, because the
+   * replay report matches invocations to the executions it started.
+   */
+  caller?: ExecutionCaller;
 }
 
 /** Options of an engine. */
@@ -49,6 +62,11 @@ export interface EngineOptions {
   memo: Map<string, unknown>;
   /** TestState mode: run one state once, report retries instead of waiting for them. */
   singleStep?: boolean;
+  /**
+   * Starts Map Runs with child executions. Without it (TestState, Express
+   * executions) a Distributed Map runs its iterations inside this execution.
+   */
+  mapRuns?: MapRunHost;
 }
 
 /** Restart point of a redrive: the top-level state that failed and its input. */
@@ -112,6 +130,7 @@ export class Engine {
   readonly memo = new Map<string, unknown>();
   readonly #previousResults: Map<string, unknown>;
   readonly singleStep: boolean;
+  readonly mapRuns: MapRunHost | undefined;
   readonly cancellation = new Cancellation();
   /** The top-level state running now, where a redrive would restart. */
   restartPoint: RestartPoint | undefined;
@@ -131,6 +150,7 @@ export class Engine {
     this.definition = options.definition;
     this.#previousResults = options.memo;
     this.singleStep = options.singleStep ?? false;
+    this.mapRuns = options.mapRuns;
 
     const identity = options.identity;
     this.#executionContext = {
@@ -145,6 +165,17 @@ export class Engine {
       this.#executionContext.RedriveTime = new Date(identity.redriveTime).toISOString();
     }
     this.#stateMachineContext = { Id: identity.stateMachineArn, Name: identity.stateMachineName };
+  }
+
+  /** Returns the execution attempt that Lambda invocations of this engine name as their caller. */
+  caller(): ExecutionCaller {
+    const { identity } = this;
+    return (
+      identity.caller ?? {
+        executionArn: identity.executionArn,
+        redriveCount: identity.redriveCount,
+      }
+    );
   }
 
   /** Creates the execution's own frame. */

@@ -201,10 +201,15 @@ export async function writeResults(
   engine: Engine,
   run: StateRun,
   writer: ResultWriter,
-  mapRunArn: string,
-  results: unknown[],
-  failures: { index: number; error: StatesError }[],
+  outcome: {
+    mapRunArn: string;
+    /** ARN of the child execution (or iteration) that processed item `index`. */
+    childArn: (index: number) => string;
+    results: unknown[];
+    failures: { index: number; error: StatesError }[];
+  },
 ): Promise<unknown> {
+  const { mapRunArn, results, failures } = outcome;
   if (!engine.s3)
     throw new StatesError(
       "States.ResultWriterFailed",
@@ -220,11 +225,10 @@ export async function writeResults(
   const runId = mapRunArn.split(":").pop() ?? "run";
   const prefix = `${target.Prefix ? `${target.Prefix.replace(/\/$/, "")}/` : ""}${runId}`;
   const failed = new Set(failures.map((failure) => failure.index));
-  const executionArn = engine.identity.executionArn;
 
   const entries = (indices: number[]) =>
     indices.map((index) => ({
-      ExecutionArn: `${executionArn}/${index}`,
+      ExecutionArn: outcome.childArn(index),
       Input: JSON.stringify(null),
       Output: failed.has(index) ? undefined : JSON.stringify(results[index]),
       Error: failed.has(index) ? (results[index] as { Error?: string }).Error : undefined,

@@ -7,13 +7,13 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
  */
 import { randomUUID } from "node:crypto";
-import type { StateDefinition } from "../asl/types.ts";
+import type { StateDefinition, StateMachineDefinition } from "../asl/types.ts";
 import { AbortedError, StatesError } from "../errors.ts";
 import { evaluateJsonata, evaluateTemplate, isJsonataExpression } from "../paths/jsonata.ts";
 import { buildPayload, resolvePath, selectPath } from "../paths/payload.ts";
 import type { Engine } from "./engine.ts";
 import { batchItems, readItems, writeResults } from "./map-items.ts";
-import type { StateOutcome, StateRun } from "./types.ts";
+import type { MapRun, StateOutcome, StateRun } from "./types.ts";
 
 /** Details field of each iteration event type. */
 const ITERATION_DETAILS = {
@@ -62,15 +62,44 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     "ToleratedFailurePercentage",
   );
 
-  const mapRunArn = distributed ? mapRunArnOf(engine, name) : undefined;
-  const startedId = distributed
-    ? engine.addEvent(frame, "MapRunStarted", "mapRunStartedEventDetails", { mapRunArn })
-    : engine.addEvent(frame, "MapStateStarted", "mapStateStartedEventDetails", {
-        length: items.length,
-      });
+  const baseKey = `${frame.memoKey}/${name}#${frame.visits.get(name) ?? 1}`;
+  const mapRun =
+    distributed && engine.mapRuns
+      ? await engine.mapRuns.open({
+          executionArn: engine.identity.executionArn,
+          stateMachineArn: engine.identity.stateMachineArn,
+          roleArn: engine.identity.roleArn,
+          label: state.Label ?? name,
+          stateKey: baseKey,
+          // A Retry of the state starts a new Map Run. Only the redrive's first attempt reruns the last one.
+          redrive: engine.identity.redriveCount > 0 && run.retryCount === 0,
+          definition: childDefinition(processor, run.language),
+          itemCount: items.reduce<number>((sum, item) => sum + itemCountOf(item, state), 0),
+          childCount: items.length,
+          maxConcurrency: maxConcurrency ?? 0,
+          toleratedFailureCount: toleratedCount ?? 0,
+          toleratedFailurePercentage: toleratedPercentage ?? 0,
+          caller: engine.caller(),
+        })
+      : undefined;
+  const mapRunArn = mapRun?.mapRunArn ?? (distributed ? mapRunArnOf(engine, name) : undefined);
+  let startedId: number;
+  if (mapRun && mapRun.redriveCount > 0) {
+    startedId = engine.addEvent(frame, "MapRunRedriven", "mapRunRedrivenEventDetails", {
+      mapRunArn,
+      redriveCount: mapRun.redriveCount,
+    });
+  } else if (distributed) {
+    startedId = engine.addEvent(frame, "MapRunStarted", "mapRunStartedEventDetails", {
+      mapRunArn,
+    });
+  } else {
+    startedId = engine.addEvent(frame, "MapStateStarted", "mapStateStartedEventDetails", {
+      length: items.length,
+    });
+  }
 
   const scope = frame.cancellation.child();
-  const baseKey = `${frame.memoKey}/${name}#${frame.visits.get(name) ?? 1}`;
   const results = new Array<unknown>(items.length);
   const failures: { index: number; error: StatesError }[] = [];
   let fatal: unknown;
@@ -87,7 +116,37 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
     return false;
   };
 
+  // A child execution's failure counts against the tolerated threshold like
+  // an inline iteration's, and a running child is stopped when the Map Run fails.
+  const iterateChild = async (child: MapRun, index: number) => {
+    const previous = child.previousOutput(index);
+    if (previous.found) {
+      results[index] = previous.value;
+      return;
+    }
+
+    const item = items[index];
+    let childInput = selectItem(engine, run, effective, { Index: index, Value: item });
+    if (childInput instanceof Promise) childInput = await childInput;
+    const outcome = await child.runChild(index, childInput, itemCountOf(item, state), scope);
+
+    if (outcome.status === "SUCCEEDED") {
+      results[index] = outcome.output;
+      return;
+    }
+    if (outcome.status === "ABORTED" && scope.cancelled) return;
+    // NOTE: a child stopped with StopExecution counts as failed; AWS's count for it is unchecked.
+    const error = new StatesError(
+      outcome.error ?? (outcome.status === "TIMED_OUT" ? "States.Timeout" : ""),
+      outcome.cause,
+    );
+    failures.push({ index, error });
+    results[index] = { Error: error.name, Cause: error.causeText };
+    if (tooManyFailures()) scope.cancel();
+  };
+
   const iterate = async (index: number) => {
+    if (mapRun) return iterateChild(mapRun, index);
     const key = `${baseKey}[${index}]`;
     const reused = engine.reuseResult(key);
     if (reused.found) {
@@ -151,8 +210,13 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
   await runPool(items.length, maxConcurrency ?? 0, iterate, () => scope.cancelled);
 
   frame.previousEventId = engine.history.lastEventId;
+  if (frame.cancellation.cancelled && mapRun) {
+    await mapRun.finish("ABORTED", 0);
+    if (!engine.history.limitReached) engine.addEvent(frame, "MapRunAborted");
+  }
   frame.cancellation.throwIfCancelled();
   if (fatal !== undefined || tooManyFailures()) {
+    await mapRun?.finish("FAILED", 0);
     engine.addEvent(frame, distributed ? "MapRunFailed" : "MapStateFailed");
     if (fatal !== undefined) throw fatal;
     if (toleratedCount === undefined && toleratedPercentage === undefined) throw failures[0].error;
@@ -162,19 +226,41 @@ export async function runMap(engine: Engine, run: StateRun): Promise<StateOutcom
       `The Map state '${name}' had ${failures.length} failed items of ${items.length}, more than its tolerated failure threshold.`,
     );
   }
-  engine.addEvent(frame, distributed ? "MapRunSucceeded" : "MapStateSucceeded");
 
   let result: unknown = results;
-  if (state.ResultWriter)
-    result = await writeResults(
-      engine,
-      run,
-      state.ResultWriter,
-      mapRunArn ?? "",
-      results,
-      failures,
-    );
+  if (state.ResultWriter) {
+    try {
+      result = await writeResults(engine, run, state.ResultWriter, {
+        mapRunArn: mapRunArn ?? "",
+        childArn: (index) => mapRun?.childArn(index) ?? `${engine.identity.executionArn}/${index}`,
+        results,
+        failures,
+      });
+    } catch (error) {
+      await mapRun?.finish("FAILED", 0);
+      engine.addEvent(frame, distributed ? "MapRunFailed" : "MapStateFailed");
+      throw error;
+    }
+  }
+  engine.addEvent(frame, distributed ? "MapRunSucceeded" : "MapStateSucceeded");
+  await mapRun?.finish("SUCCEEDED", state.ResultWriter ? items.length : 0);
   return engine.finish(run, result, state.ResultSelector, state.ResultPath);
+}
+
+/** Builds the state machine each child execution runs from the ItemProcessor. */
+function childDefinition(
+  processor: NonNullable<StateDefinition["ItemProcessor"]>,
+  language: StateMachineDefinition["QueryLanguage"],
+): StateMachineDefinition {
+  const { ProcessorConfig: _config, ...machine } = processor;
+  return { ...machine, QueryLanguage: machine.QueryLanguage ?? language };
+}
+
+/** Items one child processes: the size of its ItemBatcher batch, or 1. */
+function itemCountOf(item: unknown, state: StateDefinition): number {
+  if (!state.ItemBatcher) return 1;
+  const batch = (item as { Items?: unknown[] }).Items;
+  return Array.isArray(batch) ? batch.length : 1;
 }
 
 /** Collects the items of the Map from ItemReader, ItemsPath or Items, or takes the whole input. */

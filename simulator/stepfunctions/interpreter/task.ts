@@ -341,11 +341,9 @@ async function invokeWithTimeout(
   timeoutSeconds: number | undefined,
 ): Promise<InvokeResult> {
   const release = engine.clock.hold();
-  const caller = {
-    executionArn: engine.identity.executionArn,
-    redriveCount: engine.identity.redriveCount,
-  };
-  const invocation = engine.invoker.invoke({ ...request, caller }).finally(release);
+  const invocation = engine.invoker
+    .invoke({ ...request, caller: engine.caller() })
+    .finally(release);
   // Without TimeoutSeconds the default of 99999999 seconds never fires in practice.
   let timer: ReturnType<Engine["clock"]["setTimeout"]> | undefined;
   const racers: Promise<InvokeResult>[] = [invocation];
