@@ -422,8 +422,11 @@ describe.skipIf(!hasS3)("function handlers against the simulator's S3", () => {
         lambdaContext("pdf-analyze"),
       );
 
-      expect(await errorName(encrypted)).toBe("EncryptedPDFError");
-      expect(await errorName(tooLarge)).toBe("PixelLimitExceededError");
+      // Both are awaited together: awaiting one first would leave the other's
+      // rejection unhandled for a moment if it came first.
+      const names = await Promise.all([errorName(encrypted), errorName(tooLarge)]);
+
+      expect(names).toEqual(["EncryptedPDFError", "PixelLimitExceededError"]);
     });
 
     it("still succeeds when self-recycling fails", async () => {
