@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import { logError, patchConsole } from "./console-patch.mjs";
-import { toErrorBody, UnhandledPromiseRejection } from "./errors.mjs";
+import { ImportModuleError, toErrorBody, UnhandledPromiseRejection } from "./errors.mjs";
 import { defineAwsLambdaGlobal, loadHandler } from "./handler-loader.mjs";
 import {
   installBeforeExitListener,
@@ -57,9 +57,12 @@ installBeforeExitListener();
 const taskRoot = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 // Handlers read files relative to the task root, which is the working
 // directory on Lambda.
+/** @type {unknown} */
+let chdirError;
 try {
   process.chdir(taskRoot);
 } catch (error) {
+  chdirError = error;
   process.stderr.write(`Cannot change to LAMBDA_TASK_ROOT ${taskRoot}: ${String(error)}\n`);
 }
 
@@ -68,6 +71,10 @@ let handler;
 try {
   handler = await loadHandler(taskRoot, process.env._HANDLER ?? "");
 } catch (error) {
+  // An unreadable task root makes the module look missing: name the real cause.
+  if (chdirError && error instanceof ImportModuleError) {
+    error.message += ` The runtime cannot enter LAMBDA_TASK_ROOT ${taskRoot} (${String(chdirError)}): give the sandbox's user read and execute permission on it.`;
+  }
   logError("Uncaught Exception", error);
   errorCallbacks.uncaughtException(error);
 }

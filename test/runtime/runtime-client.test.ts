@@ -147,6 +147,17 @@ describe("init errors", () => {
     expect(body.errorMessage).toContain("Cannot find module 'nowhere'");
   });
 
+  it("names a task root it cannot enter when the module is not found", async () => {
+    start("/nonexistent/task-root", "index.handler");
+
+    const { errorType, body } = await initErrorOf();
+
+    expect(errorType).toBe("Runtime.ImportModuleError");
+    expect(body.errorMessage).toContain(
+      "The runtime cannot enter LAMBDA_TASK_ROOT /nonexistent/task-root",
+    );
+  });
+
   it("reports a handler without export as MalformedHandlerName", async () => {
     start("esm", "index");
 
