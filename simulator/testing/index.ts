@@ -97,10 +97,14 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
     get<EnvironmentInfo[]>(
       `/environments${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`,
     );
-  const invocations = (functionName?: string) =>
-    get<InvocationRecord[]>(
-      `/invocations${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`,
-    );
+  // The admin route returns the newest 1,000 records unless told otherwise.
+  const invocations = (functionName?: string, limit?: number) => {
+    const query = new URLSearchParams();
+    if (functionName) query.set("function", functionName);
+    if (limit !== undefined) query.set("limit", String(limit));
+    const text = query.toString();
+    return get<InvocationRecord[]>(`/invocations${text ? `?${text}` : ""}`);
+  };
 
   const client: WarmstateClient = {
     endpoint: base,
@@ -147,7 +151,7 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
     async waitForInvocations(functionName, count, options = {}) {
       const deadline = Date.now() + (options.timeoutMs ?? 10_000);
       for (;;) {
-        const records = await invocations(functionName);
+        const records = await invocations(functionName, Math.max(count, 1_000));
         if (records.length >= count) return records;
         if (Date.now() > deadline) {
           throw new Error(

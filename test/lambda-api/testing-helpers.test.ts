@@ -138,6 +138,15 @@ describe("warmstate testing client", () => {
     expect(records.length).toBe(before + 1);
   });
 
+  it("waits for more invocations than the admin API lists by default", async () => {
+    await createFunction("many", "api-echo");
+    for (let i = 0; i < 1_001; i++) await invoke("many");
+
+    const records = await ws.waitForInvocations("many", 1_001);
+
+    expect(records).toHaveLength(1_001);
+  }, 120_000);
+
   it("rejects an unknown request id with a clear message", async () => {
     await expect(ws.invocation("no-such-request")).rejects.toThrow(
       /No invocation has request id no-such-request/,
