@@ -41,7 +41,7 @@ const RECENT_HISTORY_MAX_EVENTS = 1_000;
 
 /** Starts, stops and redrives executions and keeps their histories. */
 export class ExecutionRunner {
-  /** Starts the Map Runs of Distributed Map states in stored executions; set by the service. */
+  /** Starter of the Map Runs of Distributed Map states in stored executions, set by the service. */
   mapRunHost: MapRunHost | undefined;
   readonly #services: RunnerServices;
   readonly #live = new Map<string, LiveExecution>();
@@ -312,9 +312,16 @@ export class ExecutionRunner {
     record.stopDate = clock.now();
     logger.debug({ executionArn: record.executionArn, status: record.status }, "execution ended");
     if (persist && store) {
-      await store.saveExecution(record);
-      await store.flush();
-      await store.closeHistory(record.executionArn);
+      // A Map Run waits for its child's end, so a virtual clock must not jump
+      // over these disk writes while the Map Run is still busy.
+      const release = record.mapRunArn === undefined ? undefined : clock.hold();
+      try {
+        await store.saveExecution(record);
+        await store.flush();
+        await store.closeHistory(record.executionArn);
+      } finally {
+        release?.();
+      }
     }
   }
 

@@ -45,6 +45,16 @@ export class MapRunLauncher implements MapRunHost {
   }
 
   async open(request: MapRunRequest): Promise<MapRun> {
+    // The hold keeps a virtual clock from jumping over the disk writes.
+    const release = this.#options.clock.hold();
+    try {
+      return await this.#open(request);
+    } finally {
+      release();
+    }
+  }
+
+  async #open(request: MapRunRequest): Promise<MapRun> {
     const { registry, clock, logger } = this.#options;
     const previous = request.redrive
       ? registry.latestFor(request.executionArn, request.stateKey)
@@ -133,22 +143,29 @@ class OpenMapRun implements MapRun {
     itemCount: number,
     cancellation: Cancellation,
   ): Promise<ChildOutcome> {
-    const { runner, registry, store } = this.#options;
+    const { runner, registry, store, clock } = this.#options;
     if (cancellation.cancelled) return { status: "ABORTED" };
 
+    // The child's first task holds the clock once it calls Lambda. Until then
+    // this hold keeps a virtual clock from jumping over the disk I/O.
+    const release = clock.hold();
     let child = this.#redriven ? registry.child(this.mapRunArn, index) : undefined;
-    if (child && child.status !== "SUCCEEDED") {
-      // A child that cannot be redriven keeps its last error for good.
-      // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
-      if (child.notRedrivableReason !== undefined || child.redriveCount >= MAX_REDRIVE_COUNT)
-        return outcomeOf(child);
-      await runner.relaunch(child, { caller: this.#request.caller });
-    } else {
-      child = this.#newChild(index, input, itemCount);
-      this.#options.registerExecution(child);
-      registry.addChild(child);
-      await store.saveExecution(child);
-      runner.launch(child, { persist: true, caller: this.#request.caller });
+    try {
+      if (child && child.status !== "SUCCEEDED") {
+        // A child that cannot be redriven keeps its last error for good.
+        // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
+        if (child.notRedrivableReason !== undefined || child.redriveCount >= MAX_REDRIVE_COUNT)
+          return outcomeOf(child);
+        await runner.relaunch(child, { caller: this.#request.caller });
+      } else {
+        child = this.#newChild(index, input, itemCount);
+        this.#options.registerExecution(child);
+        registry.addChild(child);
+        await store.saveExecution(child);
+        runner.launch(child, { persist: true, caller: this.#request.caller });
+      }
+    } finally {
+      release();
     }
 
     const running = child;
@@ -158,7 +175,11 @@ class OpenMapRun implements MapRun {
     });
     await runner.settled(running.executionArn);
     removeListener();
-    await stopping;
+    if (stopping) {
+      // Recording the abort writes to disk, during which a virtual clock must not jump.
+      const releaseStop = clock.hold();
+      await stopping.finally(releaseStop);
+    }
     return outcomeOf(running);
   }
 
@@ -167,7 +188,12 @@ class OpenMapRun implements MapRun {
     this.#record.status = status;
     this.#record.stopDate = clock.now();
     this.#record.resultsWritten = resultsWritten;
-    await registry.save(this.#record);
+    const release = clock.hold();
+    try {
+      await registry.save(this.#record);
+    } finally {
+      release();
+    }
     logger.debug({ mapRunArn: this.mapRunArn, status }, "map run ended");
   }
 
