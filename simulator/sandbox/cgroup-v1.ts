@@ -1,17 +1,14 @@
 import {
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
   rmdirSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { KeptFile } from "./kept-file.ts";
 
 /**
  * Cgroup v1 hierarchies (memory, freezer, pids) as the process backend uses
@@ -103,56 +100,12 @@ export function removeCgroupRoots(roots: CgroupRoots): void {
   }
 }
 
-/**
- * A cgroup file kept open, because the warm-invoke path reads and writes the
- * same few files on every invocation. A write or a read at offset 0 costs
- * one system call this way; opening the file each time costs about five times
- * more on kernfs (0.002 ms against 0.01 ms per write, measured on a 2-core
- * VM). Each read at offset 0 makes the kernel render the file again.
- */
-class KernelFile {
-  readonly path: string;
-  #fd: number | null = null;
-  #buffer = Buffer.alloc(256);
-
-  constructor(path: string) {
-    this.path = path;
-  }
-
-  /** The file's whole text; throws when the cgroup is gone. */
-  read(): string {
-    const fd = this.#open();
-    let length = readSync(fd, this.#buffer, 0, this.#buffer.length, 0);
-    // A longer text than the buffer: grow it and read again.
-    while (length === this.#buffer.length) {
-      this.#buffer = Buffer.alloc(this.#buffer.length * 4);
-      length = readSync(fd, this.#buffer, 0, this.#buffer.length, 0);
-    }
-    return this.#buffer.toString("latin1", 0, length);
-  }
-
-  write(text: string): void {
-    writeSync(this.#open(), text, 0);
-  }
-
-  close(): void {
-    if (this.#fd === null) return;
-    closeSync(this.#fd);
-    this.#fd = null;
-  }
-
-  #open(): number {
-    this.#fd ??= openSync(this.path, "r+");
-    return this.#fd;
-  }
-}
-
 /** Cgroups of one sandbox: one folder per writable controller. */
 export class SandboxCgroups {
   readonly paths: CgroupRoots;
-  readonly #freezerState: KernelFile | null;
-  readonly #pidsCurrent: KernelFile | null;
-  readonly #memoryPeak: KernelFile | null;
+  readonly #freezerState: KeptFile | null;
+  readonly #pidsCurrent: KeptFile | null;
+  readonly #memoryPeak: KeptFile | null;
   /** Incremented by every freeze, thaw and removal, so a confirmation knows it is stale. */
   #freezeAttempt = 0;
   #onFreezeStuck: ((message: string) => void) | undefined;
@@ -164,9 +117,11 @@ export class SandboxCgroups {
       this.paths[controller] = join(root, name);
     }
     const { freezer, pids, memory } = this.paths;
-    this.#freezerState = freezer ? new KernelFile(join(freezer, "freezer.state")) : null;
-    this.#pidsCurrent = pids ? new KernelFile(join(pids, "pids.current")) : null;
-    this.#memoryPeak = memory ? new KernelFile(join(memory, "memory.max_usage_in_bytes")) : null;
+    this.#freezerState = freezer ? new KeptFile(join(freezer, "freezer.state"), "r+") : null;
+    this.#pidsCurrent = pids ? new KeptFile(join(pids, "pids.current"), "r") : null;
+    this.#memoryPeak = memory
+      ? new KeptFile(join(memory, "memory.max_usage_in_bytes"), "r+")
+      : null;
   }
 
   /** Creates the folders and sets the memory limit (memory+swap too where present) and pids.max. */
@@ -189,7 +144,7 @@ export class SandboxCgroups {
 
   /** Pids of every process in the sandbox, or null when no cgroup tracks them. */
   listPids(): number[] | null {
-    // Not a KernelFile: cgroup v1 keeps the pid list of an open cgroup.procs
+    // Not a KeptFile: cgroup v1 keeps the pid list of an open cgroup.procs
     // and serves it again to later reads for up to a second.
     const path = this.paths.freezer ?? this.paths.pids ?? this.paths.memory;
     if (!path) return null;
@@ -255,7 +210,7 @@ export class SandboxCgroups {
     for (const path of Object.values(this.paths)) removeCgroupTree(path);
   }
 
-  #requireFreezer(): KernelFile {
+  #requireFreezer(): KeptFile {
     if (!this.#freezerState)
       throw new Error("Cannot freeze the sandbox: no freezer cgroup; use signals instead.");
     return this.#freezerState;
@@ -266,7 +221,7 @@ export class SandboxCgroups {
   // then once per millisecond, and writes FROZEN again every 50 polls, which
   // retries tasks the kernel could not stop on its first pass. Stops at a
   // thaw, at removal, or after 10 seconds with a logged warning.
-  async #confirmFrozen(stateFile: KernelFile, attempt: number): Promise<void> {
+  async #confirmFrozen(stateFile: KeptFile, attempt: number): Promise<void> {
     const started = performance.now();
     for (let poll = 0; this.#freezeAttempt === attempt; poll++) {
       let state: string;
@@ -384,7 +339,7 @@ function readPids(path: string): number[] {
 }
 
 // Reads a counter file; null once the cgroup is removed.
-function readKernelNumber(file: KernelFile): number | null {
+function readKernelNumber(file: KeptFile): number | null {
   try {
     return Number(file.read());
   } catch {

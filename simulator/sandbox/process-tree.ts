@@ -96,8 +96,8 @@ export function rssBytesOf(pids: number[]): number {
   return pages * PAGE_BYTES;
 }
 
-// Linux on x86-64 and arm64 (4 KiB configurations) uses 4 KiB pages.
-const PAGE_BYTES = 4096;
+/** Page size of Linux on x86-64 and arm64 in 4 KiB configurations. */
+export const PAGE_BYTES = 4096;
 
 /** Processes plus threads over the pids. */
 export function taskCountOf(pids: number[]): number {

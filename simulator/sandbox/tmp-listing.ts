@@ -5,7 +5,7 @@
  * a character scan per name, and at most a fixed number of stat calls
  * per sample, because the probes run after every invocation.
  */
-import { type Dirent, lstatSync, readdirSync, statSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from "node:fs";
 import type { TmpFileGroup } from "./backend.ts";
 
 /** Groups kept per sample before new patterns fold into their directory's pattern. */
@@ -251,7 +251,9 @@ function walkFolder(
 
     const hostPath = `${folder.hostPath}/${entry.name}`;
     try {
-      if (device === undefined || statSync(hostPath).dev === device) {
+      const stats = statSync(hostPath);
+      if (folder.path === "/tmp" && isImageLostAndFound(entry.name, stats)) continue;
+      if (device === undefined || stats.dev === device) {
         const path = `${folder.path}/${entry.name}`;
         walkFolder(
           grouping,
@@ -263,4 +265,11 @@ function walkFolder(
       // Removed meanwhile.
     }
   }
+}
+
+// mkfs.ext4 puts a lost+found folder, owned by root with mode 700, at the top
+// of every image /tmp. A sandbox's user, never the host's root, cannot write
+// there, so the walk skips it.
+function isImageLostAndFound(name: string, stats: Stats): boolean {
+  return name === "lost+found" && stats.uid === 0 && (stats.mode & 0o777) === 0o700;
 }
