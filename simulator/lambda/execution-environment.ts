@@ -109,6 +109,8 @@ export class ExecutionEnvironment {
   #ignoreExits = false;
   #frozen = false;
   #freezeChain: Promise<void> = Promise.resolve();
+  /** The shutdown in progress or done, shared by every caller of {@link shutdown}. */
+  #shutdown: Promise<void> | undefined;
   #partialLines: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
 
   constructor(resolved: ResolvedFunction, deps: EnvironmentDependencies) {
@@ -301,8 +303,14 @@ export class ExecutionEnvironment {
   }
 
   /** Shuts the environment down: SHUTDOWN phase, then the sandbox is stopped. */
-  async shutdown(reason: string): Promise<void> {
-    if (this.#status === "shutting-down" || this.#status === "gone") return;
+  shutdown(reason: string): Promise<void> {
+    // A second caller, such as the simulator closing during a reclaim, waits
+    // for the shutdown already running.
+    this.#shutdown ??= this.#runShutdown(reason);
+    return this.#shutdown;
+  }
+
+  async #runShutdown(reason: string): Promise<void> {
     this.#endReason = reason;
     this.#moveTo("shutting-down", { reason });
     this.#ignoreExits = true;
