@@ -9,6 +9,7 @@ import {
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KeptFile } from "./kept-file.ts";
+import { pollPause } from "./process-tree.ts";
 
 /**
  * Cgroup v1 hierarchies (memory, freezer, pids) as the process backend uses
@@ -106,7 +107,7 @@ export class SandboxCgroups {
   readonly #freezerState: KeptFile | null;
   readonly #pidsCurrent: KeptFile | null;
   readonly #memoryPeak: KeptFile | null;
-  /** Incremented by every freeze, thaw and removal, so a confirmation knows it is stale. */
+  /** Counter of freezes, thaws and removals; a confirmation stops once it changes. */
   #freezeAttempt = 0;
   #onFreezeStuck: ((message: string) => void) | undefined;
 
@@ -216,11 +217,10 @@ export class SandboxCgroups {
     return this.#freezerState;
   }
 
-  // The state reads FREEZING until every task has stopped. Polls on the next
-  // turns of the event loop for the first 2 ms (a timer costs at least 1 ms),
-  // then once per millisecond, and writes FROZEN again every 50 polls, which
-  // retries tasks the kernel could not stop on its first pass. Stops at a
-  // thaw, at removal, or after 10 seconds with a logged warning.
+  // Polls until the state, FREEZING while tasks are still stopping, reads
+  // FROZEN. Every 50 polls it writes FROZEN again, which retries tasks the
+  // kernel could not stop on its first pass. It ends at a thaw, at removal,
+  // or after 10 seconds with a logged warning.
   async #confirmFrozen(stateFile: KeptFile, attempt: number): Promise<void> {
     const started = performance.now();
     for (let poll = 0; this.#freezeAttempt === attempt; poll++) {
@@ -239,8 +239,7 @@ export class SandboxCgroups {
         return;
       }
       if (poll % 50 === 49) stateFile.write("FROZEN");
-      if (elapsedMs < 2) await new Promise<void>((resolve) => setImmediate(resolve));
-      else await sleep(1);
+      await pollPause(started);
     }
   }
 }
@@ -248,8 +247,9 @@ export class SandboxCgroups {
 /** Thaws, then SIGKILLs every process in the given cgroups until none is left. */
 export async function killCgroupMembers(paths: CgroupRoots): Promise<void> {
   // A frozen task only dies once thawed.
-  if (paths.freezer && existsSync(join(paths.freezer, "freezer.state"))) {
-    writeFileSync(join(paths.freezer, "freezer.state"), "THAWED");
+  if (paths.freezer) {
+    const freezer = paths.freezer;
+    unlessRemoved(() => writeFileSync(join(freezer, "freezer.state"), "THAWED"), undefined);
   }
 
   for (let attempt = 0; attempt < 500; attempt++) {
@@ -300,9 +300,8 @@ export function listOwnerFolders(
 
 /** Kills what is inside a cgroup folder and its children, then removes them, deepest first. */
 export async function removeOwnerFolder(path: string, controller: string): Promise<void> {
-  if (!existsSync(path)) return;
-  const children = readdirSync(path, { withFileTypes: true }).filter((entry) =>
-    entry.isDirectory(),
+  const children = unlessRemoved(() => readdirSync(path, { withFileTypes: true }), []).filter(
+    (entry) => entry.isDirectory(),
   );
   for (const child of children) {
     const childPath = join(path, child.name);
@@ -349,8 +348,7 @@ function readKernelNumber(file: KeptFile): number | null {
 
 // Cgroup folders hold only kernel files, so rmdir (not recursive rm) removes them.
 function removeCgroupTree(path: string): void {
-  if (!existsSync(path)) return;
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
+  for (const entry of unlessRemoved(() => readdirSync(path, { withFileTypes: true }), [])) {
     if (entry.isDirectory()) removeCgroupTree(join(path, entry.name));
   }
 
@@ -366,6 +364,18 @@ function removeCgroupTree(path: string): void {
       if (code !== "EBUSY" || attempt >= 100) throw error;
       Atomics.wait(RMDIR_WAIT, 0, 0, 10);
     }
+  }
+}
+
+// Runs a file operation on a cgroup folder, or returns `fallback` when the
+// folder is gone: two simulators starting at once may both remove the same
+// orphaned folder.
+function unlessRemoved<T>(operation: () => T, fallback: T): T {
+  try {
+    return operation();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return fallback;
+    throw error;
   }
 }
 
