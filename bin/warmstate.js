@@ -4,8 +4,8 @@
 import { register } from "tsx/esm/api";
 
 register();
-// On Node.js 20 the AWS SDK clients the commands use print that releases
-// after January 2027 need Node.js 22. The warning says nothing about the
+// On Node.js 20 the AWS SDK clients that the commands use warn that releases
+// after January 2027 need Node.js 22. The warning is not about the
 // simulator, so the command turns it off unless the user set the variable.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // `warmstate logs fn | head` closes the pipe early: that ends the output, not the program with an error.

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 
 /**
- * Zod error map for Lambda's validation errors: each message says what a
+ * Zod error map for Lambda's validation errors: each message names what a
  * field allows ("must be a whole number", "must be at most 2"), where zod's
  * default states only what it expected ("Invalid input: expected int,
  * received number"). Pass it to `safeParse(value, { error: allowedValueMessage })`.

@@ -165,21 +165,12 @@ function retryError(execution: ExecutionSummary): string | undefined {
   return documentError ? describeError(documentError.error, documentError.cause) : undefined;
 }
 
-interface RerunFacts {
-  method: RerunSummary["method"];
+type RerunFacts = Omit<RerunSummary, "passed" | "landings" | "exact"> & {
   /** ARN of the execution that ran the re-run: the failed one for a redrive. */
   rerunExecutionArn: string;
-  executionName: string;
-  rerunExecutionName: string;
-  document?: string;
-  failure: FailurePlace;
-  at: number;
-  stoppedAt?: number;
-  status: ExecutionStatus;
-  error?: string;
   /** Documents the re-run's batch report lists as failed (a new execution catches its document's failure). */
   failedDocuments?: number;
-}
+};
 
 interface Window {
   name: string;

@@ -14,6 +14,7 @@ import net from "node:net";
 
 const ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
 const HEADER_END = Buffer.from("\r\n\r\n");
+const CLOSED_EARLY = "Runtime API closed the connection before it sent a response.";
 
 /**
  * One event from `GET /runtime/invocation/next`. Header names are lowercase.
@@ -27,7 +28,7 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 
 /**
  * The request waiting for its response.
- * @typedef {{ resolve: (response: Response) => void, reject: (error: Error) => void, headOnly: boolean }} Pending
+ * @typedef {{ resolve: (response: Response) => void, reject: (error: Error) => void }} Pending
  */
 
 export class RuntimeApiClient {
@@ -137,11 +138,11 @@ export class RuntimeApiClient {
     if (payload) head += `Content-Length: ${payload.length}\r\n`;
     head += "\r\n";
 
-    // Between calls the idle connection must not keep the event loop alive,
-    // or a handler's empty event loop would never be noticed.
+    // The connection keeps the event loop alive only while a call is in
+    // flight, so that the runtime still notices a handler's empty event loop.
     socket.ref();
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, headOnly: method === "HEAD" };
+      this.pending = { resolve, reject };
       if (payload && payload.length > 0) {
         socket.cork();
         socket.write(head, "latin1");
@@ -165,7 +166,7 @@ export class RuntimeApiClient {
     socket.on("data", (chunk) => {
       let response;
       try {
-        response = reader.push(chunk, this.pending?.headOnly ?? false);
+        response = reader.push(chunk);
       } catch (error) {
         this.#fail(socket, /** @type {Error} */ (error));
         return;
@@ -184,12 +185,10 @@ export class RuntimeApiClient {
         this.pending = null;
         pending.resolve(response);
       }
-      this.#fail(socket, new Error("Runtime API closed the connection before it answered."));
+      this.#fail(socket, new Error(CLOSED_EARLY));
     });
     socket.on("error", (error) => this.#fail(socket, error));
-    socket.on("close", () =>
-      this.#fail(socket, new Error("Runtime API closed the connection before it answered.")),
-    );
+    socket.on("close", () => this.#fail(socket, new Error(CLOSED_EARLY)));
     return socket;
   }
 
@@ -226,21 +225,19 @@ class ResponseReader {
     this.head = null;
     /** @type {Buffer[]} */
     this.chunks = [];
-    this.received = 0;
   }
 
   /**
-   * Adds bytes; returns the response once it is complete.
+   * Adds bytes, and returns the response once it is complete.
    * @param {Buffer} chunk
-   * @param {boolean} headOnly the request was HEAD, so no body follows
    * @returns {Response | null}
    */
-  push(chunk, headOnly) {
+  push(chunk) {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     if (!this.head) {
       const end = this.buffer.indexOf(HEADER_END);
       if (end < 0) return null;
-      this.head = parseHead(this.buffer.toString("latin1", 0, end), headOnly);
+      this.head = parseHead(this.buffer.toString("latin1", 0, end));
       this.buffer = this.buffer.subarray(end + HEADER_END.length);
     }
     const head = this.head;
@@ -256,7 +253,7 @@ class ResponseReader {
     return this.#complete(body);
   }
 
-  /** The response whose body runs until the connection closes, if one was being read. */
+  /** Completes a response whose body runs until the connection closes, if one was being read. */
   finishAtClose() {
     if (!this.head || this.head.length !== null || this.head.chunked) return null;
     return this.#complete(Buffer.concat(this.chunks));
@@ -269,7 +266,7 @@ class ResponseReader {
       if (lineEnd < 0) return null;
       const size = Number.parseInt(this.buffer.toString("latin1", 0, lineEnd), 16);
       if (!Number.isInteger(size) || size < 0)
-        throw new Error("Runtime API sent a malformed chunk size.");
+        throw new Error("Runtime API sent an invalid chunk size.");
       if (size === 0) {
         // The last chunk, then optional trailers, then an empty line.
         const end = this.buffer.indexOf(HEADER_END, lineEnd);
@@ -297,13 +294,13 @@ class ResponseReader {
 }
 
 /**
- * @param {string} text status line and header lines
- * @param {boolean} headOnly
+ * Parses the status line and header lines of a response.
+ * @param {string} text
  */
-function parseHead(text, headOnly) {
+function parseHead(text) {
   const lines = text.split("\r\n");
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
-  if (!status) throw new Error(`Runtime API sent a malformed status line: ${lines[0]}`);
+  if (!status) throw new Error(`Runtime API sent an invalid status line: ${lines[0]}`);
   const statusCode = Number(status[1]);
 
   /** @type {Record<string, string>} */
@@ -316,17 +313,24 @@ function parseHead(text, headOnly) {
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
   }
 
-  const noBody = headOnly || statusCode === 204 || statusCode === 304 || statusCode < 200;
-  const chunked = !noBody && /\bchunked\b/i.test(headers["transfer-encoding"] ?? "");
+  // Null length: the body runs until the connection closes.
   const declared = headers["content-length"];
-  const length = noBody ? 0 : chunked ? null : declared !== undefined ? Number(declared) : null;
-  if (length !== null && !(Number.isInteger(length) && length >= 0))
-    throw new Error(`Runtime API sent a malformed Content-Length: ${declared}`);
-  return { statusCode, headers, length, chunked };
+  if (statusCode === 204 || statusCode === 304 || statusCode < 200) {
+    return { statusCode, headers, length: 0, chunked: false };
+  }
+  if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) {
+    return { statusCode, headers, length: null, chunked: true };
+  }
+  if (declared === undefined) return { statusCode, headers, length: null, chunked: false };
+
+  const length = Number(declared);
+  if (!Number.isInteger(length) || length < 0)
+    throw new Error(`Runtime API sent an invalid Content-Length: ${declared}`);
+  return { statusCode, headers, length, chunked: false };
 }
 
 /**
- * A header value as HTTP allows it: no line breaks.
+ * Replaces line breaks, which HTTP does not allow in a header value.
  * @param {string} value
  */
 function headerValue(value) {

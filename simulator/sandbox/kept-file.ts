@@ -6,9 +6,8 @@ import { closeSync, openSync, readSync, writeSync } from "node:fs";
  * read at offset 0 then costs one system call. Opening the file each time
  * cost about five times more on kernfs: 0.01 ms against 0.002 ms per write,
  * measured on a 2-core VM. Each read at offset 0 makes the kernel
- * render the file again. A /proc file kept open keeps answering for its own
- * process only: once that process is gone, reads fail, even if its pid is
- * reused.
+ * render the file again. A kept /proc file refers to its own process only:
+ * once that process is gone, reads fail, even if its pid is reused.
  */
 export class KeptFile {
   readonly path: string;

@@ -155,9 +155,9 @@ export class ProcessSandbox implements Sandbox {
     } else {
       await this.#waitUntilNsenterForked();
       await this.#waitUntilNsenterWaits();
-      // No wait until each process has stopped: a process runs no more code
-      // once the signal is queued, and the wait cost a millisecond per
-      // invocation. nsenter's own stop is awaited by the thaw.
+      // A process runs none of its own code once SIGSTOP is queued, so the
+      // freeze does not wait for each stop (that cost a millisecond). The thaw
+      // waits for nsenter's stop.
       this.#stoppedPids = signalUntilNoNewProcess(() => this.#signalTargets(), "SIGSTOP");
     }
     this.#frozen = true;
@@ -343,9 +343,8 @@ export class ProcessSandbox implements Sandbox {
   }
 
   // When the pids cgroup counts exactly the runtime's threads, the runtime is
-  // the sandbox's only process. Its /proc stat line, kept open, then gives the
-  // pid list, the resident set and the task count, where reading cgroup.procs
-  // and statm cost a third of a probe.
+  // the sandbox's only process. Its kept /proc stat line then replaces the
+  // reads of cgroup.procs and statm, which cost a third of a probe.
   #runtimeAlone(): { pid: number; residentBytes: number; tasks: number } | null {
     const pid = this.#runtime?.pid;
     const tasks = this.#cgroups?.taskCount() ?? null;
@@ -363,8 +362,7 @@ export class ProcessSandbox implements Sandbox {
       return null;
     }
     // Fields after the command name start at field 3 (state), so field N is
-    // at index N - 3: num_threads is field 20 and rss (pages) field 24.
-    // https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html
+    // at index N - 3: num_threads is field 20 and rss (pages) field 24 (proc(5)).
     if (Number(fields[17]) !== tasks) return null;
     return { pid, residentBytes: Number(fields[21]) * PAGE_BYTES, tasks };
   }

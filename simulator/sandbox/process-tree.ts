@@ -167,7 +167,7 @@ export function isRunning(pid: number): boolean {
   return state !== null && !"TtZX".includes(state);
 }
 
-/** The state letter of /proc/PID/stat, or null once the process is gone. */
+/** Returns the state letter of /proc/PID/stat, or null once the process is gone. */
 export function processState(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -97,7 +97,7 @@ export async function warmstateClient(endpoint: string): Promise<WarmstateClient
     get<EnvironmentInfo[]>(
       `/environments${functionName ? `?function=${encodeURIComponent(functionName)}` : ""}`,
     );
-  // The admin route returns the newest 1,000 records unless told otherwise.
+  // The admin route returns the newest 1,000 records unless the request sets `limit`.
   const invocations = (functionName?: string, limit?: number) => {
     const query = new URLSearchParams();
     if (functionName) query.set("function", functionName);

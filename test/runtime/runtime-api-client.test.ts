@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { RuntimeApiClient } from "../../simulator/runtime/runtime-api-client.mjs";
 
-// The runtime client writes HTTP/1.1 itself; these servers answer in the
-// framings a Runtime API server may use, through node:http.
+// The runtime client writes HTTP/1.1 itself. These node:http servers send
+// responses in each framing a Runtime API server may use.
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
 let server: Server | undefined;
@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 describe("runtime API client framing", () => {
-  it("reads a chunked event with its headers in lowercase", async () => {
+  it("reads a chunked event with lowercase headers", async () => {
     const endpoint = await serve((_request, _body, response) => {
       response.setHeader("Lambda-Runtime-Aws-Request-Id", "req-1");
       response.write('{"part":');
@@ -44,7 +44,23 @@ describe("runtime API client framing", () => {
     expect(event.headers["lambda-runtime-aws-request-id"]).toBe("req-1");
   });
 
-  it("sends the body, its length and the error type header", async () => {
+  it("reads a body that ends at close", async () => {
+    const raw = createNetServer((socket) => {
+      socket.once("data", () => socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"a":1}'));
+    });
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+
+    try {
+      const port = (raw.address() as AddressInfo).port;
+      const event = await new RuntimeApiClient(`127.0.0.1:${port}`).next();
+
+      expect(JSON.parse(event.body)).toEqual({ a: 1 });
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
+  it("sends body, length and error type", async () => {
     const seen: { url?: string; body?: string; errorType?: string }[] = [];
     const endpoint = await serve((request, body, response) => {
       seen.push({
@@ -69,7 +85,7 @@ describe("runtime API client framing", () => {
     expect(JSON.parse(seen[1].body ?? "")).toEqual({ text: "ééé" });
   });
 
-  it("opens a new connection after the server closes one", async () => {
+  it("reconnects after a closed connection", async () => {
     const ports: number[] = [];
     const endpoint = await serve((request, _body, response) => {
       ports.push(request.socket.remotePort ?? 0);
@@ -86,15 +102,15 @@ describe("runtime API client framing", () => {
     expect(ports[0]).not.toBe(ports[1]);
   });
 
-  it("rejects a call whose connection closes before the answer", async () => {
+  it("rejects a call closed before responding", async () => {
     const endpoint = await serve((request) => request.socket.destroy());
 
     await expect(new RuntimeApiClient(endpoint).next()).rejects.toThrow(
-      /closed the connection before it answered/,
+      /closed the connection before it sent a response/,
     );
   });
 
-  it("rejects a next that does not answer 200, with the status and body", async () => {
+  it("rejects a non-200 next with its body", async () => {
     const endpoint = await serve((_request, _body, response) => {
       response.writeHead(403, { "Content-Type": "application/json" });
       response.end('{"errorType":"InvalidStateTransition"}');
